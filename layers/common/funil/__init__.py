@@ -1,0 +1,6 @@
+"""Funil's shared package: plain logic and one adapter per external system.
+
+Modules on the redirect hot path (``http``, ``useragent``, ``clicks``, ``bridge``, ``privacy``,
+``ids``, ``rotation``, ``config``, ``adapters.dynamo``) import only the standard library, boto3 and
+crawlerdetect: see DESIGN.md §8 and docs/architecture.md.
+"""

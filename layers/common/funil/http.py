@@ -1,0 +1,111 @@
+"""Reading API Gateway HTTP API (payload v2.0) events and shaping their responses."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+Event = Mapping[str, Any]
+Response = dict[str, Any]
+
+MAX_QUERY_LENGTH = 8192
+MAX_BODY_BYTES = 16 * 1024
+
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "strict-origin-when-cross-origin",
+    "x-robots-tag": "noindex, nofollow",
+}
+
+
+def header(event: Event, name: str) -> str | None:
+    """A request header; HTTP API lowercases names and joins repeated headers with commas."""
+    headers = event.get("headers") or {}
+    value = headers.get(name.lower())
+    return value if isinstance(value, str) else None
+
+
+def cookies(event: Event) -> dict[str, str]:
+    """Request cookies. Payload v2 moves them to ``cookies``; a raw Cookie header is read too."""
+    raw: list[str] = list(event.get("cookies") or [])
+    cookie_header = header(event, "cookie")
+    if cookie_header:
+        raw.extend(cookie_header.split(";"))
+    jar: dict[str, str] = {}
+    for part in raw:
+        name, sep, value = part.strip().partition("=")
+        if sep and name and name not in jar:
+            jar[name] = value.strip().strip('"')
+    return jar
+
+
+def query_pairs(event: Event) -> list[tuple[str, str]]:
+    """Query parameters in order, decoded once, from the raw query string (values kept exact)."""
+    raw = event.get("rawQueryString") or ""
+    if not isinstance(raw, str):
+        return []
+    return parse_qsl(raw[:MAX_QUERY_LENGTH], keep_blank_values=False)
+
+
+def path_parameter(event: Event, name: str) -> str | None:
+    value = (event.get("pathParameters") or {}).get(name)
+    return value if isinstance(value, str) else None
+
+
+def source_ip(event: Event) -> str | None:
+    value = ((event.get("requestContext") or {}).get("http") or {}).get("sourceIp")
+    return value if isinstance(value, str) and value else None
+
+
+def body_bytes(event: Event, limit: int = MAX_BODY_BYTES) -> bytes | None:
+    """The request body, or None when it is missing, undecodable or larger than ``limit``."""
+    body = event.get("body")
+    if not isinstance(body, str):
+        return None
+    if event.get("isBase64Encoded"):
+        try:
+            data = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            return None
+    else:
+        data = body.encode("utf-8", "surrogatepass")
+    return data if len(data) <= limit else None
+
+
+def json_body(event: Event) -> Any:
+    """The body parsed as JSON whatever its content type (sendBeacon posts text/plain).
+
+    Raises ValueError when it is not JSON.
+    """
+    data = body_bytes(event)
+    if data is None:
+        raise ValueError("missing or oversized body")
+    return json.loads(data)
+
+
+def response(
+    status: int,
+    body: str = "",
+    content_type: str = "text/plain; charset=utf-8",
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    merged = {"content-type": content_type, "cache-control": "no-store", **SECURITY_HEADERS}
+    if headers:
+        merged.update(headers)
+    return {"statusCode": status, "headers": merged, "body": body, "isBase64Encoded": False}
+
+
+def html_response(status: int, body: str, headers: Mapping[str, str] | None = None) -> Response:
+    return response(status, body, "text/html; charset=utf-8", headers)
+
+
+def json_response(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Response:
+    return response(status, json.dumps(payload, separators=(",", ":")), "application/json", headers)
+
+
+def redirect_response(location: str, status: int = 302) -> Response:
+    return response(status, "", headers={"location": location})

@@ -1,0 +1,24 @@
+"""Identifiers Funil mints."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+# 16 random bytes in base64url without padding: 22 characters of A-Za-z0-9_-, well inside
+# Telegram's start parameter limit (<= 64 characters of that alphabet).
+CLICK_TOKEN_BYTES = 16
+CLICK_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{22}$")
+
+
+def new_click_token() -> str:
+    return secrets.token_urlsafe(CLICK_TOKEN_BYTES)
+
+
+def is_click_token(value: object) -> bool:
+    return isinstance(value, str) and CLICK_TOKEN_RE.match(value) is not None
+
+
+def pageview_event_id(token: str) -> str:
+    """Shared by the browser Pixel (eventID) and the server PageView, so Meta deduplicates them."""
+    return f"pv_{token}"

@@ -1,0 +1,122 @@
+"""AWS for the local stack and the tests: the template's tables, queues and key, created in moto.
+
+Call inside an active ``moto.mock_aws()``. Physical names are the logical ids, so `!Ref AppTable`
+resolves to ``AppTable``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from local.template import Template, load
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+LOCAL_IP_HASH_SECRET = "local-ip-hash-secret-not-for-production-0123456789"  # noqa: S105
+
+
+@dataclass
+class Resources:
+    tables: dict[str, str] = field(default_factory=dict)  # logical id -> table name
+    queues: dict[str, str] = field(default_factory=dict)  # logical id -> queue url
+    queue_arns: dict[str, str] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)  # logical id -> KMS key id
+    parameters: dict[str, str] = field(default_factory=dict)
+
+    def ref(self, logical_id: str) -> str:
+        for mapping in (self.tables, self.queues, self.keys, self.parameters):
+            if logical_id in mapping:
+                return mapping[logical_id]
+        raise KeyError(logical_id)
+
+
+def use_fake_credentials() -> None:
+    """Point every boto3 client at moto's fake account, whatever the machine has configured."""
+    os.environ.update(
+        {
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105
+            "AWS_SESSION_TOKEN": "testing",  # noqa: S105
+        }
+    )
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        os.environ.pop(name, None)
+
+
+def _table_kwargs(name: str, props: dict[str, Any]) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "TableName": name,
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if props.get("GlobalSecondaryIndexes"):
+        kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    if props.get("StreamSpecification"):
+        kwargs["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+    return kwargs
+
+
+def provision(template: Template | None = None) -> Resources:
+    template = template or load()
+    resources = Resources(
+        parameters={
+            name: str(value) for name, value in template.parameter_defaults().items() if value is not None
+        }
+    )
+    resources.parameters["IpHashSecret"] = LOCAL_IP_HASH_SECRET
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    for name, res in template.resources_of("AWS::DynamoDB::Table").items():
+        dynamodb.create_table(**_table_kwargs(name, res["Properties"]))
+        ttl = res["Properties"].get("TimeToLiveSpecification")
+        if ttl:
+            dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+        resources.tables[name] = name
+    sqs = boto3.client("sqs", region_name=REGION)
+    queues = template.resources_of("AWS::SQS::Queue")
+    # Dead-letter queues first: the others' redrive policies point at them.
+    ordered = sorted(queues.items(), key=lambda item: "RedrivePolicy" in (item[1].get("Properties") or {}))
+    for name, res in ordered:
+        props = res.get("Properties") or {}
+        attributes = {"VisibilityTimeout": str(props.get("VisibilityTimeout", 30))}
+        redrive = props.get("RedrivePolicy")
+        if redrive:
+            target = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
+            attributes["RedrivePolicy"] = json.dumps(
+                {"deadLetterTargetArn": resources.queue_arns[target], "maxReceiveCount": redrive["maxReceiveCount"]}
+            )
+        url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        resources.queues[name] = url
+        resources.queue_arns[name] = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
+    kms = boto3.client("kms", region_name=REGION)
+    for name in template.resources_of("AWS::KMS::Key"):
+        resources.keys[name] = kms.create_key(Description=name)["KeyMetadata"]["KeyId"]
+    return resources
+
+
+def resolve(value: Any, resources: Resources) -> str:
+    """An environment value of the template, with !Ref / !GetAtt resolved to local names."""
+    if isinstance(value, dict) and "Ref" in value:
+        return resources.ref(str(value["Ref"]))
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        logical, attribute = value["Fn::GetAtt"]
+        if attribute == "Arn" and logical in resources.queue_arns:
+            return resources.queue_arns[logical]
+        return resources.ref(logical)
+    return str(value)
+
+
+def function_environment(template: Template, resources: Resources) -> dict[str, str]:
+    """The union of every function's environment, resolved (the names do not clash by design)."""
+    env: dict[str, str] = {}
+    for function in template.functions.values():
+        for name, value in function.environment.items():
+            env[name] = resolve(value, resources)
+    return env

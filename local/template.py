@@ -1,0 +1,133 @@
+"""Reads template.yaml: the functions, their routes, queues, schedules and environment.
+
+The local stack and the tests both derive everything from the template, so what runs locally is
+what SAM deploys.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_PATH = ROOT / "template.yaml"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML loader that keeps CloudFormation's short-form intrinsics (!Ref, !GetAtt…) as dicts."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = str(value).split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    method: str
+    path: str
+
+    def pattern(self) -> re.Pattern[str]:
+        regex = re.sub(r"\\\{(\w+)\\\+?\\\}", lambda m: f"(?P<{m.group(1)}>[^/]+)", re.escape(self.path))
+        return re.compile(f"^{regex}$")
+
+
+@dataclass(frozen=True)
+class QueueTrigger:
+    queue: str  # logical id of the queue
+    batch_size: int
+    report_failures: bool
+
+
+@dataclass(frozen=True)
+class Function:
+    logical_id: str
+    code_uri: Path
+    handler: str
+    environment: dict[str, Any]
+    routes: tuple[HttpRoute, ...] = ()
+    queues: tuple[QueueTrigger, ...] = ()
+    schedules: tuple[str, ...] = ()
+    timeout: int = 10
+
+    @property
+    def module_path(self) -> Path:
+        module, _, _ = self.handler.rpartition(".")
+        return self.code_uri / (module.replace(".", "/") + ".py")
+
+    @property
+    def function_name(self) -> str:
+        return self.handler.rpartition(".")[2]
+
+
+@dataclass
+class Template:
+    raw: dict[str, Any]
+    functions: dict[str, Function] = field(default_factory=dict)
+
+    def resources_of(self, kind: str) -> dict[str, dict[str, Any]]:
+        return {name: res for name, res in self.raw["Resources"].items() if res["Type"] == kind}
+
+    def parameter_defaults(self) -> dict[str, Any]:
+        return {name: spec.get("Default") for name, spec in (self.raw.get("Parameters") or {}).items()}
+
+
+def _queue_logical_id(ref: Any) -> str:
+    if isinstance(ref, dict) and "Fn::GetAtt" in ref:
+        return str(ref["Fn::GetAtt"][0])
+    if isinstance(ref, dict) and "Ref" in ref:
+        return str(ref["Ref"])
+    raise ValueError(f"unsupported queue reference {ref!r}")
+
+
+@lru_cache(maxsize=4)
+def load(path: Path = TEMPLATE_PATH) -> Template:
+    raw = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    template = Template(raw)
+    globals_fn = (raw.get("Globals") or {}).get("Function") or {}
+    global_env = ((globals_fn.get("Environment") or {}).get("Variables")) or {}
+    for name, res in template.resources_of("AWS::Serverless::Function").items():
+        props = res["Properties"]
+        routes, queues, schedules = [], [], []
+        for event_name, event in (props.get("Events") or {}).items():
+            event_props = event.get("Properties") or {}
+            if event["Type"] == "HttpApi":
+                routes.append(HttpRoute(event_props["Method"].upper(), event_props["Path"]))
+            elif event["Type"] == "SQS":
+                queues.append(
+                    QueueTrigger(
+                        _queue_logical_id(event_props["Queue"]),
+                        int(event_props.get("BatchSize", 10)),
+                        "ReportBatchItemFailures" in (event_props.get("FunctionResponseTypes") or []),
+                    )
+                )
+            elif event["Type"] in {"Schedule", "ScheduleV2"}:
+                schedules.append(event_name)
+        env = {**global_env, **((props.get("Environment") or {}).get("Variables") or {})}
+        template.functions[name] = Function(
+            logical_id=name,
+            code_uri=ROOT / props["CodeUri"],
+            handler=props["Handler"],
+            environment=env,
+            routes=tuple(routes),
+            queues=tuple(queues),
+            schedules=tuple(schedules),
+            timeout=int(props.get("Timeout") or globals_fn.get("Timeout") or 10),
+        )
+    return template

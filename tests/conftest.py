@@ -1,0 +1,93 @@
+"""Shared fixtures: moto-backed AWS provisioned from template.yaml, handlers, events, the demo seed."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from local import aws
+from local.handlers import LambdaContext, ensure_layer_on_path, load_handler
+from local.template import ROOT, load
+
+ensure_layer_on_path()
+aws.use_fake_credentials()
+
+EVENTS = ROOT / "events"
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[aws.Resources]:
+    """A fresh moto account with the template's tables, queues and key, and the functions' env."""
+    with mock_aws():
+        template = load()
+        resources = aws.provision(template)
+        for name, value in aws.function_environment(template, resources).items():
+            monkeypatch.setenv(name, value)
+        from funil import config
+
+        config.settings.cache_clear()
+        yield resources
+        config.settings.cache_clear()
+
+
+@pytest.fixture
+def table(aws_env: aws.Resources) -> Any:
+    from funil.adapters.dynamo import Table
+
+    return Table(aws_env.tables["AppTable"])
+
+
+@pytest.fixture
+def seed(table: Any) -> Any:
+    from local.seed import seed_demo
+
+    return seed_demo(table)
+
+
+@pytest.fixture
+def invoke(aws_env: aws.Resources) -> Callable[..., Any]:
+    """invoke("RedirectFunction", event) → the handler's result; modules load fresh per test."""
+    template = load()
+    loaded: dict[str, Any] = {}
+
+    def _invoke(logical_id: str, event: dict[str, Any]) -> Any:
+        function = template.functions[logical_id]
+        if logical_id not in loaded:
+            loaded[logical_id] = load_handler(function, fresh=True)
+        return loaded[logical_id](event, LambdaContext(function, "test-request"))
+
+    return _invoke
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return copy.deepcopy(json.loads((EVENTS / name).read_text()))
+
+
+@pytest.fixture
+def event() -> Callable[[str], dict[str, Any]]:
+    return load_event
+
+
+def queue_messages(resources: aws.Resources, logical_id: str) -> list[dict[str, Any]]:
+    """Every message visible on a queue now (received and left there)."""
+    import boto3
+
+    sqs = boto3.client("sqs", region_name=aws.REGION)
+    received = sqs.receive_message(
+        QueueUrl=resources.queues[logical_id], MaxNumberOfMessages=10, VisibilityTimeout=0
+    )
+    return [json.loads(message["Body"]) for message in received.get("Messages", [])]
+
+
+def repo_path(*parts: str) -> Path:
+    return Path(ROOT, *parts)
+
+
+assert os.environ["AWS_DEFAULT_REGION"] == aws.REGION
