@@ -30,11 +30,35 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[aws.Resources]:
         resources = aws.provision(template)
         for name, value in aws.function_environment(template, resources).items():
             monkeypatch.setenv(name, value)
-        from funil import config
-
-        config.settings.cache_clear()
+        _clear_cached_clients()
         yield resources
-        config.settings.cache_clear()
+        _clear_cached_clients()
+
+
+def _clear_cached_clients() -> None:
+    """Settings and boto3 clients are cached per container; each test is a new container."""
+    from funil import config
+    from funil.adapters import dynamo, sqs
+
+    config.settings.cache_clear()
+    dynamo.dynamodb_client.cache_clear()
+    sqs.sqs_client.cache_clear()
+
+
+@pytest.fixture
+def aws_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Every AWS API call made while the test runs, as (service, operation)."""
+    from botocore.client import BaseClient
+
+    calls: list[tuple[str, str]] = []
+    original = BaseClient._make_api_call
+
+    def recording(self: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
+        calls.append((self.meta.service_model.service_name, operation_name))
+        return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", recording)
+    return calls
 
 
 @pytest.fixture
@@ -80,9 +104,7 @@ def queue_messages(resources: aws.Resources, logical_id: str) -> list[dict[str, 
     import boto3
 
     sqs = boto3.client("sqs", region_name=aws.REGION)
-    received = sqs.receive_message(
-        QueueUrl=resources.queues[logical_id], MaxNumberOfMessages=10, VisibilityTimeout=0
-    )
+    received = sqs.receive_message(QueueUrl=resources.queues[logical_id], MaxNumberOfMessages=10, VisibilityTimeout=0)
     return [json.loads(message["Body"]) for message in received.get("Messages", [])]
 
 

@@ -123,11 +123,7 @@ def build_click_item(
     """The click item as stored: one durable record of this visit (DESIGN.md §2.1)."""
     click_ids, utm, ad = _campaign_params(request.query)
     now_ms = clock.to_epoch_ms(now)
-    fbc = meta_cookies.valid_fbc(request.cookies.get("_fbc"))
-    fbc_source = "cookie" if fbc else None
-    if not fbc and "fbclid" in click_ids:
-        fbc = meta_cookies.fbc_from_fbclid(click_ids["fbclid"], now_ms)
-        fbc_source = "fbclid" if fbc else None
+    fbc, fbc_source = meta_cookies.choose_fbc(request.cookies.get("_fbc"), click_ids.get("fbclid"), now_ms)
     headers = request.headers
     ip = privacy.client_ip(request.source_ip, headers.get("x-forwarded-for"), trusted_proxy_hops)
     window_ends = attribution_expiry(now, route)

@@ -26,6 +26,26 @@ def valid_fbp(value: object) -> str | None:
     return value if isinstance(value, str) and len(value) <= MAX_COOKIE_LENGTH and FBP_RE.match(value) else None
 
 
+def fbc_payload(fbc: str) -> str:
+    """The click id inside an fbc value."""
+    return fbc.split(".")[3]
+
+
+def choose_fbc(cookie_value: str | None, fbclid: str | None, now_ms: int) -> tuple[str | None, str | None]:
+    """The click's fbc and where it came from (``cookie`` or ``fbclid``).
+
+    A fbclid in the URL is this click: it wins over a cookie left by an earlier ad click, as Meta's
+    Pixel and parameter builder do. A cookie carrying the same fbclid is kept, with its earlier
+    creation time.
+    """
+    cookie_fbc = valid_fbc(cookie_value)
+    if fbclid and (cookie_fbc is None or fbc_payload(cookie_fbc) != fbclid):
+        built = fbc_from_fbclid(fbclid, now_ms)
+        if built:
+            return built, "fbclid"
+    return (cookie_fbc, "cookie") if cookie_fbc else (None, None)
+
+
 def fbc_from_fbclid(fbclid: str, first_seen_ms: int) -> str | None:
     """``fb.1.<ms first seen>.<fbclid exactly as received>``; None when it is no plausible fbclid.
 

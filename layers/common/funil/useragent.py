@@ -53,7 +53,8 @@ _BROWSER: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("chrome", re.compile(r"Chrome/|CriOS/")),
     ("safari", re.compile(r"Safari/|AppleWebKit")),
 )
-_TABLET = re.compile(r"iPad|Tablet|SM-T\d|Android(?!.*Mobile)")
+# Android tablets leave "Mobile" out of the UA; phones and in-app browsers keep it.
+_TABLET = re.compile(r"iPad|Tablet|^(?!.*Mobile)(?!.*FBAN|.*Instagram).*Android")
 _MOBILE = re.compile(r"Mobi|iPhone|iPod|Android|FBAN|Instagram")
 
 _detector = CrawlerDetect()
