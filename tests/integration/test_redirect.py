@@ -195,7 +195,7 @@ def test_unhealthy_and_foreign_bots_are_skipped(invoke, event, seed, table):
             "tenant_id": "t_other",
             "username": "OtherTenantBot",
             "enabled": True,
-        }  # fmt: skip
+        }
     )
     link = table.get("LINK#demo", "LINK")
     table.put({**link, "bots": [*link["bots"], {"bot_id": "bot_other", "weight": 1000}]})
