@@ -1,0 +1,1 @@
+"""Meta Conversions API: normalisation and hashing, the event builder, the sender's logic, replay."""
