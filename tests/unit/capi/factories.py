@@ -1,0 +1,135 @@
+"""Items as the other issues store them (docs/data-model.md), for the conversions tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from funil import clock
+from funil.messages import ConversionMessage, ConversionRefs, EventKind
+
+TENANT = "t_demo"
+PIXEL = "px_demo"
+META_PIXEL = "1234567890123456"
+BOT = "bot_demo_a"
+TG_USER = 777000111
+TOKEN = "AbCdEfGhIjKlMnOpQrStUv"
+PAYMENT = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+NOW = datetime(2026, 11, 22, 18, 0, 0, tzinfo=UTC)
+CLICKED_AT = NOW - timedelta(hours=2)
+PAID_AT = NOW - timedelta(minutes=30)
+UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Instagram 325.0"
+IP = "2804:14c:65a1:8000:1234:5678:9abc:def0"
+FBC = "fb.1.1795370000000.IwZXh0bgNhZW0BMABhZGlkAasUJ4Q2d9YBHQ_aem_AbCdEf-123_xyZ"
+FBP = "fb.1.1732000000000.1234567890"
+BASE_URL = "https://funil.example.com"
+
+
+def pixel_item(**overrides: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "pk": f"PIXEL#{PIXEL}",
+        "sk": "PIXEL",
+        "type": "pixel",
+        "tenant_id": TENANT,
+        "pixel_id": PIXEL,
+        "meta_pixel_id": META_PIXEL,
+        "enabled": True,
+        "events": {"PageView": True, "Lead": True, "InitiateCheckout": True, "Purchase": True},
+        "action_source": "website",
+    }
+    item.update(overrides)
+    return item
+
+
+def click_item(token: str = TOKEN, clicked_at: datetime = CLICKED_AT, **overrides: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "pk": f"CLICK#{token}",
+        "sk": "CLICK",
+        "type": "click",
+        "token": token,
+        "tenant_id": TENANT,
+        "link_slug": "demo",
+        "bot_id": BOT,
+        "pixel_id": PIXEL,
+        "clicked_at": clock.iso(clicked_at),
+        "clicked_at_ms": clock.to_epoch_ms(clicked_at),
+        "expires_at": clock.to_epoch_s(clicked_at + timedelta(days=9)),
+        "fbc": FBC,
+        "fbc_source": "fbclid",
+        "fbp": FBP,
+        "ip": IP,
+        "user_agent": UA,
+        "geo": {"country": "BR", "region": "SP", "city": "Sao Paulo"},
+    }
+    item.update(overrides)
+    return item
+
+
+def attribution(clicked_at: datetime = CLICKED_AT) -> dict[str, Any]:
+    click = click_item(clicked_at=clicked_at)
+    return {key: click[key] for key in ("token", "link_slug", "clicked_at", "fbc", "fbp", "ip", "user_agent", "geo")}
+
+
+def lead_item(user: int = TG_USER, **overrides: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "pk": f"LEAD#{BOT}#{user}",
+        "sk": "LEAD",
+        "type": "lead",
+        "tenant_id": TENANT,
+        "bot_id": BOT,
+        "telegram_user_id": user,
+        "first_name": "João 🔥",
+        "last_name": "D'Ávila",
+        "language_code": "pt-br",
+        "attribution": attribution(),
+    }
+    item.update(overrides)
+    return item
+
+
+def payment_item(payment_id: str = PAYMENT, **overrides: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "pk": f"PAYMENT#{payment_id}",
+        "sk": "PAYMENT",
+        "type": "payment",
+        "payment_id": payment_id,
+        "tenant_id": TENANT,
+        "bot_id": BOT,
+        "telegram_user_id": TG_USER,
+        "offer_id": "vip_mensal",
+        "offer_name": "VIP mensal",
+        "amount_cents": 4990,
+        "currency": "BRL",
+        "method": "pix",
+        "status": "paid",
+        "created_at": clock.iso(PAID_AT - timedelta(minutes=5)),
+        "paid_at": clock.iso(PAID_AT),
+        "attribution": attribution(),
+        "payer": {"email": " Joao.Silva@Gmail.com ", "phone": "(11) 98765-4321"},
+    }
+    item.update(overrides)
+    return item
+
+
+def message(
+    kind: EventKind, *, pixel_id: str | None = PIXEL, occurred_at: datetime = NOW, **refs: Any
+) -> ConversionMessage:
+    defaults: dict[EventKind, tuple[str, dict[str, Any]]] = {
+        EventKind.PAGE_VIEW: (f"pv_{refs.get('click_token', TOKEN)}", {"click_token": TOKEN}),
+        EventKind.LEAD: (
+            f"lead_{refs.get('bot_id', BOT)}_{refs.get('telegram_user_id', TG_USER)}",
+            {"bot_id": BOT, "telegram_user_id": TG_USER},
+        ),
+        EventKind.INITIATE_CHECKOUT: (f"ic_{refs.get('payment_id', PAYMENT)}", {"payment_id": PAYMENT}),
+        EventKind.PURCHASE: (f"purchase_{refs.get('payment_id', PAYMENT)}", {"payment_id": PAYMENT}),
+        EventKind.REFUND: (f"refund_{refs.get('payment_id', PAYMENT)}", {"payment_id": PAYMENT}),
+    }
+    event_id, default_refs = defaults[kind]
+    return ConversionMessage(
+        kind=kind,
+        event_id=event_id,
+        tenant_id=TENANT,
+        pixel_id=pixel_id,
+        occurred_at=occurred_at,
+        refs=ConversionRefs(**{**default_refs, **refs}),
+    )
