@@ -1,0 +1,38 @@
+"""KMS: secrets stored in the table as base64 ciphertext, decrypted only in memory (DESIGN.md §3)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_kms.client import KMSClient
+
+_CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
+
+
+@lru_cache(maxsize=1)
+def kms_client() -> KMSClient:
+    return boto3.client("kms", config=_CLIENT_CONFIG)
+
+
+class Kms:
+    def __init__(self, client: KMSClient | None = None) -> None:
+        self.client = client or kms_client()
+
+    def encrypt(self, key_id: str, plaintext: str, context: Mapping[str, str] | None = None) -> str:
+        kwargs: dict[str, Any] = {"KeyId": key_id, "Plaintext": plaintext.encode()}
+        if context:
+            kwargs["EncryptionContext"] = dict(context)
+        return base64.b64encode(self.client.encrypt(**kwargs)["CiphertextBlob"]).decode()
+
+    def decrypt(self, ciphertext_b64: str, context: Mapping[str, str] | None = None) -> str:
+        kwargs: dict[str, Any] = {"CiphertextBlob": base64.b64decode(ciphertext_b64)}
+        if context:
+            kwargs["EncryptionContext"] = dict(context)
+        return self.client.decrypt(**kwargs)["Plaintext"].decode()
