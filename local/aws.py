@@ -42,8 +42,8 @@ def use_fake_credentials() -> None:
             "AWS_DEFAULT_REGION": REGION,
             "AWS_REGION": REGION,
             "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105
-            "AWS_SESSION_TOKEN": "testing",  # noqa: S105
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
         }
     )
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
@@ -67,9 +67,7 @@ def _table_kwargs(name: str, props: dict[str, Any]) -> dict[str, Any]:
 def provision(template: Template | None = None) -> Resources:
     template = template or load()
     resources = Resources(
-        parameters={
-            name: str(value) for name, value in template.parameter_defaults().items() if value is not None
-        }
+        parameters={name: str(value) for name, value in template.parameter_defaults().items() if value is not None}
     )
     resources.parameters["IpHashSecret"] = LOCAL_IP_HASH_SECRET
     dynamodb = boto3.client("dynamodb", region_name=REGION)
