@@ -133,3 +133,53 @@ def message(
         occurred_at=occurred_at,
         refs=ConversionRefs(**{**default_refs, **refs}),
     )
+
+
+ACCESS_TOKEN = "EAAB-test-capi-token-not-real-0123456789"
+
+
+class MutableClock:
+    def __init__(self, now: datetime = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def timestamp(self) -> float:
+        return self.now.timestamp()
+
+    def advance(self, **delta: float) -> None:
+        self.now = self.now + timedelta(**delta)
+
+
+def sqs_records(messages: list[ConversionMessage], start: int = 0, receive_count: int = 1) -> dict[str, Any]:
+    """A Lambda SQS event (real shape) carrying ``messages``."""
+    records = []
+    for offset, conversion in enumerate(messages):
+        number = start + offset
+        records.append(
+            {
+                "messageId": f"00000000-0000-4000-8000-{number:012d}",
+                "receiptHandle": f"AQEB-receipt-{number}",
+                "body": conversion.model_dump_json(),
+                "attributes": {
+                    "ApproximateReceiveCount": str(receive_count),
+                    "SentTimestamp": "1795370000000",
+                    "SenderId": "AROAEXAMPLE:funil-beacon",
+                    "ApproximateFirstReceiveTimestamp": "1795370000100",
+                },
+                "messageAttributes": {
+                    "kind": {
+                        "stringValue": conversion.kind.value,
+                        "stringListValues": [],
+                        "binaryListValues": [],
+                        "dataType": "String",
+                    }
+                },
+                "md5OfBody": "0" * 32,
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:ConversionsQueue",
+                "awsRegion": "us-east-1",
+            }
+        )
+    return {"Records": records}
