@@ -355,3 +355,11 @@ def test_through_the_real_queue(capi: Capi) -> None:
     assert capi.invoke(event) == {"batchItemFailures": []}
     assert [item["reason"] for item in capi.dead_letters()] == ["meta_error_190"]
     assert queue_messages(capi.resources, "ConversionsQueue") == []  # still in flight, not re-sent
+
+
+def test_sample_event_file(capi: Capi) -> None:
+    """events/sqs_conversions.json (also for `sam local invoke -e`) is a batch the sender takes."""
+    from tests.conftest import load_event
+
+    assert capi.invoke(load_event("sqs_conversions.json")) == {"batchItemFailures": []}
+    assert sorted(capi.fake.event_ids()) == [f"purchase_{PAYMENT}", f"pv_{TOKEN}"]
