@@ -1,0 +1,328 @@
+"""Cold import of the redirect handler module against ``import boto3; boto3.client("dynamodb")``.
+
+Budget (DESIGN.md §8): importing ``functions/redirect/app.py`` costs at most 1.3x the baseline, both
+measured without .pyc (Lambda builds ship none unless we precompile); the redirect fits 128 MB.
+
+Each run is a fresh interpreter: ``python -B`` (writes no bytecode) with PYTHONPYCACHEPREFIX pointing
+at a new empty directory (so no cached bytecode anywhere is read: the venv's and stdlib's
+``__pycache__`` directories are ignored; Python's frozen core modules are unaffected, as on Lambda).
+The child gets the environment template.yaml gives the redirect plus fake credentials, and times
+the import in-process with ``time.perf_counter`` (interpreter start-up is excluded; the parent
+also reports each process's wall time). Baseline and redirect runs alternate.
+
+Then: ``-X importtime`` of the redirect module (median of a few runs): the top modules by cumulative
+time, and the modules the redirect imports that the baseline does not (what the budget pays for).
+Then peak RSS (``resource.getrusage(RUSAGE_SELF).ru_maxrss``) after the import, a first click and a
+second click through ``app.lambda_handler`` with the module's real boto3 client answered in memory
+at botocore's ``before-send`` hook (so the SDK's first-request work and memory are included).
+
+Usage: python bench/cold_import.py [--runs 15] [--importtime-runs 3] [--top 25] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+import _stubs  # noqa: E402
+
+BUDGET_RATIO = 1.3
+MEMORY_BUDGET_MB = 128
+
+BASELINE_CODE = """
+import time, resource, json
+t0 = time.perf_counter(); c0 = time.process_time()
+import boto3
+tb = time.perf_counter()
+boto3.client("dynamodb")
+t1 = time.perf_counter(); c1 = time.process_time()
+print(json.dumps({"import_ms": (t1 - t0) * 1e3, "import_cpu_ms": (c1 - c0) * 1e3,
+                  "import_boto3_ms": (tb - t0) * 1e3, "client_ms": (t1 - tb) * 1e3,
+                  "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+"""
+
+REDIRECT_CODE = """
+import sys, time, resource, json
+sys.path[:0] = [{redirect_dir!r}, {layer!r}]
+t0 = time.perf_counter(); c0 = time.process_time()
+import app
+t1 = time.perf_counter(); c1 = time.process_time()
+out = {{"import_ms": (t1 - t0) * 1e3, "import_cpu_ms": (c1 - c0) * 1e3,
+        "rss_after_import_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}
+if {clicks}:
+    sys.path.insert(0, {bench!r})
+    import random, _stubs
+    store = _stubs.install_wire_stub(app._table.client, _stubs.config_items())
+    template = _stubs.base_event()
+    rng = random.Random(7)
+    for name, kind in (("first_click", "ig_ios"), ("second_click", "ig_android")):
+        event = _stubs.make_event(rng, kind, "demo", template)
+        t = time.perf_counter(); c = time.process_time()
+        response = app.lambda_handler(event, None)
+        out[name + "_ms"] = (time.perf_counter() - t) * 1e3
+        out[name + "_cpu_ms"] = (time.process_time() - c) * 1e3
+        out[name + "_status"] = response["statusCode"]
+    out["rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out["dynamodb_calls"] = dict(store.calls)
+print(json.dumps(out))
+"""
+
+
+def child_env(pycache_prefix: str) -> dict[str, str]:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "LANG": "C.UTF-8",
+        "PYTHONPYCACHEPREFIX": pycache_prefix,
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    env.update(_stubs.REDIRECT_ENV)
+    return env
+
+
+def run_child(code: str, extra_args: tuple[str, ...] = ()) -> tuple[dict[str, Any], str, float]:
+    """Run ``code`` in a fresh interpreter with no bytecode; (its JSON line, its stderr, wall ms)."""
+    with tempfile.TemporaryDirectory(prefix="funil-pycache-") as prefix:
+        started = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-B", *extra_args, "-c", code],
+            env=child_env(prefix),
+            cwd=str(BENCH.parent),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        wall_ms = (time.perf_counter() - started) * 1e3
+        leftovers = sum(len(files) for _, _, files in os.walk(prefix))
+    if done.returncode != 0:
+        raise RuntimeError(f"child failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    if leftovers:
+        raise RuntimeError(f"{leftovers} bytecode files were written under the pycache prefix")
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    return (json.loads(lines[-1]) if lines else {}), done.stderr, wall_ms
+
+
+def redirect_code(clicks: bool) -> str:
+    return REDIRECT_CODE.format(
+        redirect_dir=str(_stubs.REDIRECT_DIR), layer=str(_stubs.LAYER), bench=str(BENCH), clicks=clicks
+    )
+
+
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def stats(values: list[float]) -> dict[str, float]:
+    return {
+        "median": statistics.median(values),
+        "p90": _quantile(values, 0.9),
+        "min": min(values),
+        "max": max(values),
+    }
+
+
+_IMPORTTIME = re.compile(r"^import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)\s*$")
+
+
+def parse_importtime(stderr: str) -> dict[str, tuple[int, int, int]]:
+    """module -> (self µs, cumulative µs, depth) from ``-X importtime`` output."""
+    modules: dict[str, tuple[int, int, int]] = {}
+    for line in stderr.splitlines():
+        match = _IMPORTTIME.match(line)
+        if match:
+            self_us, cumulative_us, indent, name = match.groups()
+            modules[name] = (int(self_us), int(cumulative_us), (len(indent) - 1) // 2)
+    return modules
+
+
+def importtime_profile(code: str, runs: int) -> dict[str, dict[str, float]]:
+    samples: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+    for _ in range(runs):
+        _, stderr, _ = run_child(code, ("-X", "importtime"))
+        for name, values in parse_importtime(stderr).items():
+            samples[name].append(values)
+    return {
+        name: {
+            "self_ms": statistics.median(v[0] for v in values) / 1e3,
+            "cumulative_ms": statistics.median(v[1] for v in values) / 1e3,
+            "depth": values[0][2],
+        }
+        for name, values in samples.items()
+    }
+
+
+def pyc_reads(code: str) -> int:
+    """How many modules a verbose child loaded from cached bytecode (must be 0)."""
+    _, stderr, _ = run_child(code, ("-v",))
+    return sum(1 for line in stderr.splitlines() if line.startswith("# code object from") and ".pyc" in line)
+
+
+def top_level(name: str) -> str:
+    return name.split(".", 1)[0]
+
+
+def measure(runs: int, importtime_runs: int, top: int) -> dict[str, Any]:
+    base_code, redir_code, redir_clicks = BASELINE_CODE, redirect_code(False), redirect_code(True)
+    checks = {"pyc_reads_baseline": pyc_reads(base_code), "pyc_reads_redirect": pyc_reads(redir_code)}
+    baseline: list[dict[str, Any]] = []
+    redirect: list[dict[str, Any]] = []
+    for index in range(runs):
+        order = ((baseline, base_code), (redirect, redir_code))
+        for bucket, code in order if index % 2 == 0 else reversed(order):
+            result, _, wall_ms = run_child(code)
+            result["process_wall_ms"] = wall_ms
+            bucket.append(result)
+    memory = [run_child(redir_clicks)[0] for _ in range(3)]
+
+    base_prof = importtime_profile(base_code, importtime_runs)
+    redir_prof = importtime_profile(redir_code, importtime_runs)
+    top_cumulative = sorted(redir_prof.items(), key=lambda item: -item[1]["cumulative_ms"])[:top]
+    extra = {name: prof for name, prof in redir_prof.items() if name not in base_prof}
+    # By self time: a redirect-only module's cumulative time can include modules the baseline
+    # imports too (funil.adapters.dynamo pulls in boto3 itself).
+    extra_roots = sorted(
+        ((name, prof) for name, prof in extra.items() if top_level(name) != "app"),
+        key=lambda item: -item[1]["self_ms"],
+    )
+    by_package: dict[str, float] = defaultdict(float)
+    for name, prof in extra.items():
+        by_package[top_level(name)] += prof["self_ms"]
+
+    base_ms = [r["import_ms"] for r in baseline]
+    redir_ms = [r["import_ms"] for r in redirect]
+    base_cpu = [r["import_cpu_ms"] for r in baseline]
+    redir_cpu = [r["import_cpu_ms"] for r in redirect]
+    return {
+        "checks": checks,
+        "runs": runs,
+        "baseline": {
+            "import_ms": stats(base_ms),
+            "import_cpu_ms": stats(base_cpu),
+            "process_wall_ms": stats([r["process_wall_ms"] for r in baseline]),
+            "import_boto3_ms": statistics.median(r["import_boto3_ms"] for r in baseline),
+            "client_ms": statistics.median(r["client_ms"] for r in baseline),
+            "rss_mb": statistics.median(r["rss_kb"] for r in baseline) / 1024,
+        },
+        "redirect": {
+            "import_ms": stats(redir_ms),
+            "import_cpu_ms": stats(redir_cpu),
+            "process_wall_ms": stats([r["process_wall_ms"] for r in redirect]),
+        },
+        "ratio": {
+            "median": statistics.median(redir_ms) / statistics.median(base_ms),
+            "p90": _quantile(redir_ms, 0.9) / _quantile(base_ms, 0.9),
+            "cpu_median": statistics.median(redir_cpu) / statistics.median(base_cpu),
+        },
+        "memory": {
+            "rss_after_import_mb": statistics.median(m["rss_after_import_kb"] for m in memory) / 1024,
+            "rss_after_two_clicks_mb": statistics.median(m["rss_kb"] for m in memory) / 1024,
+            "first_click_ms": statistics.median(m["first_click_ms"] for m in memory),
+            "first_click_cpu_ms": statistics.median(m["first_click_cpu_ms"] for m in memory),
+            "second_click_ms": statistics.median(m["second_click_ms"] for m in memory),
+            "statuses": [m["first_click_status"] for m in memory] + [m["second_click_status"] for m in memory],
+            "dynamodb_calls": memory[0]["dynamodb_calls"],
+        },
+        "importtime": {
+            "runs": importtime_runs,
+            "redirect_top_cumulative": [{"module": name, **prof} for name, prof in top_cumulative],
+            "redirect_only_modules": [{"module": name, **prof} for name, prof in extra_roots[:top]],
+            "redirect_only_self_ms_by_package": dict(sorted(by_package.items(), key=lambda item: -item[1])),
+            "redirect_only_self_ms_total": sum(by_package.values()),
+            "app_module_self_ms": redir_prof.get("app", {}).get("self_ms"),
+        },
+    }
+
+
+def render(result: dict[str, Any], meta: dict[str, Any]) -> str:
+    b, r, ratio, mem = result["baseline"], result["redirect"], result["ratio"], result["memory"]
+    verdict = "ok" if ratio["median"] <= BUDGET_RATIO else "OVER"
+    mem_verdict = "ok" if mem["rss_after_two_clicks_mb"] <= MEMORY_BUDGET_MB else "OVER"
+    lines = [
+        f"cold import without .pyc, {result['runs']} alternating fresh interpreters each "
+        f"(python {meta['python']}, {meta['machine']}, {meta['cpus']} CPUs, {meta['date']})",
+        f"bytecode read from cache: baseline {result['checks']['pyc_reads_baseline']}, "
+        f"redirect {result['checks']['pyc_reads_redirect']} (python -v; must be 0)",
+        "",
+        f"{'':<50}{'median ms':>10}{'p90 ms':>10}{'min':>8}{'max':>8}",
+    ]
+    for label, row in (
+        ('baseline: import boto3; boto3.client("dynamodb")', b["import_ms"]),
+        ("redirect: import app (functions/redirect)", r["import_ms"]),
+        ("baseline CPU (process_time)", b["import_cpu_ms"]),
+        ("redirect CPU (process_time)", r["import_cpu_ms"]),
+        ("baseline process wall (incl. interpreter)", b["process_wall_ms"]),
+        ("redirect process wall (incl. interpreter)", r["process_wall_ms"]),
+    ):
+        lines.append(f"{label:<50}{row['median']:>10.0f}{row['p90']:>10.0f}{row['min']:>8.0f}{row['max']:>8.0f}")
+    lines += [
+        f"  baseline split (medians): import boto3 {b['import_boto3_ms']:.0f} ms, "
+        f'boto3.client("dynamodb") {b["client_ms"]:.0f} ms',
+        "",
+        f"ratio redirect/baseline: median {ratio['median']:.2f}, p90 {ratio['p90']:.2f}, "
+        f"CPU median {ratio['cpu_median']:.2f}; budget <= {BUDGET_RATIO} -> {verdict}",
+        "",
+        f"peak RSS: baseline {b['rss_mb']:.1f} MB; redirect after import {mem['rss_after_import_mb']:.1f} MB, "
+        f"after two clicks {mem['rss_after_two_clicks_mb']:.1f} MB; budget {MEMORY_BUDGET_MB} MB -> {mem_verdict}",
+        f"first click after import (real botocore, socket stubbed): {mem['first_click_ms']:.1f} ms wall "
+        f"({mem['first_click_cpu_ms']:.1f} ms CPU); second click {mem['second_click_ms']:.1f} ms; "
+        f"statuses {mem['statuses']}; DynamoDB calls {mem['dynamodb_calls']}",
+        "",
+        f"-X importtime of the redirect (median of {result['importtime']['runs']} runs), top by cumulative:",
+        f"  {'cumulative ms':>13} {'self ms':>8}  module",
+    ]
+    for row in result["importtime"]["redirect_top_cumulative"]:
+        lines.append(f"  {row['cumulative_ms']:>13.1f} {row['self_ms']:>8.1f}  {'  ' * row['depth']}{row['module']}")
+    lines += ["", "modules the redirect imports and the baseline does not, by self time:"]
+    for row in result["importtime"]["redirect_only_modules"]:
+        lines.append(f"  {row['cumulative_ms']:>13.1f} {row['self_ms']:>8.1f}  {row['module']}")
+    by_package = ", ".join(
+        f"{name} {ms:.1f}" for name, ms in result["importtime"]["redirect_only_self_ms_by_package"].items() if ms >= 0.5
+    )
+    lines += [
+        f"  self time of those by package (ms): {by_package}",
+        f"  total {result['importtime']['redirect_only_self_ms_total']:.1f} ms; app's own module body "
+        f"(settings, Table -> boto3.client, as in the baseline) {result['importtime']['app_module_self_ms']:.1f} ms",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=15, help="fresh interpreters per side")
+    parser.add_argument("--importtime-runs", type=int, default=3)
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    args = parser.parse_args(argv)
+    meta = {
+        "python": platform.python_version(),
+        "machine": f"{platform.system()} {platform.machine()}",
+        "cpus": len(os.sched_getaffinity(0)),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+    result = measure(args.runs, args.importtime_runs, args.top)
+    if args.json:
+        print(json.dumps({"meta": meta, "budget_ratio": BUDGET_RATIO, **result}, indent=2))
+    else:
+        print(render(result, meta))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

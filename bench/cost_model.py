@@ -1,0 +1,187 @@
+"""The cost model behind docs/cost.md: cost per million clicks and per thousand sales.
+
+Every price and assumption is a named constant below; docs/cost.md explains each and cites where the
+price comes from. Measured inputs (warm CPU per click, click item size) come from warm_click.py and
+click_item_size.py; pass new figures on the command line when they change.
+
+Usage: python bench/cost_model.py [--redirect-cpu-ms 3.05] [--click-wru 2] [--beacon-wru 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import dataclass
+
+# --- list prices, us-east-1, USD (docs/cost.md § Prices) ----------------------------------------
+LAMBDA_REQUEST = 0.20 / 1e6  # per invocation
+LAMBDA_ARM_GB_S = 0.0000133334  # per GB-second, arm64, first 7.5 billion GB-s/month
+HTTP_API_REQUEST = 1.00 / 1e6  # per request (<= 512 KB), first 300 million/month
+DDB_WRU = 0.625 / 1e6  # on-demand write request unit (1 KB)
+DDB_RRU = 0.125 / 1e6  # on-demand read request unit (4 KB strongly consistent, 2 eventually consistent reads)
+DDB_STORAGE_GB_MONTH = 0.25
+DDB_PITR_GB_MONTH = 0.20
+SQS_REQUEST = 0.40 / 1e6  # standard queue, per 64 KB chunk of a request
+LOGS_INGEST_GB = 0.50  # CloudWatch Logs standard ingestion (first tier of Lambda's tiered pricing)
+DATA_OUT_GB = 0.09  # data transfer out to the internet, first 10 TB/month
+
+# --- assumptions (docs/cost.md § Assumptions) ----------------------------------------------------
+BOT_SHARE = 0.05  # clicks from bots/previews: served, not stored, no beacon
+BEACON_SHARE = 1.0  # human clicks whose bridge page sends the beacon (upper bound)
+PAGEVIEW_SHARE = 1.0  # beacons that enqueue a server PageView (links with a pixel wanting it)
+VCPU_MB = 1769  # Lambda gives one vCPU's worth of CPU at 1,769 MB, proportionally below
+ARM_SLOWDOWN = 1.25  # Graviton vs the benchmark machine, per core (assumed, not measured)
+DDB_WRITE_LATENCY_MS = 10.0  # PutItem round trip inside the region, upper end of 5-10 ms
+SQS_SEND_LATENCY_MS = 15.0
+BEACON_CPU_MS = 2.0  # beacon handler + two SDK calls on the benchmark machine (estimate, not measured)
+LOG_BYTES_PER_INVOCATION = 700  # platform start + report records in JSON format (estimate)
+REDIRECT_RESPONSE_BYTES = 3400  # bridge page ~2.7 KB + headers incl. CSP
+BEACON_RESPONSE_BYTES = 300
+CLICK_RESIDENT_DAYS = 11  # 7-day window + 2-day margin + up to ~2 days for TTL deletion
+STORAGE_OVERHEAD_BYTES = 100
+SQS_CONSUME_REQUESTS_PER_MESSAGE = 0.2  # Lambda receives and deletes in batches of ~10
+# capi_sender (later issue) for the server PageView: estimate until that issue measures it.
+CAPI_EVENTS_PER_INVOCATION = 10
+CAPI_BILLED_MS = 600  # one Graph request per pixel per batch (~300-500 ms) + CPU, at 256 MB
+CAPI_WRU_PER_EVENT = 2  # claim the event id + record the outcome
+CAPI_EGRESS_BYTES_PER_EVENT = 1000
+
+
+@dataclass
+class Line:
+    item: str
+    formula: str
+    usd: float
+
+
+def billed_ms(cpu_ms: float, memory_mb: int, io_ms: float) -> int:
+    """Conservative billed duration: the CPU work slowed to the function's CPU share, plus I/O waits."""
+    return math.ceil(cpu_ms * ARM_SLOWDOWN * VCPU_MB / memory_mb + io_ms)
+
+
+def lambda_duration_usd(ms: float, memory_mb: int) -> float:
+    return ms / 1000 * memory_mb / 1024 * LAMBDA_ARM_GB_S
+
+
+def per_million_clicks(redirect_cpu_ms: float, click_wru: int, beacon_wru: int, item_bytes: int) -> list[Line]:
+    clicks = 1e6
+    humans = clicks * (1 - BOT_SHARE)
+    beacons = humans * BEACON_SHARE
+    messages = beacons * PAGEVIEW_SHARE
+    redirect_ms = billed_ms(redirect_cpu_ms, 128, DDB_WRITE_LATENCY_MS)
+    beacon_ms = billed_ms(BEACON_CPU_MS, 128, DDB_WRITE_LATENCY_MS + SQS_SEND_LATENCY_MS)
+    invocations = clicks + beacons
+    resident_gb = humans * CLICK_RESIDENT_DAYS / 30 * (item_bytes + STORAGE_OVERHEAD_BYTES) / 1e9
+    out_gb = (clicks * REDIRECT_RESPONSE_BYTES + beacons * BEACON_RESPONSE_BYTES) / 1e9
+    return [
+        Line(
+            "HTTP API requests", f"({clicks:,.0f} + {beacons:,.0f} beacons) x $1.00/M", invocations * HTTP_API_REQUEST
+        ),
+        Line("Lambda requests", f"{invocations:,.0f} x $0.20/M", invocations * LAMBDA_REQUEST),
+        Line(
+            "Lambda duration, redirect (128 MB)",
+            f"{clicks:,.0f} x {redirect_ms} ms billed",
+            clicks * lambda_duration_usd(redirect_ms, 128),
+        ),
+        Line(
+            "Lambda duration, beacon (128 MB, estimate)",
+            f"{beacons:,.0f} x {beacon_ms} ms billed",
+            beacons * lambda_duration_usd(beacon_ms, 128),
+        ),
+        Line("DynamoDB click PutItem", f"{humans:,.0f} x {click_wru} WRU x $0.625/M", humans * click_wru * DDB_WRU),
+        Line(
+            "DynamoDB beacon UpdateItem",
+            f"{beacons:,.0f} x {beacon_wru} WRU x $0.625/M",
+            beacons * beacon_wru * DDB_WRU,
+        ),
+        Line(
+            "DynamoDB storage + PITR (clicks resident ~11 days)",
+            f"{resident_gb:.3f} GB x ($0.25 + $0.20)/GB-month",
+            resident_gb * (DDB_STORAGE_GB_MONTH + DDB_PITR_GB_MONTH),
+        ),
+        Line(
+            "SQS server PageView (send + batched receive/delete)",
+            f"{messages:,.0f} x (1 + {SQS_CONSUME_REQUESTS_PER_MESSAGE}) x $0.40/M",
+            messages * (1 + SQS_CONSUME_REQUESTS_PER_MESSAGE) * SQS_REQUEST,
+        ),
+        Line(
+            "CloudWatch Logs ingestion (platform records)",
+            f"{invocations:,.0f} x {LOG_BYTES_PER_INVOCATION} B x $0.50/GB",
+            invocations * LOG_BYTES_PER_INVOCATION / 1e9 * LOGS_INGEST_GB,
+        ),
+        Line("Data transfer out (responses)", f"{out_gb:.2f} GB x $0.09/GB", out_gb * DATA_OUT_GB),
+        Line(
+            "capi_sender for the server PageView (later issue, estimate)",
+            f"{messages / CAPI_EVENTS_PER_INVOCATION:,.0f} inv x 256 MB x {CAPI_BILLED_MS} ms, "
+            f"{CAPI_WRU_PER_EVENT} WRU + {CAPI_EGRESS_BYTES_PER_EVENT} B out per event",
+            messages / CAPI_EVENTS_PER_INVOCATION * (LAMBDA_REQUEST + lambda_duration_usd(CAPI_BILLED_MS, 256))
+            + messages * (CAPI_WRU_PER_EVENT * DDB_WRU + CAPI_EGRESS_BYTES_PER_EVENT / 1e9 * DATA_OUT_GB),
+        ),
+    ]
+
+
+# Per sale: a placeholder for the functions later issues build (telegram_webhook, gateway_webhook,
+# capi_sender, delivery). (invocations, memory MB, billed ms, WRU, RRU, SQS requests, HTTP API requests)
+SALE_STEPS = {
+    "telegram_webhook: offer, checkout, PIX charge (3 updates)": (3, 256, 250, 9, 6, 1.2, 3),
+    "gateway_webhook: 2 notifications, verify, pending->paid": (2, 256, 300, 6, 4, 2.4, 2),
+    "capi_sender: InitiateCheckout + Purchase (batched ~10/request)": (0.2, 256, 600, 8, 2, 0, 0),
+    "delivery: invite link + message, /d/{token} page": (2, 256, 250, 3, 3, 0, 1),
+    "Powertools idempotency records (webhook, sender, delivery)": (0, 0, 0, 6, 0, 0, 0),
+}
+LEAD_STEP = ("telegram_webhook: /start, lead upsert, Lead event, offer", (1, 256, 300, 4, 2, 1.2, 1))
+
+
+def steps_usd(steps: dict[str, tuple[float, int, int, float, float, float, float]]) -> list[Line]:
+    lines = []
+    for name, (inv, mem, ms, wru, rru, sqs, api) in steps.items():
+        usd = (
+            inv * (LAMBDA_REQUEST + lambda_duration_usd(ms, mem) + LOG_BYTES_PER_INVOCATION * 2 / 1e9 * LOGS_INGEST_GB)
+            + wru * DDB_WRU
+            + rru * DDB_RRU
+            + sqs * SQS_REQUEST
+            + api * HTTP_API_REQUEST
+        )
+        formula = f"{inv:g} inv x {mem} MB x {ms} ms, {wru:g} WRU, {rru:g} RRU, {sqs:g} SQS, {api:g} API"
+        lines.append(Line(name, formula, usd))
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--redirect-cpu-ms", type=float, default=3.05, help="warm_click.py lambda_handler+sdk mean")
+    parser.add_argument("--click-wru", type=int, default=2)
+    parser.add_argument("--beacon-wru", type=int, default=2)
+    parser.add_argument("--item-bytes", type=int, default=1321, help="click item after the beacon")
+    parser.add_argument("--leads-per-sale", type=float, default=10)
+    parser.add_argument("--clicks-per-lead", type=float, default=3)
+    args = parser.parse_args(argv)
+
+    clicks = per_million_clicks(args.redirect_cpu_ms, args.click_wru, args.beacon_wru, args.item_bytes)
+    total_clicks = sum(line.usd for line in clicks)
+    print("| Per million clicks | Formula | USD |\n|---|---|---:|")
+    for line in clicks:
+        print(f"| {line.item} | {line.formula} | {line.usd:.2f} |")
+    print(f"| **Total** | | **{total_clicks:.2f}** |")
+
+    sale = steps_usd(SALE_STEPS)
+    per_sale = sum(line.usd for line in sale)
+    lead = steps_usd({LEAD_STEP[0]: LEAD_STEP[1]})[0]
+    print("\n| Per thousand sales (estimate) | Per event | USD per 1,000 sales |\n|---|---|---:|")
+    for line in sale:
+        print(f"| {line.item} | {line.formula} | {line.usd * 1000:.3f} |")
+    print(f"| **Sale's own path** | | **{per_sale * 1000:.3f}** |")
+    leads = args.leads_per_sale * 1000
+    clicks_n = leads * args.clicks_per_lead
+    print(f"| {lead.item} x {args.leads_per_sale:g} leads/sale | {lead.formula} | {lead.usd * leads:.3f} |")
+    print(
+        f"| clicks x {args.clicks_per_lead:g}/lead ({clicks_n:,.0f}) | per-click total above | "
+        f"{total_clicks / 1e6 * clicks_n:.3f} |"
+    )
+    full = per_sale * 1000 + lead.usd * leads + total_clicks / 1e6 * clicks_n
+    print(f"| **Per 1,000 sales incl. their leads and clicks** | | **{full:.3f}** |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
