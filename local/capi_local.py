@@ -1,0 +1,103 @@
+"""The Meta side of the local stack: the fake Graph API over HTTP and what it received.
+
+``register(stack)`` (a local.server extension) mounts:
+
+- ``POST /_local/graph/{version}/{dataset}/events``: the fake Conversions API (local/fakes/meta_graph.py);
+  capi_sender reaches it because META_GRAPH_BASE_URL points at ``<stack>/_local/graph``;
+- ``GET /_local/capi``: the events Meta "received", each exactly as sent (``?pixel=<dataset id>``);
+- ``GET /_local/capi/deliveries``: the delivery records (``CAPI#…``) with status, attempts, match quality;
+- ``GET /_local/capi/requests``: one line per Graph request (pixel, events, injected fault);
+- ``POST /_local/capi/faults``: inject a fault, JSON like ``{"status": 500, "code": 2, "is_transient": true}``,
+  ``{"code": 190, "status": 400, "is_transient": false}``, ``{"timeout": true}``, with ``times`` (default 1);
+- ``DELETE /_local/capi``: forget events, requests and faults.
+
+It also gives the demo pixel a (fake) Conversions API token, encrypted with the stack's KMS key,
+and sets PUBLIC_BASE_URL to the stack's URL so event_source_url names the local bridge page.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import boto3
+
+from local import aws
+from local.fakes.meta_graph import FakeMetaGraph, Fault
+
+if TYPE_CHECKING:
+    from local.server import LocalRequest, LocalResponse, LocalStack
+
+LOCAL_ACCESS_TOKEN = "EAAB-local-demo-capi-token-not-real"  # noqa: S105 - accepted by the local fake only
+GRAPH_PREFIX = "/_local/graph"
+FAULT_FIELDS = {"status", "code", "subcode", "message", "is_transient", "timeout", "times", "event_id"}
+
+
+def _deliveries(table_name: str) -> list[dict[str, Any]]:
+    from funil.adapters.dynamo import deserialize
+
+    client = boto3.client("dynamodb", region_name=aws.REGION)
+    items: list[dict[str, Any]] = []
+    for page in client.get_paginator("scan").paginate(TableName=table_name):
+        items.extend(deserialize(item) for item in page.get("Items", []) if item["pk"]["S"].startswith("CAPI#"))
+    return sorted(items, key=lambda item: str(item.get("updated_at", "")))
+
+
+def _give_demo_pixel_a_token(stack: LocalStack) -> None:
+    from funil.adapters.dynamo import Table
+    from funil.adapters.kms import Kms
+
+    seed = stack.seed
+    if seed is None or not getattr(seed, "pixel_id", None):
+        return
+    ciphertext = Kms().encrypt(stack.resources.keys["SecretsKey"], LOCAL_ACCESS_TOKEN)
+    Table(stack.resources.tables["AppTable"]).update(
+        f"PIXEL#{seed.pixel_id}", "PIXEL", "SET access_token_ciphertext = :token", {":token": ciphertext}
+    )
+
+
+def register(stack: LocalStack, fake: FakeMetaGraph | None = None) -> FakeMetaGraph:
+    from local.server import LocalResponse
+
+    graph = fake or FakeMetaGraph(access_tokens={LOCAL_ACCESS_TOKEN})
+
+    def events_endpoint(request: LocalRequest) -> LocalResponse:
+        status, payload, timed_out = graph.serve(request.method, request.path, request.headers, request.body)
+        if timed_out:
+            time.sleep(graph.timeout_sleep_seconds)  # longer than the sender waits
+        return LocalResponse.json(payload, status)
+
+    def received(request: LocalRequest) -> LocalResponse:
+        return LocalResponse.json(graph.events(request.arg("pixel")))
+
+    def deliveries(_: LocalRequest) -> LocalResponse:
+        return LocalResponse.json(_deliveries(stack.resources.tables["AppTable"]))
+
+    def requests(_: LocalRequest) -> LocalResponse:
+        return LocalResponse.json(list(graph.requests))
+
+    def add_fault(request: LocalRequest) -> LocalResponse:
+        try:
+            spec = request.json() or {}
+        except ValueError:
+            return LocalResponse.json({"error": "body must be JSON"}, 400)
+        if not isinstance(spec, dict) or set(spec) - FAULT_FIELDS:
+            return LocalResponse.json({"error": f"fields: {sorted(FAULT_FIELDS)}"}, 400)
+        fault = Fault(**spec)
+        graph.fail(fault)
+        return LocalResponse.json({"faults": len(graph.faults)}, 201)
+
+    def reset(_: LocalRequest) -> LocalResponse:
+        graph.clear()
+        return LocalResponse(204)
+
+    stack.add_route("POST", GRAPH_PREFIX + "/{version}/{pixel}/events", events_endpoint)
+    stack.add_route("GET", "/_local/capi", received)
+    stack.add_route("DELETE", "/_local/capi", reset)
+    stack.add_route("GET", "/_local/capi/deliveries", deliveries)
+    stack.add_route("GET", "/_local/capi/requests", requests)
+    stack.add_route("POST", "/_local/capi/faults", add_fault)
+    stack.set_env("META_GRAPH_BASE_URL", stack.base_url + GRAPH_PREFIX)
+    stack.set_env("PUBLIC_BASE_URL", stack.base_url)
+    _give_demo_pixel_a_token(stack)
+    return graph
