@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +30,12 @@ def load_handler(function: Function, fresh: bool = False) -> Handler:
             raise ImportError(f"cannot load {function.module_path}")
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module
-        spec.loader.exec_module(module)
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            # A half-initialised module must not be served by the next call.
+            sys.modules.pop(module_name, None)
+            raise
     handler: Handler = getattr(sys.modules[module_name], function.function_name)
     return handler
 
@@ -45,7 +51,8 @@ class LambdaContext:
         self.aws_request_id = request_id
         self.log_group_name = f"/aws/lambda/{function.logical_id}"
         self.log_stream_name = "local"
-        self._deadline_ms = None
+        self._deadline = time.monotonic() + function.timeout
 
     def get_remaining_time_in_millis(self) -> int:
-        return 10_000
+        """Counts down from the function's Timeout, as Lambda's does."""
+        return max(0, int((self._deadline - time.monotonic()) * 1000))

@@ -44,7 +44,12 @@ class HttpRoute:
     path: str
 
     def pattern(self) -> re.Pattern[str]:
-        regex = re.sub(r"\\\{(\w+)\\\+?\\\}", lambda m: f"(?P<{m.group(1)}>[^/]+)", re.escape(self.path))
+        # {name} is one path segment; {name+} is greedy and spans slashes.
+        regex = re.sub(
+            r"\\\{(\w+)(\\\+)?\\\}",
+            lambda m: f"(?P<{m.group(1)}>.+)" if m.group(2) else f"(?P<{m.group(1)}>[^/]+)",
+            re.escape(self.path),
+        )
         return re.compile(f"^{regex}$")
 
 
