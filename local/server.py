@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import html
+import importlib
 import json
 import logging
 import os
@@ -480,8 +481,17 @@ def _schedule_input(template: Template, function: Function, name: str) -> dict[s
     return parsed if isinstance(parsed, dict) else None
 
 
-def _mount_extensions(stack: LocalStack) -> None:
-    """Fakes of the outside world (Telegram, Meta Graph, gateways) mount their routes here."""
+# Fakes of the outside world (Telegram, Meta Graph, gateways) that every stack mounts unless the
+# caller passes its own list: "module:function", each function called with the stack.
+DEFAULT_EXTENSIONS: list[str] = ["local.capi_local:register"]
+
+
+def default_extensions() -> list[Extension]:
+    extensions: list[Extension] = []
+    for spec in DEFAULT_EXTENSIONS:
+        module_name, _, attribute = spec.partition(":")
+        extensions.append(getattr(importlib.import_module(module_name), attribute))
+    return extensions
 
 
 # -- starting -------------------------------------------------------------------------------------
@@ -495,13 +505,14 @@ def _apply_env(stack: LocalStack, env: Mapping[str, str]) -> None:
 def start_stack(
     host: str = "127.0.0.1",
     port: int = 0,
-    extensions: Iterable[Extension] = (),
+    extensions: Iterable[Extension] | None = None,
     preload: bool = True,
 ) -> LocalStack:
     """Start moto, provision the template, seed the demo, and serve in background threads.
 
     ``extensions`` run after the server is bound (``stack.base_url`` is known) and before the
-    handlers load, so they can add routes, functions and environment variables.
+    handlers load, so they can add routes, functions and environment variables. ``None`` mounts
+    DEFAULT_EXTENSIONS (the fakes, so no handler reaches the real outside world); a list, exactly those.
     """
     aws.use_fake_credentials()
     ensure_layer_on_path()
@@ -524,8 +535,7 @@ def start_stack(
         _mount_introspection(stack)
         stack._serve(host, port)
         stack.set_env("FUNIL_LOCAL_BASE_URL", stack.base_url)
-        _mount_extensions(stack)
-        for extension in extensions:
+        for extension in default_extensions() if extensions is None else extensions:
             extension(stack)
         if preload:
             stack.preload()
