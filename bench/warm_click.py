@@ -109,7 +109,6 @@ def _reset_ua_caches() -> None:
     from funil import useragent
 
     useragent.classify.cache_clear()
-    useragent._detector._cached_check.cache_clear()
 
 
 def run_variant(name: str, warmup: list[tuple[str, dict]], events: list[tuple[str, dict]]) -> dict[str, Any]:

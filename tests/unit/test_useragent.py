@@ -88,3 +88,34 @@ def test_bots_crawlers_and_link_previews(ua):
 def test_huge_user_agent_is_bounded():
     visitor = classify("Mozilla/5.0 (iPhone) " + "A" * 100_000)
     assert not visitor.is_bot
+
+
+def test_re2_compiled_list_agrees_with_crawlerdetect_itself():
+    """crawlerdetect's own matcher is the oracle for our RE2 compilation of its list."""
+    from crawlerdetect import CrawlerDetect
+
+    from funil.useragent import is_crawler
+
+    oracle = CrawlerDetect()
+    corpus = (
+        [ua for ua, _ in HUMANS.values()]
+        + [ua for ua in BOTS if ua]
+        + [
+            "YandexSearch/1.0 (iPhone)",
+            "Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)",
+            "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36",
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
+            "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0",
+            "okhttp/4.12.0",
+            "Go-http-client/2.0",
+            "Java/17.0.2",
+            "PostmanRuntime/7.37.3",
+            "Mozilla/5.0 (compatible; MJ12bot/v1.4.8; http://mj12bot.com/)",
+            "Mozilla/5.0 (compatible; DotBot/1.2; +https://opensiteexplorer.org/dotbot)",
+            "Mozilla/5.0 (compatible; PetalBot;+https://webmaster.petalsearch.com/site/petalbot)",
+            "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; +https://openai.com/gptbot)",
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Snapchat/12.80.0.39",
+        ]
+    )
+    for ua in corpus:
+        assert is_crawler(ua) == oracle.is_crawler(ua), ua

@@ -1,7 +1,9 @@
 """Who is visiting: a person (and on what) or an automated fetcher.
 
-Bots, crawlers and link-preview fetchers are detected with crawlerdetect's maintained list plus the
-preview fetchers ad traffic meets most. In-app browsers of Instagram, Facebook and TikTok are
+Bots, crawlers and link-preview fetchers are detected with crawlerdetect's maintained pattern list
+plus the preview fetchers ad traffic meets most. The list is compiled with RE2: crawlerdetect's own
+matcher (one case-insensitive Python regex of ~1,460 alternatives) costs 2–4 ms per new
+User-Agent, over the redirect's whole CPU budget; RE2 matches the same list in ~0.1 ms. In-app browsers of Instagram, Facebook and TikTok are
 people. The device/OS/browser parse is a small table of our own: ua-parser's full regex set costs
 ~0.3 s of cold import, more than the redirect's whole budget (DESIGN.md §8), and reports need only
 the coarse fields below.
@@ -12,8 +14,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
-from crawlerdetect import CrawlerDetect
+import re2
+from crawlerdetect.providers.crawlers import data as CRAWLER_PATTERNS
+from crawlerdetect.providers.exclusions import data as EXCLUSION_PATTERNS
 
 MAX_UA_LENGTH = 512
 
@@ -57,7 +62,23 @@ _BROWSER: tuple[tuple[str, re.Pattern[str]], ...] = (
 _TABLET = re.compile(r"iPad|Tablet|^(?!.*Mobile)(?!.*FBAN|.*Instagram).*Android")
 _MOBILE = re.compile(r"Mobi|iPhone|iPod|Android|FBAN|Instagram")
 
-_detector = CrawlerDetect()
+
+def _compile_re2(patterns: list[str]) -> Any:
+    options = re2.Options()
+    options.case_sensitive = False
+    return re2.compile("(?:" + "|".join(patterns) + ")", options)
+
+
+# RE2 has no lookaround: the list's few lookahead patterns (e.g. "Yandex(?!Search)") stay in re.
+_crawlers = _compile_re2([pattern for pattern in CRAWLER_PATTERNS if "(?" not in pattern])
+_crawlers_lookaround = re.compile("|".join(p for p in CRAWLER_PATTERNS if "(?" in p) or "(?!)", re.IGNORECASE)
+_exclusions = _compile_re2(list(EXCLUSION_PATTERNS))
+
+
+def is_crawler(user_agent: str) -> bool:
+    """crawlerdetect's verdict: drop the harmless browser tokens it lists, then look for a bot's."""
+    agent = _exclusions.sub("", user_agent).strip()
+    return bool(agent) and bool(_crawlers.search(agent) or _crawlers_lookaround.search(agent))
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +102,7 @@ def _first(table: tuple[tuple[str, re.Pattern[str]], ...], ua: str) -> str | Non
 def classify(user_agent: str | None) -> Visitor:
     """Classify a User-Agent. An empty one is automated: every real browser sends one."""
     ua = (user_agent or "")[:MAX_UA_LENGTH]
-    if not ua.strip() or _EXTRA_BOTS.search(ua) or _detector.isCrawler(ua):
+    if not ua.strip() or _EXTRA_BOTS.search(ua) or is_crawler(ua):
         return Visitor(is_bot=True, device="bot", os=None, browser=None, in_app=None)
     in_app = _first(_IN_APP, ua)
     device = "tablet" if _TABLET.search(ua) else "mobile" if _MOBILE.search(ua) else "desktop"
