@@ -309,12 +309,13 @@ class LocalStack:
         if self._stopped:
             return
         self._stopped = True
+        # Consumers first: one being invoked may still call a fake on this server.
+        self.poller.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
         if self._thread is not None:
             self._thread.join(5)
-        self.poller.stop()
         for name, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(name, None)
