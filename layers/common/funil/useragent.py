@@ -2,11 +2,11 @@
 
 Bots, crawlers and link-preview fetchers are detected with crawlerdetect's maintained pattern list
 plus the preview fetchers ad traffic meets most. The list is compiled with RE2: crawlerdetect's own
-matcher (one case-insensitive Python regex of ~1,460 alternatives) costs 2–4 ms per new
-User-Agent, over the redirect's whole CPU budget; RE2 matches the same list in ~0.1 ms. In-app browsers of Instagram, Facebook and TikTok are
-people. The device/OS/browser parse is a small table of our own: ua-parser's full regex set costs
-~0.3 s of cold import, more than the redirect's whole budget (DESIGN.md §8), and reports need only
-the coarse fields below.
+matcher (one case-insensitive Python regex of ~1,460 alternatives) costs 2-4 ms per new
+User-Agent, over the redirect's whole CPU budget; RE2 matches the same list in ~0.1 ms.
+In-app browsers of Instagram, Facebook and TikTok are people. The device/OS/browser parse is a
+small table of our own: ua-parser's full regex set costs ~0.3 s of cold import, more than the
+redirect's whole budget (DESIGN.md §8), and reports need only the coarse fields below.
 """
 
 from __future__ import annotations
