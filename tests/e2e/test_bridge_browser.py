@@ -1,0 +1,312 @@
+"""The bridge page in a real browser (issue 2, item 6 "browser"; DESIGN.md §2.2).
+
+Headless Chromium (Debian's package) opens ``GET /go/demo`` on the local stack. Meta's Pixel script
+and Telegram are stubs (see conftest.py); everything else is the product: the redirect and beacon
+handlers in-process on moto, the page's inline script under its CSP nonce.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+
+from tests.e2e.conftest import (
+    CHROMIUM,
+    NO_CHROMIUM,
+    PIXEL_URL,
+    click_item,
+    conversion_messages,
+    demo_bot_usernames,
+    queue_counts,
+    seed_data,
+    wait_for_click,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)]
+
+DESKTOP_CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+)
+INSTAGRAM_IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Mobile/15E148 Instagram 325.0.0.23.88 (iPhone14,5; iOS 17_5; pt_BR; pt; scale=3.00; 1170x2532; 589548127)"
+)
+FACEBOOK_CRAWLER = "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)"
+
+TOKEN = r"[A-Za-z0-9_-]{22}"
+BOT = r"[A-Za-z0-9_]{5,32}"
+WEB_LINK = re.compile(rf"https://t\.me/(?P<bot>{BOT})\?start=(?P<token>{TOKEN})")
+APP_LINK = re.compile(rf"tg://resolve\?domain=(?P<bot>{BOT})&start=(?P<token>{TOKEN})")
+FBCLID = "IwAR2xY_z-0123456789abcdefGHIJ"
+MAX_PAGE_BYTES = 6 * 1024
+
+
+class _Page(HTMLParser):
+    """The bridge page's elements and attributes, as a browser's parser sees them (JS off)."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: list[tuple[str, dict[str, str], tuple[str, ...]]] = []  # (tag, attrs, ancestors)
+        self._open: list[str] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.elements.append((tag, {name: value or "" for name, value in attrs}, tuple(self._open)))
+        if tag not in {"meta", "link", "br", "img", "input"}:
+            self._open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._open:
+            del self._open[len(self._open) - 1 - self._open[::-1].index(tag) :]
+
+    def find(self, tag: str, **attrs: str) -> list[tuple[dict[str, str], tuple[str, ...]]]:
+        return [
+            (found, ancestors)
+            for name, found, ancestors in self.elements
+            if name == tag and all(found.get(key.replace("_", "-")) == value for key, value in attrs.items())
+        ]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _conversions_stay_on_the_queue(stack: Any) -> None:
+    """These tests check what the click path puts on the conversions queue, so nothing may take it
+    off: the stack's queue consumers (capi_sender) are stopped for this module; they have their own tests.
+    """
+    stack.poller.stop()
+
+
+def _meta_pixel_id(stack: Any) -> str:
+    return str(seed_data(stack)["meta_pixel_id"])
+
+
+def _expected_pixel_calls(stack: Any, token: str) -> list[list[Any]]:
+    return [["init", _meta_pixel_id(stack)], ["track", "PageView", {}, {"eventID": f"pv_{token}"}]]
+
+
+# Chromium lets a page open an external app without a user gesture only now and then, browser-wide
+# (ExternalProtocolHandler); one headless browser serves every test here, so a later tg:// visit may
+# log this. Real visitors have their own browser and the visible button is the gesture fallback.
+_APP_LINK_THROTTLED = re.compile(r"^Not allowed to launch 'tg://resolve\?[^']*' because a user gesture is required\.$")
+
+
+def _assert_clean_console(visit: Any) -> None:
+    """Our inline script ran under its nonce: no CSP violation, no error of any kind."""
+    assert visit.csp_violations == []
+    assert visit.page_errors == []
+    assert [text for text in visit.console_errors() if not _APP_LINK_THROTTLED.match(text)] == []
+
+
+def _page_views_for(stack: Any, token: str) -> list[dict[str, Any]]:
+    return [message for message in conversion_messages(stack) if message.get("event_id") == f"pv_{token}"]
+
+
+def _normalised(html: str, *, token: str, bot: str) -> str:
+    nonce = re.search(r"'nonce-([^']+)'|nonce=\"([^\"]+)\"", html)
+    assert nonce is not None
+    value = nonce.group(1) or nonce.group(2)
+    return html.replace(token, "<TOKEN>").replace(value, "<NONCE>").replace(bot, "<BOT>")
+
+
+def test_desktop_click_fires_pixel_sends_beacon_and_opens_t_me(stack: Any, bridge: Any) -> None:
+    fbp = "fb.1.1732200000000.1234567890"
+    visit = bridge(DESKTOP_CHROME, cookies={"_fbp": fbp})
+    before = queue_counts(stack)
+
+    document = visit.open("/go/demo?" + urlencode({"fbclid": FBCLID, "utm_source": "facebook"}))
+    assert document.status == 200
+    opened = visit.wait_for_telegram()
+
+    link = WEB_LINK.fullmatch(opened)
+    assert link, opened
+    bot, token = link["bot"], link["token"]
+    assert bot in demo_bot_usernames(stack)
+    assert visit.fbq_calls == _expected_pixel_calls(stack, token)
+
+    beacons = visit.beacon_requests()
+    assert len(beacons) == 1
+    assert urlsplit(beacons[0].url).path == "/go/demo/c"
+    assert json.loads(beacons[0].post_data) == {"token": token, "fbp": fbp}
+
+    click = wait_for_click(stack, token, lambda item: item.get("beacon_count") == 1)
+    assert click["bot_username"] == bot
+    assert click["link_slug"] == "demo"
+    assert click["fbp"] == fbp
+    assert click["click_ids"] == {"fbclid": FBCLID}
+    assert click["fbc"] == f"fb.1.{click['clicked_at_ms']}.{FBCLID}"
+    assert click["utm"] == {"utm_source": "facebook"}
+    assert click["visitor"]["device"] == "desktop"
+    assert "in_app" not in click["visitor"]
+
+    page_views = _page_views_for(stack, token)
+    assert len(page_views) == 1
+    assert page_views[0]["kind"] == "PageView"
+    assert page_views[0]["refs"]["click_token"] == token
+    assert queue_counts(stack)["visible"] == before["visible"] + 1
+    _assert_clean_console(visit)
+
+
+def test_first_visit_fbp_set_by_the_pixel_reaches_the_click_only_through_the_beacon(stack: Any, bridge: Any) -> None:
+    fbp = "fb.1.1732200000123.987654321"
+    visit = bridge(DESKTOP_CHROME, pixel_sets_fbp=fbp)
+
+    visit.open("/go/demo?utm_source=facebook")
+    token = WEB_LINK.fullmatch(visit.wait_for_telegram())["token"]  # type: ignore[index]
+
+    assert "cookie" not in visit.document.request.all_headers()
+    assert json.loads(visit.beacon_requests()[0].post_data) == {"token": token, "fbp": fbp}
+    click = wait_for_click(stack, token, lambda item: item.get("beacon_count") == 1)
+    assert click["fbp"] == fbp
+    assert "fbc" not in click  # no fbclid, no _fbc cookie
+    assert len(_page_views_for(stack, token)) == 1
+
+
+def test_instagram_in_app_browser_opens_the_telegram_app_link(stack: Any, bridge: Any) -> None:
+    visit = bridge(INSTAGRAM_IPHONE)
+
+    visit.open("/go/demo?" + urlencode({"fbclid": FBCLID, "utm_source": "ig"}))
+    button = visit.page.locator("#funil-go")
+    href = button.get_attribute("href")
+    link = APP_LINK.fullmatch(href or "")
+    assert link, href
+    bot, token = link["bot"], link["token"]
+    assert bot in demo_bot_usernames(stack)
+    assert button.is_visible()
+
+    # The script opens the app link itself (Chromium aborts the unknown scheme; the page stays).
+    assert visit.wait_until(visit.app_link_attempts, "the tg:// navigation") == [href]
+    assert visit.fbq_calls == _expected_pixel_calls(stack, token)
+    click = wait_for_click(stack, token, lambda item: item.get("beacon_count") == 1)
+    assert click["bot_username"] == bot
+    assert click["visitor"]["in_app"] == "instagram"
+    assert not [request.url for request in visit.requests if request.url.startswith("https://t.me/")]
+    _assert_clean_console(visit)
+
+
+XSS_UTM = {
+    "utm_source": "facebook",
+    "utm_campaign": "</script><script>window.__pwned=1</script>",
+    "utm_content": '"><img src=x onerror=window.__pwned=2>',
+    "utm_term": "javascript:window.__pwned=3",
+    "utm_medium": "'-(window.__pwned=6)-'<svg/onload=window.__pwned=4>",
+    "utm_id": "\u2028</noscript><script>window.__pwned=5</script>",
+}
+
+
+def test_script_like_utm_values_never_execute_and_are_stored_as_data(stack: Any, bridge: Any) -> None:
+    visit = bridge(DESKTOP_CHROME, block_telegram=True)
+
+    visit.open("/go/demo?" + urlencode({"fbclid": FBCLID, **XSS_UTM}))
+    opened = visit.wait_until(visit.web_link_attempts, "the navigation to t.me")  # the script ran to its end
+    token = WEB_LINK.fullmatch(opened[0])["token"]  # type: ignore[index]
+
+    assert visit.page.evaluate("typeof window.__pwned") == "undefined"
+    assert visit.pwned == []  # the init script's setter trap saw no write, in any document
+    assert visit.page.locator("img, svg, iframe, object, embed").count() == 0
+    scripts = visit.page.eval_on_selector_all("script", "all => all.map(s => [s.type, s.src])")
+    assert sorted(scripts) == [["", ""], ["", PIXEL_URL], ["application/json", ""]]
+    assert "__pwned" not in visit.html  # nothing from the query string is reflected
+    same_origin_paths = {urlsplit(r.url).path for r in visit.requests if r.url.startswith(visit.base_url)}
+    assert same_origin_paths == {"/go/demo", "/go/demo/c"}  # no <img src=x> fetched
+    _assert_clean_console(visit)
+    assert visit.fbq_calls == _expected_pixel_calls(stack, token)
+
+    click = wait_for_click(stack, token, lambda item: item.get("beacon_count") == 1)
+    assert click["utm"] == {name: value.strip() for name, value in XSS_UTM.items()}
+
+
+def test_without_javascript_the_button_and_a_noscript_refresh_lead_to_t_me(stack: Any, bridge: Any) -> None:
+    visit = bridge(DESKTOP_CHROME, java_script=False, block_telegram=True)
+    before = queue_counts(stack)
+
+    visit.open("/go/demo?" + urlencode({"utm_source": "facebook"}))
+    # The refresh really fires: the browser asks for exactly the button's t.me address.
+    opened = visit.wait_until(visit.web_link_attempts, "the meta refresh to t.me")
+    button = visit.page.locator("#funil-go")
+    assert button.is_visible()
+    href = button.get_attribute("href") or ""
+    link = WEB_LINK.fullmatch(href)
+    assert link, href
+    assert link["bot"] in demo_bot_usernames(stack)
+    assert opened == [href]
+
+    refreshes = _Page(visit.html).find("meta", http_equiv="refresh")
+    assert len(refreshes) == 1
+    attrs, ancestors = refreshes[0]
+    assert ancestors[-1] == "noscript"
+    assert attrs["content"] == f"0;url={href}"
+
+    assert visit.fbq_calls == []
+    assert not [r.url for r in visit.requests if r.url.startswith("https://connect.facebook.net/")]
+    assert visit.beacon_requests() == []
+    click = click_item(stack, link["token"])
+    assert click is not None, "the click is stored by the redirect, with or without JavaScript"
+    assert "beacon_count" not in click
+    assert queue_counts(stack)["visible"] == before["visible"]
+
+
+@pytest.mark.parametrize(("user_agent", "app_link"), [(DESKTOP_CHROME, False), (INSTAGRAM_IPHONE, True)])
+def test_page_is_small_and_loads_nothing_but_the_pixel(
+    stack: Any, bridge: Any, user_agent: str, app_link: bool
+) -> None:
+    visit = bridge(user_agent)
+
+    document = visit.open("/go/demo?" + urlencode({"fbclid": FBCLID, "utm_source": "facebook"}))
+    if app_link:
+        visit.wait_until(visit.app_link_attempts, "the tg:// navigation")
+        opened = visit.app_link_attempts()[0]
+    else:
+        opened = visit.wait_for_telegram()
+    visit.wait_until(lambda: 204 in visit.beacon_statuses(), "the beacon's answer")
+
+    assert len(visit.body) <= MAX_PAGE_BYTES, len(visit.body)
+    headers = document.headers
+    assert "no-store" in headers["cache-control"]
+    assert headers["content-type"].startswith("text/html")
+    nonce = re.search(r"script-src 'nonce-([A-Za-z0-9_\-+/=]+)'", headers["content-security-policy"])
+    assert nonce is not None
+    parsed = _Page(visit.html)
+    scripts = parsed.find("script")
+    assert [attrs for attrs, _ in scripts if "nonce" in attrs] == [{"nonce": nonce[1]}]
+    assert all(attrs.get("type") == "application/json" for attrs, _ in scripts if "nonce" not in attrs)
+    assert not parsed.find("link") and not parsed.find("img") and not parsed.find("iframe")
+
+    outside = [r.url for r in visit.requests if not r.url.startswith(visit.base_url + "/")]
+    assert outside == [PIXEL_URL, opened]
+    inside = [(r.method, urlsplit(r.url).path) for r in visit.requests if r.url.startswith(visit.base_url + "/")]
+    assert inside == [("GET", "/go/demo"), ("POST", "/go/demo/c")]
+    _assert_clean_console(visit)
+
+
+def test_crawler_gets_the_same_page_but_no_click_is_stored(stack: Any, bridge: Any) -> None:
+    human = bridge(DESKTOP_CHROME)
+    human.open("/go/demo?" + urlencode({"fbclid": FBCLID}))
+    human_link = WEB_LINK.fullmatch(human.wait_for_telegram())
+    assert human_link
+    wait_for_click(stack, human_link["token"], lambda item: item.get("beacon_count") == 1)
+    before = queue_counts(stack)
+
+    crawler = bridge(FACEBOOK_CRAWLER)
+    document = crawler.open("/go/demo?" + urlencode({"fbclid": FBCLID}))
+    assert document.status == 200
+    crawler_link = WEB_LINK.fullmatch(crawler.wait_for_telegram())
+    assert crawler_link
+    token = crawler_link["token"]
+
+    assert _normalised(crawler.html, token=token, bot=crawler_link["bot"]) == _normalised(
+        human.html, token=human_link["token"], bot=human_link["bot"]
+    )
+    button = _Page(crawler.html).find("a", id="funil-go")
+    assert [attrs["href"] for attrs, _ in button] == [crawler.page.url]
+    assert crawler.fbq_calls == _expected_pixel_calls(stack, token)
+
+    # The page's beacon still fires, finds no click and changes nothing.
+    crawler.wait_until(crawler.beacon_statuses, "the beacon's answer")
+    assert crawler.beacon_statuses() == [404]
+    assert click_item(stack, token) is None
+    assert _page_views_for(stack, token) == []
+    assert queue_counts(stack)["visible"] == before["visible"]
