@@ -188,6 +188,7 @@ class Visit:
     page_errors: list[str] = field(default_factory=list)
     csp_violations: list[dict[str, Any]] = field(default_factory=list)
     pwned: list[str] = field(default_factory=list)
+    pending: list[Any] = field(default_factory=list)  # requests left unanswered
     document: Any = None  # the bridge page's Response
     body: bytes = b""  # read at once: the page soon navigates away
 
@@ -241,9 +242,10 @@ class Visit:
 
 @pytest.fixture
 def bridge(stack: Any, browser: Any) -> Iterator[Callable[..., Visit]]:
-    """bridge(user_agent, cookies=…, java_script=…, pixel_sets_fbp=…, block_telegram=…) → Visit.
+    """bridge(user_agent, cookies=…, java_script=…, pixel=…, pixel_sets_fbp=…, block_telegram=…) → Visit.
 
-    t.me answers with a stub page; with ``block_telegram`` the navigation to it is recorded and
+    ``pixel`` is how Meta's script answers: "stub" (the recording stub), "blocked" (refused, as an
+    ad blocker does) or "hanging" (never answers, as on a bad mobile network). t.me answers with a stub page; with ``block_telegram`` the navigation to it is recorded and
     aborted instead (net::ERR_ABORTED commits no error page), so the bridge page stays inspectable.
     A navigation left pending would not do: Chromium's page stops answering Playwright meanwhile.
     """
@@ -254,6 +256,7 @@ def bridge(stack: Any, browser: Any) -> Iterator[Callable[..., Visit]]:
         *,
         cookies: dict[str, str] | None = None,
         java_script: bool = True,
+        pixel: str = "stub",
         pixel_sets_fbp: str | None = None,
         block_telegram: bool = False,
         locale: str = "pt-BR",
@@ -282,10 +285,16 @@ def bridge(stack: Any, browser: Any) -> Iterator[Callable[..., Visit]]:
         )
         set_fbp = f"document.cookie = '_fbp={pixel_sets_fbp}; path=/; max-age=7776000';" if pixel_sets_fbp else ""
         pixel_stub = _PIXEL_STUB.replace("__SET_FBP__", set_fbp)
-        context.route(
-            "https://connect.facebook.net/**",
-            lambda route: route.fulfill(status=200, content_type="application/javascript", body=pixel_stub),
-        )
+
+        def meta(route: Any) -> None:
+            if pixel == "blocked":
+                route.abort("blockedbyclient")
+            elif pixel == "hanging":
+                visit.pending.append(route)
+            else:
+                route.fulfill(status=200, content_type="application/javascript", body=pixel_stub)
+
+        context.route("https://connect.facebook.net/**", meta)
 
         def telegram(route: Any) -> None:
             if block_telegram:
@@ -304,4 +313,6 @@ def bridge(stack: Any, browser: Any) -> Iterator[Callable[..., Visit]]:
 
     yield open_context
     for visit in visits:
+        for route in visit.pending:
+            route.abort()
         visit.context.close()

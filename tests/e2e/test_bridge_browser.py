@@ -310,3 +310,23 @@ def test_crawler_gets_the_same_page_but_no_click_is_stored(stack: Any, bridge: A
     assert click_item(stack, token) is None
     assert _page_views_for(stack, token) == []
     assert queue_counts(stack)["visible"] == before["visible"]
+
+
+@pytest.mark.parametrize("pixel", ["blocked", "hanging"])
+def test_without_meta_script_the_beacon_still_fires_and_telegram_opens(stack: Any, bridge: Any, pixel: str) -> None:
+    """An ad blocker refuses connect.facebook.net, or the network never delivers it: our own beacon
+    still brings the server PageView, and the visitor still reaches the bot (at most ~1.5 s later).
+    """
+    fbp = "fb.1.1732200000000.55555"
+    visit = bridge(DESKTOP_CHROME, cookies={"_fbp": fbp}, pixel=pixel)
+
+    visit.open("/go/demo?" + urlencode({"fbclid": FBCLID}))
+    link = WEB_LINK.fullmatch(visit.wait_for_telegram())
+    assert link
+    token = link["token"]
+
+    assert visit.fbq_calls == []
+    assert [request.url for request in visit.requests if "facebook" in request.url] == [PIXEL_URL]
+    assert [json.loads(request.post_data) for request in visit.beacon_requests()] == [{"token": token, "fbp": fbp}]
+    wait_for_click(stack, token, lambda item: item.get("beacon_count") == 1)
+    assert len(_page_views_for(stack, token)) == 1
