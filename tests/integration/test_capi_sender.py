@@ -363,3 +363,23 @@ def test_sample_event_file(capi: Capi) -> None:
 
     assert capi.invoke(load_event("sqs_conversions.json")) == {"batchItemFailures": []}
     assert sorted(capi.fake.event_ids()) == [f"purchase_{PAYMENT}", f"pv_{TOKEN}"]
+
+
+def test_unreadable_stored_data_fails_only_its_own_message(capi: Capi) -> None:
+    capi.table.put(payment_item("b" * 32, payer="not a mapping"))
+    batch = [message(EventKind.PURCHASE, payment_id="b" * 32), message(EventKind.PAGE_VIEW)]
+    assert capi.send(batch) == []
+    assert capi.fake.event_ids() == [f"pv_{TOKEN}"]
+    assert [item["reason"] for item in capi.dead_letters()] == ["build_error"]
+
+
+def test_sdk_agrees_on_the_purchase_keys(capi: Capi) -> None:
+    from facebook_business.adobjects.serverside.user_data import UserData
+
+    capi.send([purchase()])
+    sent = capi.fake.events()[0]["user_data"]
+    sdk = UserData(
+        emails=["joao.silva@gmail.com"], phones=["+55 11 98765-4321"], first_names=["joão"], last_names=["dávila"]
+    ).normalize()
+    for key in ("em", "ph", "fn", "ln"):
+        assert sdk[key] == [sent[key]]

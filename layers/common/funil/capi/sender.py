@@ -250,7 +250,13 @@ class Sender:
         settings: BuildSettings,
     ) -> _Pending | None:
         now = self.deps.now()
-        built = build_event(message, source, settings, now)
+        try:
+            built = build_event(message, source, settings, now)
+        except Exception:
+            # Stored data the builder cannot read: this message only, never the batch.
+            log.exception("cannot build %s", message.event_id)
+            self._dead_letter(report, record, message, "build_error", "the stored items could not be read")
+            return None
         claim_id = self.deps.new_claim_id()
         try:
             claim = self.deps.deliveries.claim(
