@@ -295,3 +295,17 @@ def test_browser_purchase_matches_the_server_event() -> None:
         {"eventID": f"purchase_{PAYMENT}"},
     )
     assert browser_purchase(payment_item(currency="XTR")) is None
+
+
+def test_website_events_need_the_public_base_url() -> None:
+    built = build_event(
+        message(EventKind.PAGE_VIEW), Sources(pixel=pixel_item(), click=click_item()), BuildSettings(""), NOW
+    )
+    assert (built.status, built.reason) == (BuildStatus.INVALID, "public_base_url_not_configured")
+    chat = build_event(
+        message(EventKind.PAGE_VIEW),
+        Sources(pixel=pixel_item(action_source="chat"), click=click_item()),
+        BuildSettings(""),
+        NOW,
+    )
+    assert chat.status is BuildStatus.READY

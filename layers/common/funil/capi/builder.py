@@ -316,6 +316,8 @@ def build_event(
         "action_source": action_source,
     }
     if action_source == "website":
+        if not settings.public_base_url:
+            return BuiltEvent(BuildStatus.INVALID, "public_base_url_not_configured", event_time=event_time)
         slug = attribution.get("link_slug")
         if "client_user_agent" in user_data and slug:
             event["event_source_url"] = f"{settings.public_base_url.rstrip('/')}/go/{slug}"
