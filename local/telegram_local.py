@@ -1,0 +1,325 @@
+"""The Telegram side of the local stack: the fake Bot API over HTTP, update injection, a web chat.
+
+``register(stack)`` (a local.server extension) mounts:
+
+- ``GET|POST /_local/tgapi/bot<token>/<method>``: the fake Bot API (local/fakes/telegram_api.py);
+  the handlers reach it because TELEGRAM_API_BASE_URL is ``<stack>/_local/tgapi`` (python-telegram-bot
+  appends ``/bot<token>/<method>``);
+- ``GET /_local/telegram/{bot_id}/calls``: the Bot API calls of that bot as a JSON list of
+  ``{"method", "params"}``, oldest first (``?detail=1`` adds ``ok``, ``result``, ``description``;
+  ``?chat=<id>`` keeps the calls to one chat);
+- ``POST /_local/telegram/{bot_id}/updates``: an Update (JSON) delivered through the real webhook
+  route ``POST /tg/{bot_id}`` with the bot's secret header; ``update_id`` assigned when absent;
+  answers ``{"update_id", "status", "body"}`` with the webhook's status;
+- ``POST /_local/telegram/{bot_id}/faults``: ``{"kind": "block"|"rate_limit"|"revoke"|"error", "chat_id",
+  "retry_after", "times"}``;
+- ``GET /_local/telegram/{bot_id}/files/{n}``: a file uploaded to the fake (sendPhoto's QR PNG);
+- ``GET /_local/telegram/{bot_id}/pending?chat=<user>``: that buyer's pending payments on that bot
+  (the chat page's "pay in the sandbox" button);
+- ``POST /_local/telegram/{bot_id}/join``: ``{"invite_link", "user"}`` — the buyer opens an invite
+  link: a join-request link sends the bot a ``chat_join_request`` update;
+- ``GET /_local/chat/{bot_id}``: a web chat with the bot (pt-BR, no external resources): Start with
+  a token (``?start=``), messages, photos, inline buttons, PIX paid through the sandbox, the delivery;
+- ``DELETE /_local/telegram``: forget calls, violations and faults.
+
+Bots get local tokens and webhook secrets (KMS-encrypted into their items) unless the seed gave
+them some; the fake knows each token as its Funil bot id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from local.fakes.telegram_api import FakeTelegramApi, TelegramFault
+
+if TYPE_CHECKING:
+    from local.server import LocalRequest, LocalResponse, LocalStack
+
+log = logging.getLogger("funil.local.telegram")
+
+TGAPI_PREFIX = "/_local/tgapi"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+CHAT_PAGE = Path(__file__).with_name("chat_page.html")
+
+
+def local_token(bot_id: str) -> str:
+    """A token of BotFather's shape, stable per bot id, valid only at the local fake."""
+    digest = hashlib.sha256(f"funil-local-token:{bot_id}".encode()).hexdigest()
+    return f"{int(digest[:8], 16) % 9_000_000_000 + 1_000_000_000}:AAlocal{digest[8:36]}"
+
+
+def local_webhook_secret(bot_id: str) -> str:
+    return hashlib.sha256(f"funil-local-webhook:{bot_id}".encode()).hexdigest()
+
+
+class TelegramLocal:
+    """What the routes share: the fake, the bots' credentials, update ids."""
+
+    def __init__(self, stack: LocalStack, fake: FakeTelegramApi) -> None:
+        self.stack = stack
+        self.fake = fake
+        self.credentials: dict[str, tuple[str, str]] = {}  # bot id → (token, webhook secret)
+        self._update_ids = itertools.count(int(time.time()) % 100_000 * 1000)
+        self._lock = threading.Lock()
+
+    def next_update_id(self) -> int:
+        with self._lock:
+            return next(self._update_ids)
+
+    # -- credentials ------------------------------------------------------------------------------
+
+    def provision_bots(self) -> None:
+        seed = self.stack.seed
+        bots = list(getattr(seed, "bots", None) or [])
+        for bot in bots:
+            bot_id = str(bot["id"])
+            token, secret = self._credentials(bot_id, bot)
+            self.credentials[bot_id] = (token, secret)
+            self.fake.register_bot(token, bot_id, str(bot.get("username") or bot_id))
+
+    def _credentials(self, bot_id: str, seeded: dict[str, Any]) -> tuple[str, str]:
+        from funil.adapters.dynamo import Table
+        from funil.adapters.kms import Kms
+
+        table = Table(self.stack.resources.tables["AppTable"])
+        kms = Kms()
+        item = table.get(f"BOT#{bot_id}", "BOT") or {}
+        token = seeded.get("token") or _decrypt(kms, item.get("token_ciphertext"))
+        secret = seeded.get("webhook_secret") or _decrypt(kms, item.get("webhook_secret_ciphertext"))
+        updates: dict[str, str] = {}
+        key_id = self.stack.resources.keys["SecretsKey"]
+        if not token:
+            token = local_token(bot_id)
+            updates["token_ciphertext"] = kms.encrypt(key_id, token)
+        if not secret:
+            secret = local_webhook_secret(bot_id)
+            updates["webhook_secret_ciphertext"] = kms.encrypt(key_id, secret)
+        if updates and item:
+            expression = "SET " + ", ".join(f"{name} = :{name}" for name in updates)
+            table.update(f"BOT#{bot_id}", "BOT", expression, {f":{name}": value for name, value in updates.items()})
+        return str(token), str(secret)
+
+    # -- updates ----------------------------------------------------------------------------------
+
+    def inject(self, bot_id: str, update: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Deliver ``update`` to the real webhook route, as Telegram does."""
+        from local.apigw import ClientRequest
+
+        if bot_id not in self.credentials:
+            return 404, {"error": "unknown bot"}
+        update = dict(update)
+        update.setdefault("update_id", self.next_update_id())
+        _, secret = self.credentials[bot_id]
+        body = json.dumps(update, ensure_ascii=False).encode()
+        request = ClientRequest(
+            method="POST",
+            target=f"/tg/{bot_id}",
+            protocol="HTTP/1.1",
+            headers=[
+                ("host", self.stack.base_url.split("//", 1)[-1]),
+                ("content-type", "application/json"),
+                (SECRET_HEADER, secret),
+                ("user-agent", "TelegramBot (like TwitterBot)"),
+            ],
+            body=body,
+            source_ip="91.108.6.1",  # Telegram's webhook range
+            scheme="https",
+            port=self.stack.port,
+        )
+        status, _headers, answer = self.stack.handle(request)
+        return status, {"update_id": update["update_id"], "status": status, "body": answer.decode("utf-8", "replace")}
+
+    def join(self, bot_id: str, invite_link: str, user: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """The buyer opens an invite link the bot created."""
+        created = [
+            call
+            for call in self.fake.detailed(bot_id)
+            if call["method"] == "createChatInviteLink" and call["ok"] and call["result"]["invite_link"] == invite_link
+        ]
+        if not created:
+            return 404, {"error": "no such invite link from this bot"}
+        link = created[-1]["result"]
+        chat_id = created[-1]["params"].get("chat_id")
+        if not link.get("creates_join_request"):
+            return 200, {"joined": True, "chat_id": chat_id}
+        chat = {"id": chat_id, "type": "supergroup", "title": "Grupo VIP"}
+        update = {
+            "chat_join_request": {
+                "chat": chat,
+                "from": user,
+                "user_chat_id": user.get("id"),
+                "date": int(time.time()),
+                "invite_link": link,
+            }
+        }
+        status, payload = self.inject(bot_id, update)
+        return status, {"joined": False, "requested": True, **payload}
+
+
+def _decrypt(kms: Any, ciphertext: Any) -> str | None:
+    if not isinstance(ciphertext, str) or not ciphertext:
+        return None
+    try:
+        return str(kms.decrypt(ciphertext))
+    except Exception:
+        log.warning("a bot secret could not be decrypted without context; using a local one")
+        return None
+
+
+def _pending_payments(stack: LocalStack, bot_id: str, chat: str | None) -> list[dict[str, Any]]:
+    from local.server import _scan
+
+    payments = [
+        item
+        for item in _scan(stack.resources.tables["AppTable"], "PAYMENT#")
+        if item.get("sk") == "PAYMENT" and item.get("bot_id") == bot_id and item.get("status") == "pending"
+    ]
+    if chat is not None:
+        payments = [item for item in payments if str(item.get("telegram_user_id")) == chat]
+    payments.sort(key=lambda item: str(item.get("created_at", "")), reverse=True)
+    return [
+        {key: item.get(key) for key in ("payment_id", "offer_id", "amount_cents", "currency", "created_at", "method")}
+        for item in payments
+    ]
+
+
+def _chat_of(call: dict[str, Any]) -> str | None:
+    params = call.get("params") or {}
+    for name in ("chat_id", "user_id"):
+        if name in params:
+            return str(params[name])
+    return None
+
+
+def register(stack: LocalStack, fake: FakeTelegramApi | None = None) -> FakeTelegramApi:  # noqa: PLR0915 - routes
+    from local.server import LocalResponse
+
+    telegram = TelegramLocal(stack, fake or FakeTelegramApi())
+    api = telegram.fake
+
+    def bot_api(request: LocalRequest) -> LocalResponse:
+        query = urlencode(request.query, doseq=True)
+        result = api.serve(request.method, request.path, query, request.headers, request.body)
+        return LocalResponse(result.status, result.body, {"content-type": "application/json"})
+
+    def calls(request: LocalRequest) -> LocalResponse:
+        bot_id = request.path_params["bot_id"]
+        chat = request.arg("chat")
+        detailed = [call for call in api.detailed(bot_id) if chat is None or _chat_of(call) == chat]
+        if request.arg("detail") in {"1", "true"}:
+            listed = [
+                {key: call.get(key) for key in ("method", "params", "ok", "status", "result", "description", "at")}
+                for call in detailed
+            ]
+        else:
+            listed = [{"method": call["method"], "params": call["params"]} for call in detailed]
+        return LocalResponse.json(listed)
+
+    def violations(_: LocalRequest) -> LocalResponse:
+        return LocalResponse.json(list(api.violations))
+
+    def updates(request: LocalRequest) -> LocalResponse:
+        try:
+            update = request.json()
+        except ValueError:
+            return LocalResponse.json({"error": "body must be a JSON Update"}, 400)
+        if not isinstance(update, dict):
+            return LocalResponse.json({"error": "body must be a JSON Update"}, 400)
+        status, payload = telegram.inject(request.path_params["bot_id"], update)
+        return LocalResponse.json(payload, 404 if status == 404 and "error" in payload else 200)
+
+    def faults(request: LocalRequest) -> LocalResponse:
+        bot_id = request.path_params["bot_id"]
+        try:
+            spec = request.json() or {}
+        except ValueError:
+            return LocalResponse.json({"error": "body must be JSON"}, 400)
+        kind = spec.get("kind") if isinstance(spec, dict) else None
+        if kind == "block" and spec.get("chat_id") is not None:
+            api.block(spec["chat_id"], bot=bot_id, times=spec.get("times"))
+        elif kind == "rate_limit":
+            api.rate_limit(
+                int(spec.get("retry_after", 5)), bot=bot_id, chat_id=spec.get("chat_id"), times=spec.get("times", 1)
+            )
+        elif kind == "revoke" and bot_id in telegram.credentials:
+            api.revoke_token(telegram.credentials[bot_id][0])
+        elif kind == "error" and isinstance(spec.get("status"), int):
+            api.fail(
+                TelegramFault(spec["status"], str(spec.get("description", "Error")), bot_id, times=spec.get("times", 1))
+            )
+        else:
+            return LocalResponse.json(
+                {"error": "kind: block (chat_id) | rate_limit (retry_after) | revoke | error"}, 400
+            )
+        return LocalResponse.json({"faults": len(api.faults), "revoked": len(api.revoked)}, 201)
+
+    def file(request: LocalRequest) -> LocalResponse:
+        try:
+            index = int(request.path_params["n"])
+        except ValueError:
+            return LocalResponse.json({"error": "not found"}, 404)
+        uploaded = api.file(index)
+        if uploaded is None:
+            return LocalResponse.json({"error": "not found"}, 404)
+        content_type = (
+            uploaded.content_type if uploaded.content_type.startswith("image/") else "application/octet-stream"
+        )
+        return LocalResponse(200, uploaded.data, {"content-type": content_type, "cache-control": "no-store"})
+
+    def pending(request: LocalRequest) -> LocalResponse:
+        return LocalResponse.json(_pending_payments(stack, request.path_params["bot_id"], request.arg("chat")))
+
+    def join(request: LocalRequest) -> LocalResponse:
+        try:
+            body = request.json() or {}
+        except ValueError:
+            return LocalResponse.json({"error": "body must be JSON"}, 400)
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("invite_link"), str)
+            or not isinstance(body.get("user"), dict)
+        ):
+            return LocalResponse.json({"error": "invite_link and user required"}, 400)
+        status, payload = telegram.join(request.path_params["bot_id"], body["invite_link"], body["user"])
+        return LocalResponse.json(payload, status)
+
+    def chat_page(request: LocalRequest) -> LocalResponse:
+        bot_id = request.path_params["bot_id"]
+        if bot_id not in telegram.credentials:
+            return LocalResponse.html(
+                "<!doctype html><meta charset=utf-8><title>Bot desconhecido</title><h1>Bot desconhecido</h1>", 404
+            )
+        username = api.bots[telegram.credentials[bot_id][0]].username
+        page = CHAT_PAGE.read_text(encoding="utf-8")
+        config = json.dumps({"botId": bot_id, "username": username}).replace("<", "\\u003c")
+        response = LocalResponse.html(page.replace("/*__CONFIG__*/null", config))
+        response.headers["cache-control"] = "no-store"
+        return response
+
+    def reset(_: LocalRequest) -> LocalResponse:
+        api.clear()
+        return LocalResponse(204)
+
+    stack.add_route("ANY", TGAPI_PREFIX + "/{method+}", bot_api)
+    stack.add_route("GET", "/_local/telegram/violations", violations)
+    stack.add_route("DELETE", "/_local/telegram", reset)
+    stack.add_route("GET", "/_local/telegram/{bot_id}/calls", calls)
+    stack.add_route("POST", "/_local/telegram/{bot_id}/updates", updates)
+    stack.add_route("POST", "/_local/telegram/{bot_id}/faults", faults)
+    stack.add_route("GET", "/_local/telegram/{bot_id}/files/{n}", file)
+    stack.add_route("GET", "/_local/telegram/{bot_id}/pending", pending)
+    stack.add_route("POST", "/_local/telegram/{bot_id}/join", join)
+    stack.add_route("GET", "/_local/chat/{bot_id}", chat_page)
+    stack.set_env("TELEGRAM_API_BASE_URL", stack.base_url + TGAPI_PREFIX)
+    stack.set_env("PUBLIC_BASE_URL", stack.base_url)
+    telegram.provision_bots()
+    stack.telegram = telegram  # type: ignore[attr-defined]
+    return api
