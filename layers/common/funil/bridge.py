@@ -85,7 +85,7 @@ def render(
         f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex">'
         '<meta name="referrer" content="strict-origin-when-cross-origin">'
-        f'<title>{html.escape(text["open_title"])}</title>'
+        f"<title>{html.escape(text['open_title'])}</title>"
         f'<style nonce="{nonce}">{pages.STYLE}</style>'
         f'<noscript><meta http-equiv="refresh" content="0;url={html.escape(links.web, quote=True)}"></noscript>'
         f"</head><body><main><h1>{html.escape(text['open_title'])}</h1>"
