@@ -1,0 +1,59 @@
+"""What an offer delivers, the delivery queue's message, and the delivery record's states."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+MAX_CONTENT_CHARS = 3000  # the message adds a header and links; Telegram's limit is 4096
+
+
+class DeliveryKind(StrEnum):
+    MESSAGE = "message"  # the offer's content and/or link, in the message
+    INVITE_LINK = "invite_link"  # a new invite link per buyer, member_limit 1
+    JOIN_REQUEST = "join_request"  # a new join-request link per buyer, approved only for the buyer
+
+
+class DeliverySpec(BaseModel):
+    """An offer's ``delivery`` (per-bot configuration)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: DeliveryKind = DeliveryKind.MESSAGE
+    text: str | None = Field(default=None, min_length=1, max_length=MAX_CONTENT_CHARS)
+    url: str | None = Field(default=None, pattern=r"^https://\S+$", max_length=1024)
+    chat_id: int | None = None  # the private channel/group (the bot is an admin allowed to invite)
+    button_text: str = Field(default="Acessar", min_length=1, max_length=40)
+    link_expire_hours: int | None = Field(default=None, ge=1, le=24 * 30)
+
+    @model_validator(mode="after")
+    def _complete(self) -> DeliverySpec:
+        if self.kind is DeliveryKind.MESSAGE and not (self.text or self.url):
+            raise ValueError("a message delivery needs text or url")
+        if self.kind is not DeliveryKind.MESSAGE and self.chat_id is None:
+            raise ValueError(f"a {self.kind} delivery needs the chat_id of the private channel/group")
+        return self
+
+
+class DeliveryJob(BaseModel):
+    """A delivery queue message: which payment to deliver. Everything else is read from the table."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    payment_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    tenant_id: str | None = None
+
+
+class DeliveryStatus(StrEnum):
+    IN_PROGRESS = "in_progress"
+    RETRY = "retry"
+    DELIVERED = "delivered"
+    UNREACHABLE = "unreachable"  # the buyer blocked the bot (403): theirs, not the bot's health
+    UNDELIVERABLE = "undeliverable"  # nothing to deliver (offer without a delivery), recorded for support
+
+
+FINAL_STATUSES = frozenset({DeliveryStatus.DELIVERED, DeliveryStatus.UNREACHABLE, DeliveryStatus.UNDELIVERABLE})
+
+Outcome = Literal["delivered", "duplicate", "unreachable", "retry", "skipped", "undeliverable"]

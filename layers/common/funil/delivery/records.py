@@ -1,0 +1,185 @@
+"""The delivery record ``PAYMENT#<payment>`` / ``DELIVERY`` and the invite-link index.
+
+The record is the claim that makes a payment's delivery happen once: a conditional update leases it
+(``status = in_progress``, ``claim_id``, ``claim_expires_at``) unless it is final (delivered,
+unreachable, undeliverable) or leased by a live consumer. It also keeps the invite link created for
+the buyer, so a retry reuses it instead of creating another. ``INVITE#<sha256 of link>`` / ``INVITE``
+names the buyer of each link, for approving join requests only for them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from funil.adapters.dynamo import is_conditional_failure
+from funil.clock import iso, to_epoch_s
+from funil.delivery.models import FINAL_STATUSES, DeliveryStatus
+
+RECORD_TTL_DAYS = 400
+_CLAIMABLE = (
+    "attribute_not_exists(pk) OR (#status <> :delivered AND #status <> :unreachable AND #status <> :undeliverable "
+    "AND (attribute_not_exists(claim_expires_at) OR claim_expires_at < :now_s))"
+)
+
+
+class Items(Protocol):
+    """The parts of funil.adapters.dynamo.Table used here."""
+
+    def get(self, pk: str, sk: str, consistent: bool = False) -> dict[str, Any] | None: ...
+
+    def put(self, item: Any, condition: str | None = None) -> None: ...
+
+    def update(
+        self,
+        pk: str,
+        sk: str,
+        expression: str,
+        values: Any,
+        *,
+        condition: str | None = None,
+        names: Any = None,
+        return_values: str = "NONE",
+    ) -> dict[str, Any]: ...
+
+
+def record_key(payment_id: str) -> tuple[str, str]:
+    return f"PAYMENT#{payment_id}", "DELIVERY"
+
+
+def invite_key(invite_link: str) -> tuple[str, str]:
+    return f"INVITE#{hashlib.sha256(invite_link.encode()).hexdigest()}", "INVITE"
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    claim_id: str
+    record: dict[str, Any]  # the record after the claim (invite link of an earlier attempt…)
+
+
+@dataclass(frozen=True, slots=True)
+class Busy:
+    """Not claimed: final (``final``) or leased by another consumer."""
+
+    record: dict[str, Any]
+
+    @property
+    def final(self) -> bool:
+        return self.record.get("status") in FINAL_STATUSES
+
+
+class DeliveryRecords:
+    def __init__(self, items: Items, lease_seconds: int = 60) -> None:
+        self.items = items
+        self.lease_seconds = lease_seconds
+
+    def claim(self, payment: dict[str, Any], claim_id: str, now: datetime) -> Claim | Busy:
+        pk, sk = record_key(str(payment["payment_id"]))
+        try:
+            record = self.items.update(
+                pk,
+                sk,
+                "SET #status = :claimed, claim_id = :claim, claim_expires_at = :lease, updated_at = :now, "
+                "#type = :type, tenant_id = :tenant, payment_id = :payment, bot_id = :bot, "
+                "telegram_user_id = :user, expires_at = :ttl ADD attempts :one",
+                {
+                    ":claimed": DeliveryStatus.IN_PROGRESS.value,
+                    ":claim": claim_id,
+                    ":lease": to_epoch_s(now) + self.lease_seconds,
+                    ":now": iso(now),
+                    ":now_s": to_epoch_s(now),
+                    ":type": "delivery",
+                    ":tenant": payment.get("tenant_id"),
+                    ":payment": payment["payment_id"],
+                    ":bot": payment.get("bot_id"),
+                    ":user": payment.get("telegram_user_id"),
+                    ":ttl": to_epoch_s(now + timedelta(days=RECORD_TTL_DAYS)),
+                    ":one": 1,
+                    ":delivered": DeliveryStatus.DELIVERED.value,
+                    ":unreachable": DeliveryStatus.UNREACHABLE.value,
+                    ":undeliverable": DeliveryStatus.UNDELIVERABLE.value,
+                },
+                condition=_CLAIMABLE,
+                names={"#status": "status", "#type": "type"},
+                return_values="ALL_NEW",
+            )
+        except Exception as error:
+            if not is_conditional_failure(error):
+                raise
+            return Busy(self.items.get(pk, sk, consistent=True) or {})
+        return Claim(claim_id, record)
+
+    def _finish(self, payment_id: str, claim_id: str, expression: str, values: dict[str, Any]) -> None:
+        pk, sk = record_key(payment_id)
+        self.items.update(
+            pk,
+            sk,
+            expression,
+            {":claim": claim_id, **values},
+            condition="claim_id = :claim",
+            names={"#status": "status"},
+        )
+
+    def keep_invite_link(self, payment_id: str, claim_id: str, invite_link: str, chat_id: int) -> None:
+        self._finish(
+            payment_id,
+            claim_id,
+            "SET invite_link = :link, invite_chat_id = :chat",
+            {":link": invite_link, ":chat": chat_id},
+        )
+
+    def delivered(self, payment_id: str, claim_id: str, message_id: int | None, now: datetime) -> None:
+        self._finish(
+            payment_id,
+            claim_id,
+            "SET #status = :status, delivered_at = :now, updated_at = :now, message_id = :message "
+            "REMOVE claim_expires_at",
+            {":status": DeliveryStatus.DELIVERED.value, ":now": iso(now), ":message": message_id},
+        )
+
+    def final(self, payment_id: str, claim_id: str, status: DeliveryStatus, reason: str, now: datetime) -> None:
+        self._finish(
+            payment_id,
+            claim_id,
+            "SET #status = :status, reason = :reason, updated_at = :now REMOVE claim_expires_at",
+            {":status": status.value, ":reason": reason, ":now": iso(now)},
+        )
+
+    def release(self, payment_id: str, claim_id: str, reason: str, now: datetime) -> None:
+        """Give the lease back so the retried message can claim at once."""
+        self._finish(
+            payment_id,
+            claim_id,
+            "SET #status = :status, reason = :reason, updated_at = :now, claim_expires_at = :zero",
+            {":status": DeliveryStatus.RETRY.value, ":reason": reason, ":now": iso(now), ":zero": 0},
+        )
+
+    def get(self, payment_id: str) -> dict[str, Any] | None:
+        return self.items.get(*record_key(payment_id), consistent=True)
+
+    # -- invite links -------------------------------------------------------------------------------
+
+    def index_invite(
+        self, invite_link: str, payment: dict[str, Any], chat_id: int, join_request: bool, now: datetime
+    ) -> None:
+        pk, sk = invite_key(invite_link)
+        self.items.put(
+            {
+                "pk": pk,
+                "sk": sk,
+                "type": "invite",
+                "tenant_id": payment.get("tenant_id"),
+                "payment_id": payment["payment_id"],
+                "bot_id": payment.get("bot_id"),
+                "telegram_user_id": payment.get("telegram_user_id"),
+                "chat_id": chat_id,
+                "creates_join_request": join_request,
+                "created_at": iso(now),
+                "expires_at": to_epoch_s(now + timedelta(days=RECORD_TTL_DAYS)),
+            }
+        )
+
+    def invite(self, invite_link: str) -> dict[str, Any] | None:
+        return self.items.get(*invite_key(invite_link), consistent=True)
