@@ -119,7 +119,7 @@ class DeliveryRecords:
             expression,
             {":claim": claim_id, **values},
             condition="claim_id = :claim",
-            names={"#status": "status"},
+            names={"#status": "status"} if "#status" in expression else None,
         )
 
     def keep_invite_link(self, payment_id: str, claim_id: str, invite_link: str, chat_id: int) -> None:

@@ -1,0 +1,288 @@
+"""The delivery queue's consumer: each paid payment's buyer gets the product once.
+
+Plain logic: the handler gives it the table, a Telegram port and the clock. Per message:
+
+1. read the payment (consistent); not paid → nothing to do (acknowledged);
+2. claim the delivery record (records.DeliveryRecords): final → duplicate, acknowledged; leased by
+   a live consumer → retried later (never dropped on a guess);
+3. a new invite link for this buyer when the offer delivers access to a private chat
+   (``member_limit`` 1, or a join-request link approved only for the buyer) — kept on the record so a
+   retry reuses it; never a link shared by all buyers;
+4. the message (link previews disabled), then the record is marked delivered.
+
+Telegram errors: 403 → the lead is unreachable (their state, never the bot's), acknowledged;
+429 → retried after ``retry_after`` (the message's visibility timeout); 401 → the bot's token is
+invalid, retried (the message reaches the dead-letter queue if it stays so); other failures retried.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from urllib.parse import quote
+
+from pydantic import ValidationError
+
+from funil.clock import Clock, iso, to_epoch_s
+from funil.delivery.models import DeliveryJob, DeliveryKind, DeliverySpec, DeliveryStatus, Outcome
+from funil.delivery.records import Busy, DeliveryRecords, Items
+
+log = logging.getLogger(__name__)
+
+MAX_RETRY_AFTER_SECONDS = 12 * 3600  # SQS's visibility timeout ceiling
+
+
+# -- the Telegram port ----------------------------------------------------------------------------
+
+
+class Unreachable(Exception):
+    """403: the buyer blocked the bot or deleted their account."""
+
+
+class RetryLater(Exception):
+    def __init__(self, reason: str, retry_after: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class TokenInvalid(RetryLater):
+    """401: the bot's token was revoked."""
+
+    def __init__(self) -> None:
+        super().__init__("bot_token_invalid")
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    text: str
+    url: str
+
+
+class DeliveryTelegram(Protocol):
+    """What delivery needs from the Bot API, per Funil bot id. Raises Unreachable / RetryLater."""
+
+    def create_invite_link(
+        self, bot_id: str, chat_id: int, *, name: str, join_request: bool, expire_date: int | None
+    ) -> str: ...
+
+    def send_message(self, bot_id: str, chat_id: int, text: str, button: Button | None) -> int: ...
+
+
+# -- the batch -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SqsRecord:
+    message_id: str
+    receipt_handle: str
+    body: str
+
+    @classmethod
+    def from_event(cls, record: Mapping[str, Any]) -> SqsRecord:
+        return cls(str(record.get("messageId", "")), str(record.get("receiptHandle", "")), str(record.get("body", "")))
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySettings:
+    public_base_url: str = ""
+    lease_seconds: int = 60
+
+
+@dataclass
+class DeliveryDeps:
+    items: Items
+    telegram: DeliveryTelegram
+    delay_retry: Callable[[str, int], None]  # (receipt handle, seconds) → the message's visibility timeout
+    now: Clock
+    new_claim_id: Callable[[], str]
+    mark_bot_token_invalid: Callable[[str], None] = lambda _bot_id: None
+    settings: DeliverySettings = field(default_factory=DeliverySettings)
+
+    @property
+    def records(self) -> DeliveryRecords:
+        return DeliveryRecords(self.items, self.settings.lease_seconds)
+
+
+@dataclass
+class BatchReport:
+    failures: list[str] = field(default_factory=list)
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+
+    def response(self) -> dict[str, Any]:
+        return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in self.failures]}
+
+
+def process_batch(records: Sequence[SqsRecord], deps: DeliveryDeps) -> BatchReport:
+    report = BatchReport()
+    for record in records:
+        try:
+            job = DeliveryJob.model_validate(json.loads(record.body))
+        except (ValueError, ValidationError):
+            log.error("delivery message %s is not a delivery job; dropped", record.message_id)
+            report.outcomes[record.message_id] = "skipped"
+            continue
+        try:
+            outcome = deliver(job, deps)
+        except RetryLater as retry:
+            outcome = "retry"
+            report.failures.append(record.message_id)
+            if retry.retry_after:
+                _delay(deps, record, retry.retry_after)
+        except Exception:
+            log.exception("delivery of payment %s failed; retried", job.payment_id)
+            outcome = "retry"
+            report.failures.append(record.message_id)
+        report.outcomes[record.message_id] = outcome
+    return report
+
+
+def _delay(deps: DeliveryDeps, record: SqsRecord, seconds: int) -> None:
+    try:
+        deps.delay_retry(record.receipt_handle, max(1, min(seconds, MAX_RETRY_AFTER_SECONDS)))
+    except Exception:
+        log.warning("could not delay message %s; it comes back after the queue's timeout", record.message_id)
+
+
+# -- one payment ---------------------------------------------------------------------------------
+
+
+def deliver(job: DeliveryJob, deps: DeliveryDeps) -> Outcome:
+    """Deliver one payment's product. Raises RetryLater (or anything else) for a retry."""
+    payment = deps.items.get(f"PAYMENT#{job.payment_id}", "PAYMENT", consistent=True)
+    if payment is None or (job.tenant_id and payment.get("tenant_id") != job.tenant_id):
+        log.warning("delivery for unknown payment %s; dropped", job.payment_id)
+        return "skipped"
+    if payment.get("status") != "paid":
+        log.info("payment %s is %s, not paid: nothing to deliver", job.payment_id, payment.get("status"))
+        return "skipped"
+    bot_id, chat_id = payment.get("bot_id"), payment.get("telegram_user_id")
+    if not bot_id or chat_id is None:
+        log.error("payment %s has no buyer chat (bot/user); nothing to deliver", job.payment_id)
+        return "skipped"
+
+    records = deps.records
+    now = deps.now()
+    claim = records.claim(payment, deps.new_claim_id(), now)
+    if isinstance(claim, Busy):
+        if claim.final:
+            return "duplicate"
+        raise RetryLater("claimed_by_another_consumer")
+
+    spec = _delivery_spec(payment, deps)
+    if spec is None:
+        records.final(job.payment_id, claim.claim_id, DeliveryStatus.UNDELIVERABLE, "offer_without_delivery", now)
+        log.error("payment %s: its offer has no valid delivery configured", job.payment_id)
+        return "undeliverable"
+
+    try:
+        access = _access_link(payment, spec, record=claim.record, claim_id=claim.claim_id, deps=deps, now=now)
+        text, button = delivery_message(payment, spec, access, deps.settings.public_base_url)
+        message_id = deps.telegram.send_message(str(bot_id), int(chat_id), text, button)
+    except Unreachable:
+        records.final(job.payment_id, claim.claim_id, DeliveryStatus.UNREACHABLE, "user_blocked_bot", now)
+        _mark_lead_unreachable(deps, payment, now)
+        log.info("payment %s: buyer unreachable (blocked the bot); acknowledged", job.payment_id)
+        return "unreachable"
+    except RetryLater as retry:
+        records.release(job.payment_id, claim.claim_id, retry.reason, now)
+        if isinstance(retry, TokenInvalid):
+            deps.mark_bot_token_invalid(str(bot_id))
+        raise
+    except Exception:
+        records.release(job.payment_id, claim.claim_id, "error", now)
+        raise
+    records.delivered(job.payment_id, claim.claim_id, message_id, deps.now())
+    return "delivered"
+
+
+def _delivery_spec(payment: Mapping[str, Any], deps: DeliveryDeps) -> DeliverySpec | None:
+    raw = payment.get("delivery")
+    if raw is None and payment.get("offer_id"):
+        offer = deps.items.get(f"BOT#{payment.get('bot_id')}", f"OFFER#{payment['offer_id']}")
+        if offer is not None and offer.get("tenant_id") in (None, payment.get("tenant_id")):
+            raw = offer.get("delivery")
+    if not isinstance(raw, Mapping):
+        return None
+    try:
+        return DeliverySpec.model_validate(raw)
+    except ValidationError:
+        return None
+
+
+def _access_link(
+    payment: Mapping[str, Any],
+    spec: DeliverySpec,
+    *,
+    record: Mapping[str, Any],
+    claim_id: str,
+    deps: DeliveryDeps,
+    now: datetime,
+) -> str | None:
+    """The buyer's own invite link (reused from an earlier attempt), or the offer's content link."""
+    if spec.kind is DeliveryKind.MESSAGE:
+        return spec.url
+    assert spec.chat_id is not None
+    if record.get("invite_link") and record.get("invite_chat_id") == spec.chat_id:
+        return str(record["invite_link"])
+    join_request = spec.kind is DeliveryKind.JOIN_REQUEST
+    expire = to_epoch_s(now + timedelta(hours=spec.link_expire_hours)) if spec.link_expire_hours else None
+    link = deps.telegram.create_invite_link(
+        str(payment["bot_id"]),
+        spec.chat_id,
+        name=f"Funil {str(payment['payment_id'])[:24]}",
+        join_request=join_request,
+        expire_date=expire,
+    )
+    records = deps.records
+    records.keep_invite_link(str(payment["payment_id"]), claim_id, link, spec.chat_id)
+    records.index_invite(link, dict(payment), spec.chat_id, join_request, now)
+    return link
+
+
+def delivery_page_url(public_base_url: str, payment: Mapping[str, Any]) -> str | None:
+    token = payment.get("delivery_token")
+    if not token or not public_base_url:
+        return None
+    return f"{public_base_url.rstrip('/')}/d/{quote(str(token), safe='')}"
+
+
+def delivery_message(
+    payment: Mapping[str, Any], spec: DeliverySpec, access: str | None, public_base_url: str
+) -> tuple[str, Button | None]:
+    """The pt-BR delivery message and its button (the access link)."""
+    title = str(payment.get("offer_name") or payment.get("offer_title") or "").strip()[:200]
+    lines = ["✅ Pagamento confirmado!" + (f" {title}" if title else "")]
+    if spec.text:
+        lines += ["", spec.text]
+    elif spec.kind is DeliveryKind.MESSAGE:
+        lines += ["", "Obrigado pela compra! Aqui está o seu acesso:"]
+    if spec.kind is DeliveryKind.INVITE_LINK:
+        lines += ["", "Seu link de acesso (é só seu e vale para uma pessoa):"]
+    elif spec.kind is DeliveryKind.JOIN_REQUEST:
+        lines += ["", "Toque no link e peça para entrar; a sua entrada é aprovada automaticamente:"]
+    if access:
+        lines.append(access)
+    page = delivery_page_url(public_base_url, payment)
+    if page:
+        lines += ["", f"Comprovante e acesso: {page}"]
+    button = Button(spec.button_text, access) if access else None
+    return "\n".join(lines), button
+
+
+def _mark_lead_unreachable(deps: DeliveryDeps, payment: Mapping[str, Any], now: datetime) -> None:
+    """The buyer's own state (DESIGN.md §9: one user's block is never the bot's health)."""
+    try:
+        deps.items.update(
+            f"LEAD#{payment['bot_id']}#{payment['telegram_user_id']}",
+            "LEAD",
+            "SET reachable = :no, unreachable_reason = :reason, unreachable_at = :now",
+            {":no": False, ":reason": "blocked_bot", ":now": iso(now)},
+            condition="attribute_exists(pk)",
+        )
+    except Exception:
+        log.warning("could not mark the lead of payment %s unreachable", payment.get("payment_id"))
