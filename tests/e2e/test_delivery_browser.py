@@ -112,3 +112,136 @@ def test_unknown_token_is_a_clear_404_without_events(stack: Any, bridge: Any) ->
     visit.page.wait_for_timeout(200)
     assert visit.fbq_calls == [] and _pixel_requests(visit) == []
     assert "Traceback" not in visit.html
+
+
+# --- the local web chat (local/telegram_local.py, local/chat_page.html) ---------------------------
+
+CHAT_TOKEN = "AbCdEfGhIjKlMnOpQrStUv"
+PIX_CODE = "00020101021226830014br.gov.bcb.pix2561pix.example/qr/v2/cobv/0f1e2d3c5204000053039865802BR6304ABCD"
+
+
+@pytest.fixture(scope="module")
+def stack() -> Any:
+    """This module's local stack (one per process at a time): the defaults plus the Telegram extension;
+    ``/tg/{bot_id}`` and the sandbox's pay route are stand-ins that record what the chat page sends.
+    """
+    from local import server, telegram_local
+    from local.server import LocalResponse, start_stack
+
+    extensions = server.default_extensions()
+    if "local.telegram_local:register" not in server.DEFAULT_EXTENSIONS:
+        extensions.append(telegram_local.register)
+    running = start_stack(host="127.0.0.1", port=0, extensions=extensions, preload=False)
+    running.webhook_calls = []
+    running.sandbox_calls = []
+
+    def webhook(request: Any) -> Any:
+        running.webhook_calls.append((request.path_params["bot_id"], request.headers, request.json()))
+        return LocalResponse.json({})
+
+    def sandbox(request: Any) -> Any:
+        running.sandbox_calls.append(request.path_params["payment_id"])
+        return LocalResponse.json({"status": "paid"})
+
+    running.add_route("POST", "/tg/{bot_id}", webhook)
+    running.add_route("POST", "/_local/sandbox/pay/{payment_id}", sandbox)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def _bot_api(stack: Any, bot_id: str, method: str, **kwargs: Any) -> dict[str, Any]:
+    import httpx
+
+    token = stack.telegram.credentials[bot_id][0]
+    answer = httpx.post(f"{stack.base_url}/_local/tgapi/bot{token}/{method}", **kwargs).json()
+    assert answer["ok"], answer
+    return dict(answer["result"])
+
+
+def _png() -> bytes:
+    import io
+
+    import segno
+
+    buffer = io.BytesIO()
+    segno.make(PIX_CODE, error="m").save(buffer, kind="png", scale=4)
+    return buffer.getvalue()
+
+
+def test_chat_page_start_buttons_photo_pix_and_delivery(stack: Any, browser: Any) -> None:
+    import json as jsonlib
+
+    bot_id = stack.seed.bots[0]["id"]
+    context = browser.new_context(locale="pt-BR", service_workers="block")
+    context.set_default_timeout(10_000)
+    context.route(lambda url: not url.startswith(stack.base_url + "/"), lambda route: route.abort("blockedbyclient"))
+    outside: list[str] = []
+    context.on(
+        "request", lambda request: None if request.url.startswith(stack.base_url) else outside.append(request.url)
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(f"{stack.base_url}/_local/chat/{bot_id}?start={CHAT_TOKEN}")
+        assert page.locator("#token").input_value() == CHAT_TOKEN
+        page.click("#startButton")
+        page.wait_for_function("document.querySelectorAll('.msg.me').length === 1")
+        deadline = 50
+        while not stack.webhook_calls and deadline:
+            page.wait_for_timeout(100)
+            deadline -= 1
+        (hook_bot, headers, update) = stack.webhook_calls[-1]
+        assert hook_bot == bot_id
+        assert headers["x-telegram-bot-api-secret-token"] == stack.telegram.credentials[bot_id][1]
+        user = update["message"]["from"]
+        assert update["message"]["text"] == f"/start {CHAT_TOKEN}"
+        assert update["message"]["chat"]["id"] == user["id"] and update["message"]["chat"]["type"] == "private"
+        assert update["message"]["entities"] == [{"type": "bot_command", "offset": 0, "length": 6}]
+        assert isinstance(update["update_id"], int)
+
+        # The bot answers with an offer: its buttons become a callback_query with the message.
+        keyboard = {"inline_keyboard": [[{"text": "Comprar VIP", "callback_data": "buy:vip"}]]}
+        offer = _bot_api(stack, bot_id, "sendMessage",
+                         data={"chat_id": str(user["id"]), "text": "Bem-vindo! Escolha:", "reply_markup": jsonlib.dumps(keyboard)})  # fmt: skip
+        page.get_by_text("Comprar VIP").click()
+        page.wait_for_function("1", timeout=1000)
+        deadline = 50
+        while not any("callback_query" in call[2] for call in stack.webhook_calls) and deadline:
+            page.wait_for_timeout(100)
+            deadline -= 1
+        callback = next(call[2]["callback_query"] for call in stack.webhook_calls if "callback_query" in call[2])
+        assert callback["data"] == "buy:vip" and callback["from"]["id"] == user["id"]
+        assert callback["message"]["message_id"] == offer["message_id"]
+
+        # The PIX: QR photo (served back from the fake), copy button, and the sandbox pay button.
+        _bot_api(stack, bot_id, "sendPhoto", data={"chat_id": str(user["id"]), "caption": "PIX de R$ 49,90"},
+                 files={"photo": ("qr.png", _png(), "image/png")})  # fmt: skip
+        pix_keyboard = {"inline_keyboard": [[{"text": "Copiar código PIX", "copy_text": {"text": PIX_CODE}}]]}
+        _bot_api(stack, bot_id, "sendMessage",
+                 data={"chat_id": str(user["id"]), "text": PIX_CODE, "reply_markup": jsonlib.dumps(pix_keyboard)})  # fmt: skip
+        page.wait_for_function(
+            "document.querySelector('.msg.bot img') && document.querySelector('.msg.bot img').naturalWidth > 0"
+        )
+        from funil.adapters.dynamo import Table
+
+        Table(stack.resources.tables["AppTable"]).put(
+            {"pk": "PAYMENT#feedc0de" + "0" * 24, "sk": "PAYMENT", "payment_id": "feedc0de" + "0" * 24, "bot_id": bot_id,
+             "telegram_user_id": user["id"], "status": "pending", "created_at": "2026-11-22T19:00:00.000Z"}
+        )  # fmt: skip
+        page.get_by_text("Pagar este PIX no sandbox").click()
+        page.get_by_text("PIX pago no sandbox").wait_for()
+        assert stack.sandbox_calls == ["feedc0de" + "0" * 24]
+
+        # The delivery: the buyer's own invite link, clickable.
+        _bot_api(stack, bot_id, "sendMessage", json={"chat_id": user["id"],
+                 "text": "✅ Pagamento confirmado!\nhttps://t.me/+AbCdEf123", "link_preview_options": {"is_disabled": True}})  # fmt: skip
+        link = page.locator('a[href="https://t.me/+AbCdEf123"]')
+        link.wait_for()
+        assert link.get_attribute("rel") == "noopener noreferrer"
+        assert errors == [] and outside == []
+        assert stack.telegram.fake.violations == []
+    finally:
+        context.close()
