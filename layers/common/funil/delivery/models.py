@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-MAX_CONTENT_CHARS = 3000  # the message adds a header and links; Telegram's limit is 4096
+MAX_CONTENT_CHARS = 2500  # with the header and links (url ≤ 512) the message stays under 4096
 
 
 class DeliveryKind(StrEnum):
@@ -23,7 +23,7 @@ class DeliverySpec(BaseModel):
 
     kind: DeliveryKind = DeliveryKind.MESSAGE
     text: str | None = Field(default=None, min_length=1, max_length=MAX_CONTENT_CHARS)
-    url: str | None = Field(default=None, pattern=r"^https://\S+$", max_length=1024)
+    url: str | None = Field(default=None, pattern=r"^https://\S+$", max_length=512)
     chat_id: int | None = None  # the private channel/group (the bot is an admin allowed to invite)
     button_text: str = Field(default="Acessar", min_length=1, max_length=40)
     link_expire_hours: int | None = Field(default=None, ge=1, le=24 * 30)
