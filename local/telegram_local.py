@@ -96,12 +96,16 @@ class TelegramLocal:
         secret = seeded.get("webhook_secret") or _decrypt(kms, item.get("webhook_secret_ciphertext"))
         updates: dict[str, str] = {}
         key_id = self.stack.resources.keys["SecretsKey"]
+        # Ciphertexts this extension cannot read (another encryption context) are never replaced:
+        # the seed should then list the plaintext local credentials (bots[i]["token"/"webhook_secret"]).
         if not token:
             token = local_token(bot_id)
-            updates["token_ciphertext"] = kms.encrypt(key_id, token)
+            if not item.get("token_ciphertext"):
+                updates["token_ciphertext"] = kms.encrypt(key_id, token)
         if not secret:
             secret = local_webhook_secret(bot_id)
-            updates["webhook_secret_ciphertext"] = kms.encrypt(key_id, secret)
+            if not item.get("webhook_secret_ciphertext"):
+                updates["webhook_secret_ciphertext"] = kms.encrypt(key_id, secret)
         if updates and item:
             expression = "SET " + ", ".join(f"{name} = :{name}" for name in updates)
             table.update(f"BOT#{bot_id}", "BOT", expression, {f":{name}": value for name, value in updates.items()})
