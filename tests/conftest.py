@@ -21,6 +21,8 @@ aws.use_fake_credentials()
 
 EVENTS = ROOT / "events"
 
+pytest_plugins = ["tests.telegram_fixtures"]  # telegram_api, telegram_server: the fake Bot API
+
 
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[aws.Resources]:
