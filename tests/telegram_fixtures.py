@@ -1,8 +1,8 @@
 """Fixtures for the fake Telegram Bot API (local/fakes/telegram_api.py).
 
-tests/conftest.py lists this module in ``pytest_plugins``, so every test can ask for them. ``telegram_server`` runs the fake on a real local HTTP
-server so python-telegram-bot talks to it through its own HTTPXRequest; ``TELEGRAM_API_BASE_URL``
-points at it while the test runs. Every test using them fails if a call broke the Bot API spec.
+tests/conftest.py lists this module in ``pytest_plugins``, so every test can ask for them.
+``telegram_server`` runs the fake on a real local HTTP server so python-telegram-bot talks to it
+through its own HTTPXRequest; ``TELEGRAM_API_BASE_URL`` points at it while the test runs. Every test using them fails if a call broke the Bot API spec.
 """
 
 from __future__ import annotations
