@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
 from functools import lru_cache
+from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,7 @@ class _Validator:
         self.spec = spec
         self.types: Mapping[str, Any] = spec["types"]
         self.errors: list[str] = []
+        self.parse_mode: str | None = None  # the call's, for the length of text/caption
 
     def fail(self, where: str, message: str) -> None:
         self.errors.append(f"{where}: {message}")
@@ -204,7 +206,7 @@ class _Validator:
         if not isinstance(value, str):
             return
         for low, high, unit in LIMIT_RE.findall(description):
-            size = len(value.encode("utf-8")) if unit == "bytes" else _visible_length(value, where)
+            size = len(value.encode("utf-8")) if unit == "bytes" else _visible_length(value, where, self.parse_mode)
             if not int(low) <= size <= int(high):
                 self.fail(where, f"must be {low}-{high} {unit}, got {size}")
             break
@@ -220,11 +222,71 @@ class _Validator:
             self.fail(f"{where}.is_disabled", "expected Boolean")
 
 
-def _visible_length(value: str, where: str) -> int:
-    """Length after entities parsing, roughly: HTML tags do not count."""
-    if where.endswith(("text", "caption")) and "<" in value:
+def _visible_length(value: str, where: str, parse_mode: str | None) -> int:
+    """Length after entities parsing (HTML tags and entities do not count), for text and caption."""
+    if where in {"text", "caption"} and (parse_mode or "").upper() == "HTML":
         return len(html.unescape(re.sub(r"<[^>]+>", "", value)))
     return len(value)
+
+
+# Formatting options (core.telegram.org/bots/api#formatting-options): what Telegram parses, and the
+# "Bad Request: can't parse entities" it answers otherwise.
+HTML_TAGS = {
+    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a", "tg-emoji",
+    "code", "pre", "blockquote", "tg-time",
+}  # fmt: skip
+MARKDOWN_V2_RESERVED = set("_*[]()~`>#+-=|{}.!")
+
+
+class _HtmlEntities(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.errors: list[str] = []
+        self.open: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in HTML_TAGS:
+            self.errors.append(f'unsupported start tag "{tag}"')
+        self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.open or self.open[-1] != tag:
+            self.errors.append(f'unmatched end tag "{tag}"')
+        else:
+            self.open.pop()
+
+    def handle_entityref(self, name: str) -> None:
+        if name not in {"lt", "gt", "amp", "quot"}:
+            self.errors.append(f'unsupported entity "&{name};"')
+
+
+def entity_errors(text: str, parse_mode: str) -> list[str]:
+    """Why Telegram cannot parse ``text`` in ``parse_mode`` (empty when it can)."""
+    mode = parse_mode.upper()
+    if mode == "HTML":
+        if re.search(r"<(?![A-Za-z/])", text):
+            return ["unescaped '<' (use &lt;)"]
+        if re.search(r"&(?!(#\d+|#x[0-9A-Fa-f]+|[A-Za-z]+);)", text):
+            return ["unescaped '&' (use &amp;)"]
+        parser = _HtmlEntities()
+        parser.feed(text)
+        parser.close()
+        return parser.errors + ([f'unclosed tag "{parser.open[-1]}"'] if parser.open else [])
+    if mode == "MARKDOWNV2":
+        escaped, in_code = False, False
+        for index, char in enumerate(text):
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == "`":
+                in_code = not in_code
+            elif not in_code and char in set("#+-=|{}.!"):
+                return [f"character '{char}' is reserved and must be escaped with the preceding '\\' (offset {index})"]
+        return []
+    if mode == "MARKDOWN":
+        return []
+    return [f"unsupported parse_mode {parse_mode!r}"]
 
 
 def _method_rules(method: str, params: Mapping[str, Any], fail: Callable[[str, str], None]) -> None:
@@ -263,11 +325,19 @@ def _method_rules(method: str, params: Mapping[str, Any], fail: Callable[[str, s
     text = params.get("text")
     if method in {"sendMessage", "editMessageText"} and isinstance(text, str) and not text.strip():
         fail("text", "message text is empty")
+    parse_mode = params.get("parse_mode")
+    if isinstance(parse_mode, str):
+        for name in ("text", "caption"):
+            value = params.get(name)
+            for error in entity_errors(value, parse_mode) if isinstance(value, str) else []:
+                fail(name, f"can't parse entities: {error}")
 
 
 def _parse_params(method: str, params: Mapping[str, Any], spec: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """(the parameters as Telegram reads them, violations) for a call of a canonical method name."""
     validator = _Validator(spec)
+    parse_mode = params.get("parse_mode")
+    validator.parse_mode = parse_mode if isinstance(parse_mode, str) else None
     fields = {f["name"]: f for f in spec["methods"][method].get("fields", [])}
     parsed: dict[str, Any] = {}
     for name, value in params.items():

@@ -196,3 +196,43 @@ def test_the_oracle_is_bot_api_10_1() -> None:
     assert spec["version"] == "Bot API 10.1"
     assert "sendMessage" in spec["methods"]
     assert "CopyTextButton" in spec["types"]
+
+
+@pytest.mark.parametrize(
+    ("parse_mode", "text"),
+    [
+        ("HTML", '<b>Grupo VIP</b> por <i>R$ 19,90</i> &amp; <a href="https://x.example">link</a>'),
+        ("HTML", '<pre><code class="language-text">000201</code></pre> 1 &lt; 2 &#128512;'),
+        ("HTML", '<span class="tg-spoiler">x</span><blockquote expandable>y</blockquote>'),
+        ("MarkdownV2", "*Grupo VIP* por _R$ 19,90_\\. Pague em `0002.01`\\!"),
+        ("Markdown", "*VIP* 1.5!"),
+    ],
+)
+def test_well_formed_entities_pass(parse_mode: str, text: str) -> None:
+    assert validate_call("sendMessage", {"chat_id": 1, "text": text, "parse_mode": parse_mode}) == []
+
+
+@pytest.mark.parametrize(
+    ("parse_mode", "text", "expected"),
+    [
+        ("HTML", "Olá <Maria>", "unsupported start tag"),
+        ("HTML", "1 < 2", "unescaped '<'"),
+        ("HTML", "Tom & Jerry", "unescaped '&'"),
+        ("HTML", "<b>aberto", "unclosed tag"),
+        ("HTML", "<b><i>x</b></i>", "unmatched end tag"),
+        ("HTML", "linha<br>linha", "unsupported start tag"),
+        ("MarkdownV2", "Preço: R$ 19.90!", "reserved"),
+        ("markdownv3", "x", "unsupported parse_mode"),
+    ],
+)
+def test_entities_telegram_cannot_parse_are_caught(parse_mode: str, text: str, expected: str) -> None:
+    errors = validate_call("sendMessage", {"chat_id": 1, "text": text, "parse_mode": parse_mode})
+    assert any("can't parse entities" in error and expected in error for error in errors), errors
+    caption = validate_call("sendPhoto", {"chat_id": 1, "photo": "id", "caption": text, "parse_mode": parse_mode})
+    assert any(expected in error for error in caption), caption
+
+
+def test_a_less_than_sign_is_plain_text_without_parse_mode() -> None:
+    assert validate_call("sendMessage", {"chat_id": 1, "text": "1 < 2 & <b>"}) == []
+    assert validate_call("sendMessage", {"chat_id": 1, "text": "<" + "x" * 4095}) == []
+    assert validate_call("sendMessage", {"chat_id": 1, "text": "<b>" + "x" * 4094}) != []  # 4097 without HTML
