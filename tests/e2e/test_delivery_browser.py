@@ -151,13 +151,13 @@ def stack() -> Any:
         running.stop()
 
 
-def _bot_api(stack: Any, bot_id: str, method: str, **kwargs: Any) -> dict[str, Any]:
+def _bot_api(stack: Any, bot_id: str, method: str, **kwargs: Any) -> Any:
     import httpx
 
     token = stack.telegram.credentials[bot_id][0]
     answer = httpx.post(f"{stack.base_url}/_local/tgapi/bot{token}/{method}", **kwargs).json()
     assert answer["ok"], answer
-    return dict(answer["result"])
+    return answer["result"]
 
 
 def _png() -> bytes:
@@ -245,3 +245,86 @@ def test_chat_page_start_buttons_photo_pix_and_delivery(stack: Any, browser: Any
         assert stack.telegram.fake.violations == []
     finally:
         context.close()
+
+
+def _wait(page: Any, condition: Any, what: str) -> Any:
+    for _ in range(100):
+        value = condition()
+        if value:
+            return value
+        page.wait_for_timeout(50)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_chat_page_stars_checkout_and_join_request(stack: Any, browser: Any) -> None:
+    import json as jsonlib
+
+    bot_id = stack.seed.bots[0]["id"]
+    context = browser.new_context(locale="pt-BR", service_workers="block")
+    context.set_default_timeout(10_000)
+    context.route(lambda url: not url.startswith(stack.base_url + "/"), lambda route: route.abort("blockedbyclient"))
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(f"{stack.base_url}/_local/chat/{bot_id}")
+        page.click("#newUser")
+        page.click("#startButton")
+        start = _wait(
+            page, lambda: [c for c in stack.webhook_calls if c[2].get("message", {}).get("text") == "/start"], "start"
+        )
+        user = start[-1][2]["message"]["from"]
+
+        # Stars: the invoice's Pay button → pre_checkout_query; the bot's OK → successful_payment.
+        _bot_api(stack, bot_id, "sendInvoice", data={"chat_id": str(user["id"]), "title": "VIP", "description": "Acesso",
+                 "payload": "pay_abc", "provider_token": "", "currency": "XTR",
+                 "prices": jsonlib.dumps([{"label": "VIP", "amount": 250}])})  # fmt: skip
+        page.get_by_text("⭐ 250 Stars").wait_for()
+        page.locator("button.pay", has_text="Pagar").click()
+        query = _wait(
+            page,
+            lambda: [c[2]["pre_checkout_query"] for c in stack.webhook_calls if "pre_checkout_query" in c[2]],
+            "pre_checkout_query",
+        )[-1]
+        assert query["currency"] == "XTR" and query["total_amount"] == 250 and query["invoice_payload"] == "pay_abc"
+        assert query["from"]["id"] == user["id"]
+        _bot_api(stack, bot_id, "answerPreCheckoutQuery", data={"pre_checkout_query_id": query["id"], "ok": "true"})
+        paid = _wait(
+            page,
+            lambda: [c[2]["message"] for c in stack.webhook_calls if "successful_payment" in c[2].get("message", {})],
+            "successful_payment",
+        )[-1]
+        payment = paid["successful_payment"]
+        assert (
+            payment["currency"] == "XTR" and payment["total_amount"] == 250 and payment["invoice_payload"] == "pay_abc"
+        )
+        assert payment["telegram_payment_charge_id"] and paid["chat"]["id"] == user["id"]
+
+        # A join-request link: opening it sends the bot a chat_join_request from this user.
+        link = _bot_api(
+            stack, bot_id, "createChatInviteLink", data={"chat_id": str(VIP_CHAT_E2E), "creates_join_request": "true"}
+        )
+        _bot_api(
+            stack,
+            bot_id,
+            "sendMessage",
+            data={"chat_id": str(user["id"]), "text": f"Seu acesso: {link['invite_link']}"},
+        )
+        page.get_by_text("(simulado)").click()
+        join = _wait(
+            page,
+            lambda: [c[2]["chat_join_request"] for c in stack.webhook_calls if "chat_join_request" in c[2]],
+            "join request",
+        )[-1]
+        assert join["from"]["id"] == user["id"] and join["chat"]["id"] == VIP_CHAT_E2E
+        assert join["invite_link"]["invite_link"] == link["invite_link"]
+        _bot_api(
+            stack, bot_id, "approveChatJoinRequest", data={"chat_id": str(VIP_CHAT_E2E), "user_id": str(user["id"])}
+        )
+        page.get_by_text("Sua entrada no grupo foi aprovada").wait_for()
+        assert errors == [] and stack.telegram.fake.violations == []
+    finally:
+        context.close()
+
+
+VIP_CHAT_E2E = -1001987654321
