@@ -1,0 +1,139 @@
+"""The gateway protocol every PIX gateway adapter implements (DESIGN.md §2.4).
+
+One adapter module per gateway (``funil/payments/gateways/<kind>.py``). Adapters are built as
+``Adapter(config, http, now=clock)`` and translate between the gateway's wire format and these
+models; they never touch the table or the queues. Amounts are integer cents, times are aware UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal, Protocol
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class ChargeStatus(StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+    EXPIRED = "expired"
+    CANCELED = "canceled"
+    REFUNDED = "refunded"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
+class WebhookAuth(StrEnum):
+    """How a gateway's webhook proves it came from the gateway."""
+
+    HMAC = "hmac"
+    RSA = "rsa"
+    MTLS = "mtls"
+    SECRET_URL = "secret_url"  # noqa: S105 — unsigned: the webhook is only a hint; the charge is re-fetched
+
+
+class Capabilities(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    webhook_auth: WebhookAuth
+    we_choose_id: bool  # our payment id is the gateway's id / txid
+    min_amount_cents: int = Field(ge=1)
+    can_cancel: bool
+    can_list: bool
+
+
+class ChargeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    payment_id: str = Field(pattern=r"^[0-9a-f]{32}$")  # our uuid4().hex, the reference
+    amount_cents: int = Field(gt=0)
+    currency: Literal["BRL"] = "BRL"
+    description: str = Field(default="", max_length=140)
+    expires_in_seconds: int = Field(default=3600, gt=0)
+    webhook_url: str | None = None
+    # The payer's own data only, when the gateway requires it.
+    payer_name: str | None = None
+    payer_document: str | None = None
+    payer_email: str | None = None
+
+
+class Charge(BaseModel):
+    gateway_charge_id: str
+    reference: str | None = None  # our payment id as the gateway returns it
+    status: ChargeStatus
+    amount_cents: int
+    currency: str = "BRL"
+    brcode: str | None = None  # PIX copia-e-cola
+    expires_at: AwareDatetime | None = None
+    paid_at: AwareDatetime | None = None
+    raw_status: str = ""
+
+
+class WebhookEvent(BaseModel):
+    kind: Literal["payment", "refund", "chargeback"]
+    gateway_charge_id: str | None = None
+    reference: str | None = None
+    status: ChargeStatus
+    amount_cents: int | None = None
+    currency: str | None = None
+    occurred_at: AwareDatetime | None = None
+    needs_refetch: bool = False  # the event is only a hint: ask the gateway before acting
+
+
+class GatewayError(Exception):
+    """A gateway call failed.
+
+    ``transient``: retrying later may succeed (timeouts, 5xx, 429).
+    ``ambiguous``: the outcome is unknown (a timeout during create: the charge may exist).
+    """
+
+    def __init__(self, message: str, *, transient: bool = False, ambiguous: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+        self.ambiguous = ambiguous
+
+
+class WebhookRejected(GatewayError):
+    """A webhook with a bad, forged or replayed signature."""
+
+    def __init__(self, message: str = "webhook rejected") -> None:
+        super().__init__(message, transient=False, ambiguous=False)
+
+
+class GatewayConfig(BaseModel):
+    """A tenant's gateway: what an adapter is built from. Credentials are decrypted, memory only."""
+
+    gateway_id: str
+    tenant_id: str
+    kind: str
+    base_url: str = ""
+    credentials: dict[str, str] = Field(default_factory=dict, repr=False)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"GatewayConfig(gateway_id={self.gateway_id!r}, tenant_id={self.tenant_id!r}, kind={self.kind!r})"
+
+
+class GatewayAdapter(Protocol):
+    kind: str
+    capabilities: Capabilities
+
+    def create_charge(self, request: ChargeRequest) -> Charge: ...
+
+    def get_charge(self, gateway_charge_id: str) -> Charge: ...
+
+    def cancel_charge(self, gateway_charge_id: str) -> None: ...
+
+    def list_charges(self, start: datetime, end: datetime) -> list[Charge]: ...
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> None:
+        """Raise ``WebhookRejected`` unless the webhook is authentic (headers are lowercase)."""
+        ...
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]: ...
+
+    def register_webhook(self, url: str) -> None:
+        """Point the gateway's webhook at ``url`` (may raise ``NotImplementedError``)."""
+        ...
