@@ -1,0 +1,362 @@
+"""Mercado Pago adapter: PIX through the payments API, webhooks verified by ``x-signature``.
+
+Wire format (Mercado Pago developers docs, "payments" API and "Webhooks / validate origin"):
+
+- ``POST /v1/payments`` with ``payment_method_id="pix"``, ``transaction_amount`` (reais, a JSON
+  number), ``external_reference`` = our payment id, ``X-Idempotency-Key`` = our payment id (a retry
+  after a timeout answers the same payment instead of a second one), ``date_of_expiration``,
+  ``notification_url``, ``payer.email`` (required by Mercado Pago for PIX). The BR Code is
+  ``point_of_interaction.transaction_data.qr_code``.
+- ``GET /v1/payments/{id}``; cancel with ``PUT /v1/payments/{id}`` ``{"status": "cancelled"}``;
+  ``GET /v1/payments/search?external_reference=…`` finds ours.
+- Webhook: header ``x-signature: ts=<ts>,v1=<hex>``, ``v1`` = HMAC-SHA256(secret, manifest) with
+  manifest ``id:<data.id>;request-id:<x-request-id>;ts:<ts>;`` where ``data.id`` comes from the
+  notification URL's query (lowercased when alphanumeric) and a part that is absent is left out.
+  Mercado Pago documents no tolerance for ``ts``: we reject signatures older than
+  ``signature_max_age_seconds`` (default 600). The notification carries no status or amount, so
+  each event is only a hint: the payment is re-read with ``get_charge``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import parse_qs
+
+import httpx
+
+from funil.clock import Clock, utc_now
+from funil.payments.gateways.base import (
+    Capabilities,
+    Charge,
+    ChargeRequest,
+    ChargeStatus,
+    GatewayConfig,
+    GatewayError,
+    WebhookAuth,
+    WebhookEvent,
+    WebhookRejected,
+)
+
+DEFAULT_BASE_URL = "https://api.mercadopago.com"
+TIMEOUT = httpx.Timeout(5.0)
+DEFAULT_MAX_AGE_SECONDS = 600
+NAME = "mercadopago"
+
+# Mercado Pago payment status → ours. ``cancelled`` with status_detail ``expired`` is an expiry.
+STATUS_MAP: dict[str, ChargeStatus] = {
+    "pending": ChargeStatus.PENDING,
+    "in_process": ChargeStatus.PENDING,
+    "authorized": ChargeStatus.PENDING,
+    "approved": ChargeStatus.PAID,
+    # A dispute follows an approved payment: the money was received; a lost one becomes charged_back.
+    "in_mediation": ChargeStatus.PAID,
+    "rejected": ChargeStatus.FAILED,
+    "cancelled": ChargeStatus.CANCELED,
+    "refunded": ChargeStatus.REFUNDED,
+    "charged_back": ChargeStatus.REFUNDED,
+}
+
+
+def _decimal_json(content: bytes) -> Any:
+    # Amounts stay Decimal: a float like 19.9 must never become 1989 cents.
+    return json.loads(content, parse_float=Decimal)
+
+
+def to_cents(value: object) -> int:
+    try:
+        amount = Decimal(str(value)) if not isinstance(value, Decimal) else value
+    except InvalidOperation:
+        raise GatewayError(f"{NAME}: amount {value!r} is not a number", transient=False) from None
+    cents = amount * 100
+    if cents != cents.to_integral_value():
+        raise GatewayError(f"{NAME}: amount {value!r} has fractions of a cent", transient=False)
+    return int(cents)
+
+
+def _format_time(moment: datetime) -> str:
+    # yyyy-MM-dd'T'HH:mm:ss.SSSZ with an explicit offset, as Mercado Pago's examples show.
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+00:00"
+
+
+def _parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        return None
+
+
+class MercadoPagoAdapter:
+    kind = NAME
+    capabilities = Capabilities(
+        webhook_auth=WebhookAuth.HMAC,
+        we_choose_id=False,  # Mercado Pago numbers its payments; ours travels as external_reference
+        min_amount_cents=1,
+        can_cancel=True,
+        can_list=True,
+    )
+
+    def __init__(self, config: GatewayConfig, http: httpx.Client, now: Clock = utc_now) -> None:
+        self._config = config
+        self._http = http
+        self._now = now
+        self._base_url = (config.base_url or DEFAULT_BASE_URL).rstrip("/")
+        token = config.credentials.get("access_token")
+        if not token:
+            raise GatewayError(f"{NAME}: gateway {config.gateway_id} has no access_token", transient=False)
+        self._token = str(token)
+        self._webhook_secret = str(config.credentials.get("webhook_secret") or "")
+        self._max_age = int(config.options.get("signature_max_age_seconds", DEFAULT_MAX_AGE_SECONDS))
+
+    # -- HTTP --------------------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        creating: bool = False,
+        json_body: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        all_headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
+        all_headers.update(headers or {})
+        try:
+            response = self._http.request(
+                method,
+                self._base_url + path,
+                json=json_body,
+                params=params,
+                headers=all_headers,
+                timeout=TIMEOUT,
+            )
+        except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+            # Nothing reached Mercado Pago: safe to retry elsewhere.
+            raise GatewayError(f"{NAME} {operation}: cannot connect ({type(error).__name__})", transient=True) from None
+        except httpx.TimeoutException as error:
+            raise GatewayError(
+                f"{NAME} {operation}: timed out ({type(error).__name__})", transient=True, ambiguous=creating
+            ) from None
+        except httpx.TransportError as error:
+            raise GatewayError(
+                f"{NAME} {operation}: transport error ({type(error).__name__})", transient=True, ambiguous=creating
+            ) from None
+        if response.status_code >= 500 or response.status_code == 429:
+            raise GatewayError(
+                f"{NAME} {operation}: HTTP {response.status_code}",
+                transient=True,
+                ambiguous=creating and response.status_code != 429,
+            )
+        if response.status_code >= 400:
+            raise GatewayError(
+                f"{NAME} {operation}: HTTP {response.status_code} {_error_message(response)}", transient=False
+            )
+        try:
+            return _decimal_json(response.content)
+        except ValueError:
+            raise GatewayError(f"{NAME} {operation}: response is not JSON", transient=True) from None
+
+    # -- charges -----------------------------------------------------------------------------
+
+    def create_charge(self, request: ChargeRequest) -> Charge:
+        amount = Decimal(request.amount_cents) / 100
+        payer_email = request.payer_email or self._config.options.get("payer_email")
+        if not payer_email:
+            raise GatewayError(f"{NAME}: a payer e-mail is required for PIX (set options.payer_email)", transient=False)
+        body: dict[str, Any] = {
+            # A JSON number; float(Decimal) of a 2-decimal amount round-trips exactly in JSON text.
+            "transaction_amount": float(amount),
+            "description": (request.description or "Funil")[:255],
+            "payment_method_id": "pix",
+            "external_reference": request.payment_id,
+            "payer": {"email": str(payer_email)},
+        }
+        body["date_of_expiration"] = _format_time(self._now() + timedelta(seconds=request.expires_in_seconds))
+        if request.webhook_url:
+            body["notification_url"] = request.webhook_url
+        data = self._request(
+            "POST",
+            "/v1/payments",
+            operation="create",
+            creating=True,
+            json_body=body,
+            headers={"X-Idempotency-Key": request.payment_id},
+        )
+        charge = self._to_charge(data)
+        if charge.amount_cents != request.amount_cents:
+            raise GatewayError(f"{NAME} create: answered another amount", transient=False, ambiguous=True)
+        if not charge.brcode:
+            raise GatewayError(f"{NAME} create: no PIX code in the answer", transient=False, ambiguous=True)
+        return charge
+
+    def get_charge(self, gateway_charge_id: str) -> Charge:
+        if not gateway_charge_id.isdigit():
+            raise GatewayError(f"{NAME} get: charge id must be numeric", transient=False)
+        return self._to_charge(self._request("GET", f"/v1/payments/{gateway_charge_id}", operation="get"))
+
+    def cancel_charge(self, gateway_charge_id: str) -> None:
+        if not gateway_charge_id.isdigit():
+            raise GatewayError(f"{NAME} cancel: charge id must be numeric", transient=False)
+        try:
+            data = self._request(
+                "PUT", f"/v1/payments/{gateway_charge_id}", operation="cancel", json_body={"status": "cancelled"}
+            )
+        except GatewayError as error:
+            # Already approved/expired/cancelled: nothing left to cancel; get_charge tells which.
+            if error.transient or self.get_charge(gateway_charge_id).status is ChargeStatus.PENDING:
+                raise
+            return
+        if self._to_charge(data).status is ChargeStatus.PENDING:
+            raise GatewayError(f"{NAME} cancel: the payment is still pending", transient=True)
+
+    def find_by_reference(self, reference: str) -> list[Charge]:
+        data = self._request(
+            "GET",
+            "/v1/payments/search",
+            operation="search",
+            params={"external_reference": reference, "sort": "date_created", "criteria": "desc"},
+        )
+        return [self._to_charge(item) for item in _results(data)]
+
+    def list_charges(self, start: datetime, end: datetime) -> list[Charge]:
+        charges: list[Charge] = []
+        offset, limit = 0, 100
+        while True:
+            data = self._request(
+                "GET",
+                "/v1/payments/search",
+                operation="list",
+                params={
+                    "range": "date_created",
+                    "begin_date": _format_time(start),
+                    "end_date": _format_time(end),
+                    "sort": "date_created",
+                    "criteria": "asc",
+                    "offset": str(offset),
+                    "limit": str(limit),
+                },
+            )
+            page = _results(data)
+            charges.extend(self._to_charge(item) for item in page)
+            total = int((data.get("paging") or {}).get("total", 0)) if isinstance(data, dict) else 0
+            offset += len(page)
+            if not page or offset >= total:
+                return charges
+
+    def register_webhook(self, url: str) -> None:
+        # Mercado Pago takes the URL per payment (notification_url); the panel holds the secret.
+        return None
+
+    def _to_charge(self, data: Any) -> Charge:
+        if not isinstance(data, dict) or "id" not in data:
+            raise GatewayError(f"{NAME}: unexpected payment payload", transient=True)
+        raw_status = str(data.get("status", ""))
+        status = STATUS_MAP.get(raw_status, ChargeStatus.UNKNOWN)
+        if raw_status == "cancelled" and data.get("status_detail") == "expired":
+            status = ChargeStatus.EXPIRED
+        transaction = (data.get("point_of_interaction") or {}).get("transaction_data") or {}
+        return Charge(
+            gateway_charge_id=str(data["id"]),
+            reference=str(data["external_reference"]) if data.get("external_reference") else None,
+            status=status,
+            amount_cents=to_cents(data.get("transaction_amount", 0)),
+            currency=str(data.get("currency_id") or "BRL"),
+            brcode=transaction.get("qr_code"),
+            expires_at=_parse_time(data.get("date_of_expiration")),
+            paid_at=_parse_time(data.get("date_approved")),
+            raw_status=raw_status,
+        )
+
+    # -- webhooks ----------------------------------------------------------------------------
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str] | None = None) -> None:
+        if not self._webhook_secret:
+            raise WebhookRejected(f"{NAME}: no webhook secret configured")
+        signature = headers.get("x-signature", "")
+        parts: dict[str, str] = {}
+        for part in signature.split(","):
+            key, sep, value = part.partition("=")
+            if sep:
+                parts[key.strip()] = value.strip()
+        ts, v1 = parts.get("ts", ""), parts.get("v1", "")
+        if not ts.isdigit() or not v1:
+            raise WebhookRejected(f"{NAME}: missing or malformed x-signature")
+        data_id = _data_id(query, body)
+        request_id = headers.get("x-request-id", "")
+        manifest = ""
+        if data_id:
+            manifest += f"id:{data_id.lower() if data_id.isalnum() else data_id};"
+        if request_id:
+            manifest += f"request-id:{request_id};"
+        manifest += f"ts:{ts};"
+        expected = hmac.new(self._webhook_secret.encode(), manifest.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, v1.lower()):
+            raise WebhookRejected(f"{NAME}: signature does not match")
+        # The docs call ts milliseconds while their example is in seconds: accept both.
+        stamp = int(ts)
+        signed_at = datetime.fromtimestamp(stamp / 1000 if stamp > 10**11 else stamp, UTC)
+        if abs(self._now() - signed_at) > timedelta(seconds=self._max_age):
+            raise WebhookRejected(f"{NAME}: signature timestamp outside the {self._max_age}s window")
+
+    def parse_webhook(
+        self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str] | None = None
+    ) -> list[WebhookEvent]:
+        try:
+            payload = json.loads(body or b"{}")
+        except ValueError:
+            raise WebhookRejected(f"{NAME}: body is not JSON") from None
+        if not isinstance(payload, dict):
+            raise WebhookRejected(f"{NAME}: body is not a JSON object")
+        kind = payload.get("type") or (query or {}).get("type") or (query or {}).get("topic")
+        if kind != "payment":
+            return []  # merchant_order, test pings, other topics: nothing to confirm
+        data_id = _data_id(query, body)
+        if not data_id or not data_id.isdigit():
+            raise WebhookRejected(f"{NAME}: notification without a payment id")
+        # No status or amount in the notification: a hint to re-read the payment.
+        return [
+            WebhookEvent(kind="payment", gateway_charge_id=data_id, status=ChargeStatus.UNKNOWN, needs_refetch=True)
+        ]
+
+
+def _data_id(query: Mapping[str, str] | None, body: bytes) -> str:
+    """``data.id`` from the notification URL's query (what is signed); else from the JSON body."""
+    if query and query.get("data.id"):
+        return str(query["data.id"])
+    try:
+        payload = json.loads(body or b"{}")
+    except ValueError:
+        return ""
+    data = payload.get("data") if isinstance(payload, dict) else None
+    return str(data.get("id", "")) if isinstance(data, dict) else ""
+
+
+def _results(data: Any) -> list[dict[str, Any]]:
+    results = data.get("results") if isinstance(data, dict) else None
+    return [item for item in results if isinstance(item, dict)] if isinstance(results, list) else []
+
+
+def _error_message(response: httpx.Response) -> str:
+    # Only Mercado Pago's own short fields: never echo headers or our request (they hold the token).
+    try:
+        data = response.json()
+    except ValueError:
+        return ""
+    if not isinstance(data, dict):
+        return ""
+    text = " ".join(str(data[key]) for key in ("error", "message") if data.get(key))
+    return text[:200]
+
+
+def query_from_url(url: str) -> dict[str, str]:
+    """The first value of each query parameter of a URL (for callers holding a raw query string)."""
+    return {key: values[0] for key, values in parse_qs(httpx.URL(url).query.decode()).items()}
