@@ -1,0 +1,299 @@
+"""Woovi (OpenPix) adapter: charges keyed by our ``correlationID``, RSA-signed webhooks.
+
+Wire format (developers.woovi.com): ``Authorization: <AppID>`` (no Bearer);
+``POST /api/v1/charge`` with ``correlationID`` = our payment id, ``value`` in integer cents,
+``comment``, ``expiresIn`` (seconds); ``GET /api/v1/charge/{id}`` (the correlationID works as id)
+answers ``{"charge": {...}}``; ``DELETE /api/v1/charge/{id}`` removes an active charge;
+``GET /api/v1/charge?start&end`` lists (``charges`` + ``pageInfo``). Charge status ``ACTIVE`` →
+``COMPLETED`` | ``EXPIRED``.
+
+Webhooks carry ``x-webhook-signature``: base64 of an RSA (PKCS#1 v1.5) SHA-256 signature of the raw
+body made with Woovi's private key; we verify it with Woovi's published public key (overridable
+per gateway: ``options.webhook_public_key``, e.g. the sandbox key). The body has no timestamp, so
+a captured genuine webhook can be replayed: harmless, since it only repeats a true event and the
+payment transition is idempotent.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import httpx
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from funil.clock import Clock, utc_now
+from funil.payments.gateways.base import (
+    Capabilities,
+    Charge,
+    ChargeRequest,
+    ChargeStatus,
+    GatewayConfig,
+    GatewayError,
+    WebhookAuth,
+    WebhookEvent,
+    WebhookRejected,
+)
+
+NAME = "woovi"
+DEFAULT_BASE_URL = "https://api.woovi.com"
+TIMEOUT = httpx.Timeout(5.0)
+
+# Woovi's production webhook key, as published at developers.woovi.com (webhook-signature-validation
+# and GET /api/v1/webhook/public-keys). Sandbox uses another key: set options.webhook_public_key.
+WOOVI_PUBLIC_KEY_PEM = """-----BEGIN PUBLIC KEY-----
+MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQC/+NtIkjzevvqD+I3MMv3bLXDt
+pvxBjY4BsRrSdca3rtAwMcRYYvxSnd7jagVLpctMiOxQO8ieUCKLSWHpsMAjO/zZ
+WMKbqoG8MNpi/u3fp6zz0mcHCOSqYsPUUG19buW8bis5ZZ2IZgBObWSpTvJ0cnj6
+HKBAA82Jln+lGwS1MwIDAQAB
+-----END PUBLIC KEY-----
+"""
+
+STATUS_MAP: dict[str, ChargeStatus] = {
+    "ACTIVE": ChargeStatus.PENDING,
+    "ACTIVE_WAITING_PAYMENT_METHOD": ChargeStatus.PENDING,
+    "COMPLETED": ChargeStatus.PAID,
+    "EXPIRED": ChargeStatus.EXPIRED,
+}
+
+# Webhook event → the status it announces (None: the charge's own status decides).
+EVENT_STATUS: dict[str, ChargeStatus | None] = {
+    "OPENPIX:CHARGE_COMPLETED": ChargeStatus.PAID,
+    "OPENPIX:CHARGE_COMPLETED_NOT_SAME_CUSTOMER_PAYER": ChargeStatus.PAID,
+    "OPENPIX:CHARGE_EXPIRED": ChargeStatus.EXPIRED,
+    "OPENPIX:TRANSACTION_RECEIVED": None,
+    "OPENPIX:TRANSACTION_REFUND_RECEIVED": ChargeStatus.REFUNDED,  # deprecated name, still sent
+    "PIX_TRANSACTION_REFUND_RECEIVED_CONFIRMED": ChargeStatus.REFUNDED,
+}
+
+
+def to_cents(value: object) -> int:
+    try:
+        cents = Decimal(str(value))
+    except InvalidOperation:
+        raise GatewayError(f"{NAME}: value {value!r} is not a number", transient=False) from None
+    if cents != cents.to_integral_value():
+        raise GatewayError(f"{NAME}: value {value!r} is not whole cents", transient=False)
+    return int(cents)
+
+
+def _parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        return None
+
+
+def load_public_key(pem: str) -> rsa.RSAPublicKey:
+    """A PEM, or the base64-of-PEM form Woovi's examples use."""
+    text = pem.strip()
+    if not text.startswith("-----BEGIN"):
+        try:
+            text = base64.b64decode(text, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise GatewayError(f"{NAME}: webhook public key is neither PEM nor base64 PEM", transient=False) from None
+    try:
+        key = serialization.load_pem_public_key(text.encode())
+    except ValueError:
+        raise GatewayError(f"{NAME}: webhook public key cannot be read", transient=False) from None
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise GatewayError(f"{NAME}: webhook public key is not RSA", transient=False)
+    return key
+
+
+class WooviAdapter:
+    kind = NAME
+    capabilities = Capabilities(
+        webhook_auth=WebhookAuth.RSA,
+        we_choose_id=True,  # correlationID = our payment id
+        min_amount_cents=1,
+        can_cancel=True,
+        can_list=True,
+    )
+
+    def __init__(self, config: GatewayConfig, http: httpx.Client, now: Clock = utc_now) -> None:
+        self._config = config
+        self._http = http
+        self._now = now
+        self._base_url = (config.base_url or DEFAULT_BASE_URL).rstrip("/")
+        app_id = config.credentials.get("app_id")
+        if not app_id:
+            raise GatewayError(f"{NAME}: gateway {config.gateway_id} has no app_id", transient=False)
+        self._app_id = str(app_id)
+        self._public_key = load_public_key(str(config.options.get("webhook_public_key") or WOOVI_PUBLIC_KEY_PEM))
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        creating: bool = False,
+        json_body: Any = None,
+        params: Mapping[str, str] | None = None,
+    ) -> Any:
+        headers = {"Authorization": self._app_id, "Accept": "application/json"}
+        try:
+            response = self._http.request(
+                method, self._base_url + path, json=json_body, params=params, headers=headers, timeout=TIMEOUT
+            )
+        except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+            raise GatewayError(f"{NAME} {operation}: cannot connect ({type(error).__name__})", transient=True) from None
+        except httpx.TimeoutException as error:
+            raise GatewayError(
+                f"{NAME} {operation}: timed out ({type(error).__name__})", transient=True, ambiguous=creating
+            ) from None
+        except httpx.TransportError as error:
+            raise GatewayError(
+                f"{NAME} {operation}: transport error ({type(error).__name__})", transient=True, ambiguous=creating
+            ) from None
+        if response.status_code >= 500 or response.status_code == 429:
+            raise GatewayError(
+                f"{NAME} {operation}: HTTP {response.status_code}",
+                transient=True,
+                ambiguous=creating and response.status_code != 429,
+            )
+        if response.status_code >= 400:
+            raise GatewayError(
+                f"{NAME} {operation}: HTTP {response.status_code} {_error_message(response)}", transient=False
+            )
+        try:
+            return json.loads(response.content, parse_float=Decimal)
+        except ValueError:
+            raise GatewayError(f"{NAME} {operation}: response is not JSON", transient=True) from None
+
+    def create_charge(self, request: ChargeRequest) -> Charge:
+        body: dict[str, Any] = {
+            "correlationID": request.payment_id,
+            "value": request.amount_cents,
+            "comment": (request.description or "")[:140],
+            "expiresIn": request.expires_in_seconds,
+        }
+        data = self._request("POST", "/api/v1/charge", operation="create", creating=True, json_body=body)
+        charge = self._to_charge(data.get("charge") if isinstance(data, dict) else None)
+        if charge.reference != request.payment_id or charge.amount_cents != request.amount_cents or not charge.brcode:
+            raise GatewayError(
+                f"{NAME} create: unexpected answer (reference, amount or code)", transient=False, ambiguous=True
+            )
+        return charge
+
+    def get_charge(self, gateway_charge_id: str) -> Charge:
+        _check_id(gateway_charge_id)
+        data = self._request("GET", f"/api/v1/charge/{gateway_charge_id}", operation="get")
+        return self._to_charge(data.get("charge") if isinstance(data, dict) else None)
+
+    def cancel_charge(self, gateway_charge_id: str) -> None:
+        _check_id(gateway_charge_id)
+        if self.get_charge(gateway_charge_id).status is not ChargeStatus.PENDING:
+            return  # paid or expired: nothing to cancel; get_charge tells which
+        data = self._request("DELETE", f"/api/v1/charge/{gateway_charge_id}", operation="cancel")
+        if not isinstance(data, dict) or data.get("status") != "OK":
+            raise GatewayError(f"{NAME} cancel: not confirmed", transient=True)
+
+    def list_charges(self, start: datetime, end: datetime) -> list[Charge]:
+        charges: list[Charge] = []
+        skip, limit = 0, 100
+        while True:
+            data = self._request(
+                "GET",
+                "/api/v1/charge",
+                operation="list",
+                params={
+                    "start": start.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+                    "end": end.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+                    "skip": str(skip),
+                    "limit": str(limit),
+                },
+            )
+            page = data.get("charges") if isinstance(data, dict) else None
+            items = [item for item in page if isinstance(item, dict)] if isinstance(page, list) else []
+            charges.extend(self._to_charge(item) for item in items)
+            skip += len(items)
+            info = data.get("pageInfo") if isinstance(data, dict) else None
+            if not items or not (isinstance(info, dict) and info.get("hasNextPage")):
+                return charges
+
+    def register_webhook(self, url: str) -> None:
+        # Woovi webhooks are per account (panel or POST /api/v1/webhook); the charge carries none.
+        return None
+
+    def _to_charge(self, charge: Any) -> Charge:
+        if not isinstance(charge, dict) or not charge.get("correlationID"):
+            raise GatewayError(f"{NAME}: unexpected charge payload", transient=True)
+        raw_status = str(charge.get("status", ""))
+        return Charge(
+            gateway_charge_id=str(charge["correlationID"]),
+            reference=str(charge["correlationID"]),
+            status=STATUS_MAP.get(raw_status, ChargeStatus.UNKNOWN),
+            amount_cents=to_cents(charge.get("value", 0)),
+            currency="BRL",
+            brcode=charge.get("brCode"),
+            expires_at=_parse_time(charge.get("expiresDate")),
+            paid_at=_parse_time(charge.get("paidAt")),
+            raw_status=raw_status,
+        )
+
+    # -- webhooks ----------------------------------------------------------------------------
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str] | None = None) -> None:
+        signature = headers.get("x-webhook-signature", "")
+        if not signature:
+            raise WebhookRejected(f"{NAME}: missing x-webhook-signature")
+        try:
+            raw = base64.b64decode(signature, validate=True)
+        except binascii.Error:
+            raise WebhookRejected(f"{NAME}: x-webhook-signature is not base64") from None
+        try:
+            self._public_key.verify(raw, body, padding.PKCS1v15(), hashes.SHA256())
+        except InvalidSignature:
+            raise WebhookRejected(f"{NAME}: signature does not match the body") from None
+
+    def parse_webhook(
+        self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str] | None = None
+    ) -> list[WebhookEvent]:
+        try:
+            payload = json.loads(body or b"{}", parse_float=Decimal)
+        except ValueError:
+            raise WebhookRejected(f"{NAME}: body is not JSON") from None
+        if not isinstance(payload, dict):
+            raise WebhookRejected(f"{NAME}: body is not a JSON object")
+        event = str(payload.get("event") or "")
+        charge = payload.get("charge")
+        if event not in EVENT_STATUS or not isinstance(charge, dict) or not charge.get("correlationID"):
+            return []  # test pings ({"evento": "teste_webhook"}), Pix without a charge, other events
+        parsed = self._to_charge(charge)
+        status = EVENT_STATUS[event] or parsed.status
+        return [
+            WebhookEvent(
+                kind="refund" if status is ChargeStatus.REFUNDED else "payment",
+                gateway_charge_id=parsed.gateway_charge_id,
+                reference=parsed.reference,
+                status=status,
+                amount_cents=parsed.amount_cents,
+                currency="BRL",
+                occurred_at=parsed.paid_at,
+                needs_refetch=False,
+            )
+        ]
+
+
+def _check_id(gateway_charge_id: str) -> None:
+    if not gateway_charge_id or not all(c.isalnum() or c in "-_:=" for c in gateway_charge_id):
+        raise GatewayError(f"{NAME}: invalid charge id", transient=False)
+
+
+def _error_message(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        return ""
+    return str(data.get("error", ""))[:200] if isinstance(data, dict) else ""
