@@ -36,3 +36,23 @@ class Kms:
         if context:
             kwargs["EncryptionContext"] = dict(context)
         return self.client.decrypt(**kwargs)["Plaintext"].decode()
+
+
+class CachedKms(Kms):
+    """Decrypts each ciphertext once per container: plaintexts stay in memory only, never logged."""
+
+    def __init__(self, client: KMSClient | None = None, max_entries: int = 256) -> None:
+        super().__init__(client)
+        self._plaintexts: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
+        self._max_entries = max_entries
+
+    def decrypt(self, ciphertext_b64: str, context: Mapping[str, str] | None = None) -> str:
+        key = (ciphertext_b64, tuple(sorted((context or {}).items())))
+        if key not in self._plaintexts:
+            if len(self._plaintexts) >= self._max_entries:
+                self._plaintexts.clear()
+            self._plaintexts[key] = super().decrypt(ciphertext_b64, context)
+        return self._plaintexts[key]
+
+    def __repr__(self) -> str:
+        return f"CachedKms({len(self._plaintexts)} cached)"

@@ -1,0 +1,215 @@
+"""Sandbox: Funil's own PIX gateway, for trying everything without a bank.
+
+It behaves like a real gateway over HTTP (``local/fakes/sandbox.py`` serves it in tests and in the
+local stack): Bearer API key; ``POST /v1/charges`` (idempotent on our ``reference``), ``GET
+/v1/charges/{id}``, ``POST /v1/charges/{id}/cancel``, ``GET /v1/charges?start&end``, ``PUT
+/v1/webhook``. Its BR Code is real (static format, CRC16/CCITT-FALSE) and carries our reference as
+txid (the payment id's 128 bits in base 36: 25 characters, the static txid's maximum).
+
+Webhooks are signed like Stripe's: ``sandbox-signature: t=<epoch s>,v1=<hex HMAC-SHA256 of
+"<t>.<raw body>">`` with the gateway's webhook secret; a signature older (or newer) than the replay
+window (300 s) is rejected, so a captured webhook cannot be replayed later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from funil.clock import Clock, parse_iso, utc_now
+from funil.payments.gateways.base import (
+    Capabilities,
+    Charge,
+    ChargeRequest,
+    ChargeStatus,
+    GatewayConfig,
+    GatewayError,
+    WebhookAuth,
+    WebhookEvent,
+    WebhookRejected,
+)
+
+NAME = "sandbox"
+SIGNATURE_HEADER = "sandbox-signature"
+REPLAY_WINDOW_SECONDS = 300
+TIMEOUT = httpx.Timeout(5.0)
+_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+STATUS_MAP: dict[str, ChargeStatus] = {
+    "pending": ChargeStatus.PENDING,
+    "paid": ChargeStatus.PAID,
+    "expired": ChargeStatus.EXPIRED,
+    "canceled": ChargeStatus.CANCELED,
+    "refunded": ChargeStatus.REFUNDED,
+    "failed": ChargeStatus.FAILED,
+}
+
+
+def reference_to_txid(payment_id: str) -> str:
+    """32 hex digits → 25 base-36 characters (reversible)."""
+    number, digits = int(payment_id, 16), []
+    while number:
+        number, digit = divmod(number, 36)
+        digits.append(_ALPHABET[digit])
+    return "".join(reversed(digits)).rjust(25, "0")
+
+
+def txid_to_reference(txid: str) -> str:
+    return f"{int(txid, 36):032x}"
+
+
+def sign(secret: str, body: bytes, timestamp: int) -> str:
+    mac = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+class SandboxAdapter:
+    kind = NAME
+    capabilities = Capabilities(
+        webhook_auth=WebhookAuth.HMAC, we_choose_id=False, min_amount_cents=1, can_cancel=True, can_list=True
+    )
+
+    def __init__(self, config: GatewayConfig, http: httpx.Client, now: Clock = utc_now) -> None:
+        self._config = config
+        self._http = http
+        self._now = now
+        self._base = config.base_url.rstrip("/")
+        self._api_key = config.credentials.get("api_key", "")
+        self._webhook_secret = config.credentials.get("webhook_secret", "")
+
+    def __repr__(self) -> str:
+        return f"SandboxAdapter(gateway_id={self._config.gateway_id!r})"
+
+    # --- API ---------------------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, *, creating: bool = False, **kwargs: Any) -> Any:
+        try:
+            response = self._http.request(
+                method,
+                self._base + path,
+                headers={"authorization": f"Bearer {self._api_key}"},
+                timeout=TIMEOUT,
+                **kwargs,
+            )
+        except httpx.TimeoutException as error:
+            raise GatewayError(
+                f"{NAME}: timeout ({type(error).__name__})", transient=True, ambiguous=creating
+            ) from None
+        except httpx.TransportError as error:
+            raise GatewayError(f"{NAME}: {type(error).__name__}", transient=True, ambiguous=False) from None
+        if response.status_code >= 500 or response.status_code == 429:
+            raise GatewayError(
+                f"{NAME}: HTTP {response.status_code}",
+                transient=True,
+                ambiguous=creating and response.status_code >= 500,
+            )
+        if response.status_code >= 400:
+            raise GatewayError(f"{NAME}: HTTP {response.status_code}")
+        try:
+            return response.json()
+        except ValueError:
+            raise GatewayError(f"{NAME}: answer is not JSON", transient=True, ambiguous=creating) from None
+
+    def create_charge(self, request: ChargeRequest) -> Charge:
+        if request.amount_cents < self.capabilities.min_amount_cents:
+            raise GatewayError(f"{NAME}: amount below the minimum")
+        data = self._call(
+            "POST",
+            "/v1/charges",
+            creating=True,
+            json={
+                "reference": request.payment_id,
+                "amount_cents": request.amount_cents,
+                "currency": request.currency,
+                "description": request.description,
+                "expires_in_seconds": request.expires_in_seconds,
+                "webhook_url": request.webhook_url,
+            },
+        )
+        charge = self._to_charge(data)
+        if charge.reference != request.payment_id or charge.amount_cents != request.amount_cents:
+            raise GatewayError(f"{NAME}: the charge does not match the request", ambiguous=True)
+        return charge
+
+    def get_charge(self, gateway_charge_id: str) -> Charge:
+        return self._to_charge(self._call("GET", f"/v1/charges/{_safe_id(gateway_charge_id)}"))
+
+    def cancel_charge(self, gateway_charge_id: str) -> None:
+        self._call("POST", f"/v1/charges/{_safe_id(gateway_charge_id)}/cancel")
+
+    def list_charges(self, start: datetime, end: datetime) -> list[Charge]:
+        data = self._call("GET", "/v1/charges", params={"start": start.isoformat(), "end": end.isoformat()})
+        return [self._to_charge(item) for item in (data.get("charges") or [])]
+
+    def register_webhook(self, url: str) -> None:
+        self._call("PUT", "/v1/webhook", json={"url": url})
+
+    # --- webhooks ------------------------------------------------------------------------------
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> None:
+        if not self._webhook_secret:
+            raise WebhookRejected(f"{NAME}: no webhook secret configured")
+        fields = dict(part.split("=", 1) for part in headers.get(SIGNATURE_HEADER, "").split(",") if "=" in part)
+        timestamp_text, received = fields.get("t", ""), fields.get("v1", "")
+        if not timestamp_text.isdigit() or not received:
+            raise WebhookRejected(f"{NAME}: missing signature")
+        timestamp = int(timestamp_text)
+        expected = sign(self._webhook_secret, body, timestamp).split("v1=", 1)[1]
+        if not hmac.compare_digest(expected, received):
+            raise WebhookRejected(f"{NAME}: bad signature")
+        if abs(self._now().timestamp() - timestamp) > REPLAY_WINDOW_SECONDS:
+            raise WebhookRejected(f"{NAME}: signature outside the replay window")
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]:
+        try:
+            payload = json.loads(body)
+            charge = self._to_charge(payload["data"])
+            event_type = str(payload["type"])
+        except (ValueError, KeyError, TypeError, GatewayError):
+            raise WebhookRejected(f"{NAME}: unreadable webhook") from None
+        kind = "refund" if event_type == "charge.refunded" else "payment"
+        occurred = charge.paid_at if charge.status is ChargeStatus.PAID else None
+        return [
+            WebhookEvent(
+                kind=kind,
+                gateway_charge_id=charge.gateway_charge_id,
+                reference=charge.reference,
+                status=charge.status,
+                amount_cents=charge.amount_cents,
+                currency=charge.currency,
+                occurred_at=occurred or _time(payload.get("created_at")),
+                needs_refetch=False,
+            )
+        ]
+
+    def _to_charge(self, data: Any) -> Charge:
+        if not isinstance(data, dict) or not data.get("id"):
+            raise GatewayError(f"{NAME}: unexpected charge payload")
+        raw = str(data.get("status") or "")
+        return Charge(
+            gateway_charge_id=str(data["id"]),
+            reference=data.get("reference"),
+            status=STATUS_MAP.get(raw, ChargeStatus.UNKNOWN),
+            amount_cents=int(data.get("amount_cents") or 0),
+            currency=str(data.get("currency") or "BRL"),
+            brcode=data.get("brcode"),
+            expires_at=_time(data.get("expires_at")),
+            paid_at=_time(data.get("paid_at")),
+            raw_status=raw,
+        )
+
+
+def _safe_id(value: str) -> str:
+    if not value or not value.replace("_", "").isalnum() or len(value) > 64:
+        raise GatewayError(f"{NAME}: bad charge id")
+    return value
+
+
+def _time(value: Any) -> datetime | None:
+    return parse_iso(str(value)) if value else None

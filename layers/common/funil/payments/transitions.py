@@ -1,0 +1,237 @@
+"""The payment state machine: the only code that changes a payment's status.
+
+    pending → paid | expired | canceled        paid → refunded        (expired → paid: late payment)
+
+Each transition is **one** conditional UpdateItem on ``PAYMENT#<payment>`` / ``PAYMENT``; the
+webhook, the reconciler and any "check payment" button call these functions. A transition that
+finds the payment already moved is not an error: it reports ``changed=False`` with the stored item.
+
+Confirmation hands the payment on through two queues: a Purchase ``ConversionMessage`` (event id
+``purchase_<payment>``, occurred at ``paid_at``) and a ``DeliveryJob``. The payment records when
+each was enqueued (``purchase_enqueued_at``, ``delivery_enqueued_at``); a repeated confirmation (a
+duplicate webhook, the reconciler) sends whichever is not yet recorded. A message may thus be sent
+twice after a crash between send and record; both consumers are idempotent on the payment.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from funil.adapters.dynamo import is_conditional_failure
+from funil.clock import iso
+from funil.messages import ConversionMessage, ConversionRefs, EventKind
+from funil.payments.models import PaymentStatus, delivery_index, payment_key
+from funil.payments.repository import Items
+
+log = logging.getLogger(__name__)
+
+
+class Sender(Protocol):
+    def send(self, body: str, attributes: dict[str, str] | None = None) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    changed: bool
+    payment: dict[str, Any]  # the item after the transition (or as found when not changed)
+
+    @property
+    def status(self) -> str:
+        return str(self.payment.get("status"))
+
+
+class PaymentNotFound(LookupError):
+    pass
+
+
+def _transition(
+    items: Items,
+    payment_id: str,
+    *,
+    allowed_from: tuple[PaymentStatus, ...],
+    expression: str,
+    values: dict[str, Any],
+) -> Outcome:
+    pk, sk = payment_key(payment_id)
+    froms = {f":from{index}": status.value for index, status in enumerate(allowed_from)}
+    condition = "attribute_exists(pk) AND #status IN (" + ", ".join(froms) + ")"
+    try:
+        after = items.update(
+            pk,
+            sk,
+            expression,
+            {**values, **froms},
+            condition=condition,
+            names={"#status": "status"},
+            return_values="ALL_NEW",
+        )
+        return Outcome(True, after)
+    except Exception as error:
+        if not is_conditional_failure(error):
+            raise
+    current = items.get(pk, sk, consistent=True)
+    if current is None:
+        raise PaymentNotFound(payment_id)
+    return Outcome(False, current)
+
+
+def mark_paid(items: Items, payment_id: str, paid_at: datetime, now: datetime) -> Outcome:
+    """pending (or expired: paid late) → paid, with a delivery token; leaves the pending index."""
+    token = secrets.token_urlsafe(18)
+    return _transition(
+        items,
+        payment_id,
+        allowed_from=(PaymentStatus.PENDING, PaymentStatus.EXPIRED),
+        expression=(
+            "SET #status = :paid, paid_at = :paid_at, confirmed_at = :now, delivery_token = :token, "
+            "gsi2pk = :gsi2pk, gsi2sk = :gsi2sk REMOVE flag"
+        ),
+        values={
+            ":paid": PaymentStatus.PAID.value,
+            ":paid_at": iso(paid_at),
+            ":now": iso(now),
+            ":token": token,
+            **{f":{name}": value for name, value in delivery_index(token).items()},
+        },
+    )
+
+
+def _close(items: Items, payment_id: str, status: PaymentStatus, now: datetime) -> Outcome:
+    return _transition(
+        items,
+        payment_id,
+        allowed_from=(PaymentStatus.PENDING,),
+        expression="SET #status = :to, closed_at = :now REMOVE gsi2pk, gsi2sk",
+        values={":to": status.value, ":now": iso(now)},
+    )
+
+
+def mark_expired(items: Items, payment_id: str, now: datetime) -> Outcome:
+    return _close(items, payment_id, PaymentStatus.EXPIRED, now)
+
+
+def mark_canceled(items: Items, payment_id: str, now: datetime) -> Outcome:
+    return _close(items, payment_id, PaymentStatus.CANCELED, now)
+
+
+def mark_refunded(items: Items, payment_id: str, now: datetime, reason: str = "refund") -> Outcome:
+    """paid → refunded (refunds and chargebacks). The delivery token stays: its page says refunded."""
+    return _transition(
+        items,
+        payment_id,
+        allowed_from=(PaymentStatus.PAID,),
+        expression="SET #status = :refunded, refunded_at = :now, refund_reason = :reason",
+        values={":refunded": PaymentStatus.REFUNDED.value, ":now": iso(now), ":reason": reason},
+    )
+
+
+def flag(items: Items, payment_id: str, reason: str, now: datetime) -> Outcome:
+    """Record why a confirmation was refused (amount/currency mismatch…); the status does not move."""
+    return _transition(
+        items,
+        payment_id,
+        allowed_from=(PaymentStatus.PENDING, PaymentStatus.EXPIRED, PaymentStatus.CANCELED),
+        expression="SET flag = :reason, flagged_at = :now",
+        values={":reason": reason[:200], ":now": iso(now)},
+    )
+
+
+# --- handing on ----------------------------------------------------------------------------------
+
+
+def purchase_message(payment: dict[str, Any]) -> ConversionMessage:
+    payment_id = str(payment["payment_id"])
+    attribution = payment.get("attribution") or {}
+    return ConversionMessage(
+        kind=EventKind.PURCHASE,
+        event_id=f"purchase_{payment_id}",
+        tenant_id=str(payment["tenant_id"]),
+        pixel_id=payment.get("pixel_id") or attribution.get("pixel_id"),
+        occurred_at=datetime.fromisoformat(str(payment["paid_at"]).replace("Z", "+00:00")),
+        refs=ConversionRefs(
+            payment_id=payment_id, bot_id=payment.get("bot_id"), telegram_user_id=payment.get("telegram_user_id")
+        ),
+    )
+
+
+def refund_message(payment: dict[str, Any]) -> ConversionMessage:
+    payment_id = str(payment["payment_id"])
+    attribution = payment.get("attribution") or {}
+    return ConversionMessage(
+        kind=EventKind.REFUND,
+        event_id=f"refund_{payment_id}",
+        tenant_id=str(payment["tenant_id"]),
+        pixel_id=payment.get("pixel_id") or attribution.get("pixel_id"),
+        occurred_at=datetime.fromisoformat(str(payment["refunded_at"]).replace("Z", "+00:00")),
+        refs=ConversionRefs(
+            payment_id=payment_id, bot_id=payment.get("bot_id"), telegram_user_id=payment.get("telegram_user_id")
+        ),
+    )
+
+
+def delivery_body(payment: dict[str, Any]) -> str:
+    from funil.delivery.models import DeliveryJob
+
+    return DeliveryJob(payment_id=str(payment["payment_id"]), tenant_id=payment.get("tenant_id")).model_dump_json()
+
+
+def _record_sent(items: Items, payment_id: str, attribute: str, now: datetime) -> None:
+    items.update(
+        *payment_key(payment_id),
+        f"SET {attribute} = if_not_exists({attribute}, :now)",
+        {":now": iso(now)},
+    )
+
+
+def ensure_handed_on(
+    items: Items, payment: dict[str, Any], conversions: Sender, deliveries: Sender, now: datetime
+) -> list[str]:
+    """Send what a paid/refunded payment has not recorded as enqueued. Returns what was sent."""
+    sent: list[str] = []
+    payment_id = str(payment["payment_id"])
+    status = payment.get("status")
+    if status in (PaymentStatus.PAID, PaymentStatus.REFUNDED) and payment.get("paid_at"):
+        if not payment.get("purchase_enqueued_at"):
+            conversions.send(purchase_message(payment).model_dump_json(), {"kind": "Purchase"})
+            _record_sent(items, payment_id, "purchase_enqueued_at", now)
+            sent.append("purchase")
+        if status == PaymentStatus.PAID and not payment.get("delivery_enqueued_at"):
+            deliveries.send(delivery_body(payment))
+            _record_sent(items, payment_id, "delivery_enqueued_at", now)
+            sent.append("delivery")
+    if status == PaymentStatus.REFUNDED and not payment.get("refund_enqueued_at"):
+        conversions.send(refund_message(payment).model_dump_json(), {"kind": "Refund"})
+        _record_sent(items, payment_id, "refund_enqueued_at", now)
+        sent.append("refund")
+    return sent
+
+
+def confirm(
+    items: Items,
+    payment_id: str,
+    paid_at: datetime,
+    *,
+    conversions: Sender,
+    deliveries: Sender,
+    now: datetime,
+) -> Outcome:
+    """pending → paid, then make sure the Purchase and the delivery were enqueued (also on repeats)."""
+    outcome = mark_paid(items, payment_id, paid_at, now)
+    if outcome.changed:
+        log.info("payment confirmed", extra={"payment_id": payment_id})
+    ensure_handed_on(items, outcome.payment, conversions, deliveries, now)
+    return outcome
+
+
+def refund(
+    items: Items, payment_id: str, *, conversions: Sender, deliveries: Sender, now: datetime, reason: str = "refund"
+) -> Outcome:
+    """paid → refunded, then make sure the Refund was enqueued (also on repeats)."""
+    outcome = mark_refunded(items, payment_id, now, reason)
+    if outcome.status == PaymentStatus.REFUNDED:
+        ensure_handed_on(items, outcome.payment, conversions, deliveries, now)
+    return outcome

@@ -1,0 +1,154 @@
+"""The sandbox gateway's server: its wire format over in-memory charges (tests and the local stack).
+
+``handle(request) -> httpx.Response`` serves the API the sandbox adapter calls (mount it with
+``httpx.MockTransport(fake.handle)`` or behind the local stack). ``pay``/``refund``/``expire``
+play the payer and send the signed webhook to the charge's ``webhook_url`` through ``deliver``.
+Faults: ``down`` (HTTP 503) and ``timeout`` (raises as httpx does).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from funil.clock import iso
+from funil.payments.brcode import BrCode
+from funil.payments.gateways.sandbox import SIGNATURE_HEADER, reference_to_txid, sign
+
+Deliver = Callable[[str, dict[str, str], bytes], int]  # (url, headers, body) → HTTP status
+
+
+@dataclass
+class SandboxGateway:
+    api_key: str = "sandbox-api-key"
+    webhook_secret: str = "sandbox-webhook-secret"  # noqa: S105 — a fake's default
+    pix_key: str = "sandbox@funil.dev"
+    charges: dict[str, dict[str, Any]] = field(default_factory=dict)
+    webhooks: list[dict[str, Any]] = field(default_factory=list)  # what was sent and the answer
+    webhook_url: str | None = None
+    down: bool = False
+    timeout: bool = False
+    requests: int = 0
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+
+    # --- the API ---------------------------------------------------------------------------------
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        with self._lock:
+            self.requests += 1
+            if self.timeout:
+                raise httpx.ReadTimeout("sandbox timeout", request=request)
+            if self.down:
+                return httpx.Response(503, json={"error": "unavailable"})
+            if request.headers.get("authorization") != f"Bearer {self.api_key}":
+                return httpx.Response(401, json={"error": "unauthorized"})
+            path = request.url.path
+            if "/v1/" in path:
+                path = path[path.index("/v1/") :]
+            if request.method == "POST" and path == "/v1/charges":
+                return self._create(json.loads(request.content))
+            if request.method == "GET" and path == "/v1/charges":
+                return httpx.Response(200, json={"charges": list(self.charges.values())})
+            if request.method == "PUT" and path == "/v1/webhook":
+                self.webhook_url = json.loads(request.content)["url"]
+                return httpx.Response(200, json={"url": self.webhook_url})
+            match = re.fullmatch(r"/v1/charges/([A-Za-z0-9_]+)(/cancel)?", path)
+            if match and match.group(1) in self.charges:
+                charge = self.charges[match.group(1)]
+                if match.group(2) and request.method == "POST":
+                    if charge["status"] == "pending":
+                        charge["status"] = "canceled"
+                    return httpx.Response(200, json=charge)
+                if request.method == "GET":
+                    return httpx.Response(200, json=charge)
+            return httpx.Response(404, json={"error": "not found"})
+
+    def _create(self, body: dict[str, Any]) -> httpx.Response:
+        reference = str(body.get("reference") or "")
+        amount = body.get("amount_cents")
+        if not re.fullmatch(r"[0-9a-f]{32}", reference) or not isinstance(amount, int) or amount <= 0:
+            return httpx.Response(400, json={"error": "invalid charge"})
+        for charge in self.charges.values():  # idempotent on the reference
+            if charge["reference"] == reference:
+                return httpx.Response(200, json=charge)
+        now = datetime.now(UTC)
+        charge_id = "ch_" + uuid.uuid4().hex[:20]
+        code = BrCode(
+            key=self.pix_key, amount_cents=amount, txid=reference_to_txid(reference), merchant_name="FUNIL SANDBOX"
+        )
+        charge = {
+            "id": charge_id,
+            "reference": reference,
+            "status": "pending",
+            "amount_cents": amount,
+            "currency": body.get("currency") or "BRL",
+            "description": body.get("description") or "",
+            "brcode": code.payload(),
+            "created_at": iso(now),
+            "expires_at": iso(now + timedelta(seconds=int(body.get("expires_in_seconds") or 3600))),
+            "paid_at": None,
+            "webhook_url": body.get("webhook_url"),
+        }
+        self.charges[charge_id] = charge
+        return httpx.Response(201, json=charge)
+
+    # --- the payer and the webhooks ----------------------------------------------------------------
+
+    def find(self, charge_or_reference: str) -> dict[str, Any] | None:
+        if charge_or_reference in self.charges:
+            return self.charges[charge_or_reference]
+        return next((c for c in self.charges.values() if c["reference"] == charge_or_reference), None)
+
+    def signed_webhook(
+        self, charge: dict[str, Any], event_type: str, timestamp: int | None = None, secret: str | None = None
+    ) -> tuple[dict[str, str], bytes]:
+        body = json.dumps(
+            {
+                "id": "evt_" + uuid.uuid4().hex[:16],
+                "type": event_type,
+                "created_at": iso(datetime.now(UTC)),
+                "data": charge,
+            }
+        ).encode()
+        stamp = int(time.time()) if timestamp is None else timestamp
+        headers = {
+            "content-type": "application/json",
+            SIGNATURE_HEADER: sign(secret or self.webhook_secret, body, stamp),
+        }
+        return headers, body
+
+    def _settle(
+        self, charge_or_reference: str, status: str, event_type: str, deliver: Deliver | None
+    ) -> dict[str, Any]:
+        with self._lock:
+            charge = self.find(charge_or_reference)
+            if charge is None:
+                raise KeyError(charge_or_reference)
+            charge["status"] = status
+            if status == "paid":
+                charge["paid_at"] = iso(datetime.now(UTC))
+            snapshot = dict(charge)
+        url = snapshot.get("webhook_url") or self.webhook_url
+        answer: int | None = None
+        if deliver is not None and url:
+            headers, body = self.signed_webhook(snapshot, event_type)
+            answer = deliver(str(url), headers, body)
+        self.webhooks.append({"charge_id": snapshot["id"], "type": event_type, "status": answer})
+        return snapshot
+
+    def pay(self, charge_or_reference: str, deliver: Deliver | None = None) -> dict[str, Any]:
+        return self._settle(charge_or_reference, "paid", "charge.paid", deliver)
+
+    def refund(self, charge_or_reference: str, deliver: Deliver | None = None) -> dict[str, Any]:
+        return self._settle(charge_or_reference, "refunded", "charge.refunded", deliver)
+
+    def expire(self, charge_or_reference: str, deliver: Deliver | None = None) -> dict[str, Any]:
+        return self._settle(charge_or_reference, "expired", "charge.expired", deliver)
