@@ -1,0 +1,204 @@
+"""PushinPay adapter: ``POST /api/pix/cashIn`` and ``GET /api/transactions/{id}``.
+
+PushinPay (docs at app.theneo.io/pushinpay) takes the amount in integer cents (``value``, minimum
+50) and an optional ``webhook_url``; it answers ``id``, ``qr_code`` (the BR Code) and ``status``
+(``created`` | ``paid`` | ``canceled``). It signs nothing and carries no reference of ours, so the
+webhook is only a hint reached through our secret URL: the transaction is re-read with the
+tenant's token. Its API offers no cancel and no expiry for a cash-in: a charge we consider expired
+can still be paid (the payment core must treat a late ``paid`` on an expired payment explicitly).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import parse_qs
+
+import httpx
+
+from funil.clock import Clock, utc_now
+from funil.payments.gateways.base import (
+    Capabilities,
+    Charge,
+    ChargeRequest,
+    ChargeStatus,
+    GatewayConfig,
+    GatewayError,
+    WebhookAuth,
+    WebhookEvent,
+    WebhookRejected,
+)
+
+NAME = "pushinpay"
+DEFAULT_BASE_URL = "https://api.pushinpay.com.br"
+TIMEOUT = httpx.Timeout(5.0)
+MIN_AMOUNT_CENTS = 50
+
+STATUS_MAP: dict[str, ChargeStatus] = {
+    "created": ChargeStatus.PENDING,
+    "pending": ChargeStatus.PENDING,
+    "paid": ChargeStatus.PAID,
+    "approved": ChargeStatus.PAID,
+    "canceled": ChargeStatus.CANCELED,
+    "cancelled": ChargeStatus.CANCELED,
+    "expired": ChargeStatus.EXPIRED,
+    "refunded": ChargeStatus.REFUNDED,
+}
+
+
+def to_cents(value: object) -> int:
+    """PushinPay sends cents as a number or a string ("1333"); never a fraction."""
+    try:
+        cents = Decimal(str(value))
+    except InvalidOperation:
+        raise GatewayError(f"{NAME}: value {value!r} is not a number", transient=False) from None
+    if cents != cents.to_integral_value():
+        raise GatewayError(f"{NAME}: value {value!r} is not whole cents", transient=False)
+    return int(cents)
+
+
+class PushinPayAdapter:
+    kind = NAME
+    capabilities = Capabilities(
+        webhook_auth=WebhookAuth.SECRET_URL,
+        we_choose_id=False,
+        min_amount_cents=MIN_AMOUNT_CENTS,
+        can_cancel=False,
+        can_list=False,
+    )
+
+    def __init__(self, config: GatewayConfig, http: httpx.Client, now: Clock = utc_now) -> None:
+        self._config = config
+        self._http = http
+        self._now = now
+        self._base_url = (config.base_url or DEFAULT_BASE_URL).rstrip("/")
+        token = config.credentials.get("token")
+        if not token:
+            raise GatewayError(f"{NAME}: gateway {config.gateway_id} has no token", transient=False)
+        self._token = str(token)
+
+    def _request(
+        self, method: str, path: str, *, operation: str, creating: bool = False, json_body: Any = None
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
+        try:
+            response = self._http.request(
+                method, self._base_url + path, json=json_body, headers=headers, timeout=TIMEOUT
+            )
+        except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+            raise GatewayError(f"{NAME} {operation}: cannot connect ({type(error).__name__})", transient=True) from None
+        except httpx.TimeoutException as error:
+            raise GatewayError(
+                f"{NAME} {operation}: timed out ({type(error).__name__})", transient=True, ambiguous=creating
+            ) from None
+        except httpx.TransportError as error:
+            raise GatewayError(
+                f"{NAME} {operation}: transport error ({type(error).__name__})", transient=True, ambiguous=creating
+            ) from None
+        if response.status_code >= 500 or response.status_code == 429:
+            raise GatewayError(
+                f"{NAME} {operation}: HTTP {response.status_code}",
+                transient=True,
+                ambiguous=creating and response.status_code != 429,
+            )
+        return response
+
+    def create_charge(self, request: ChargeRequest) -> Charge:
+        if request.amount_cents < MIN_AMOUNT_CENTS:
+            raise GatewayError(f"{NAME}: minimum amount is {MIN_AMOUNT_CENTS} cents", transient=False)
+        body: dict[str, Any] = {"value": request.amount_cents}
+        if request.webhook_url:
+            body["webhook_url"] = request.webhook_url
+        response = self._request("POST", "/api/pix/cashIn", operation="create", creating=True, json_body=body)
+        if response.status_code >= 400:
+            raise GatewayError(
+                f"{NAME} create: HTTP {response.status_code} {_error_message(response)}", transient=False
+            )
+        charge = self._to_charge(_json(response, "create"), reference=request.payment_id)
+        if charge.amount_cents != request.amount_cents or not charge.brcode:
+            raise GatewayError(f"{NAME} create: unexpected answer (amount or code)", transient=False, ambiguous=True)
+        return charge
+
+    def get_charge(self, gateway_charge_id: str) -> Charge:
+        if not gateway_charge_id or "/" in gateway_charge_id:
+            raise GatewayError(f"{NAME} get: invalid transaction id", transient=False)
+        response = self._request("GET", f"/api/transactions/{gateway_charge_id}", operation="get")
+        data = _json(response, "get") if response.status_code < 400 or response.status_code == 404 else None
+        if response.status_code == 404 or data == []:
+            # PushinPay answers an unknown id with [] (documented), sometimes with status 200.
+            raise GatewayError(f"{NAME} get: transaction not found", transient=False)
+        if response.status_code >= 400:
+            raise GatewayError(f"{NAME} get: HTTP {response.status_code} {_error_message(response)}", transient=False)
+        return self._to_charge(data, reference=None)
+
+    def cancel_charge(self, gateway_charge_id: str) -> None:
+        # No cancel endpoint for a cash-in (capabilities.can_cancel is False).
+        raise GatewayError(f"{NAME} cancel: PushinPay has no API to cancel a PIX charge", transient=False)
+
+    def list_charges(self, start: datetime, end: datetime) -> list[Charge]:
+        raise GatewayError(f"{NAME} list: PushinPay has no listing API; poll get_charge per payment", transient=False)
+
+    def register_webhook(self, url: str) -> None:
+        return None  # the URL goes with each cash-in (webhook_url)
+
+    def _to_charge(self, data: Any, *, reference: str | None) -> Charge:
+        if not isinstance(data, dict) or not data.get("id"):
+            raise GatewayError(f"{NAME}: unexpected transaction payload", transient=True)
+        raw_status = str(data.get("status", ""))
+        details = data.get("pix_details") if isinstance(data.get("pix_details"), dict) else {}
+        return Charge(
+            gateway_charge_id=str(data["id"]),  # exactly as PushinPay wrote it: ids are matched exactly
+            reference=reference,
+            status=STATUS_MAP.get(raw_status.lower(), ChargeStatus.UNKNOWN),
+            amount_cents=to_cents(data.get("value", 0)),
+            currency="BRL",
+            brcode=data.get("qr_code") or (details or {}).get("emv"),
+            expires_at=None,
+            paid_at=None,
+            raw_status=raw_status,
+        )
+
+    # -- webhooks: unsigned hints behind our secret URL --------------------------------------
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str] | None = None) -> None:
+        # Nothing to verify: PushinPay signs nothing. The route already checked our URL secret;
+        # parse_webhook's events are hints and the charge is re-read before anything changes.
+        return None
+
+    def parse_webhook(
+        self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str] | None = None
+    ) -> list[WebhookEvent]:
+        payload: Any
+        try:
+            payload = json.loads(body or b"{}")
+        except ValueError:
+            # Accept a form-encoded notification too.
+            payload = {key: values[0] for key, values in parse_qs(body.decode("utf-8", "replace")).items()}
+        if not isinstance(payload, dict):
+            raise WebhookRejected(f"{NAME}: notification is not an object")
+        transaction_id = str(payload.get("id") or "").strip()
+        if not transaction_id or "/" in transaction_id or len(transaction_id) > 64:
+            raise WebhookRejected(f"{NAME}: notification without a transaction id")
+        return [
+            WebhookEvent(
+                kind="payment", gateway_charge_id=transaction_id, status=ChargeStatus.UNKNOWN, needs_refetch=True
+            )
+        ]
+
+
+def _json(response: httpx.Response, operation: str) -> Any:
+    try:
+        return json.loads(response.content, parse_float=Decimal)
+    except ValueError:
+        raise GatewayError(f"{NAME} {operation}: response is not JSON", transient=True) from None
+
+
+def _error_message(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        return ""
+    return str(data.get("message", ""))[:200] if isinstance(data, dict) else ""
