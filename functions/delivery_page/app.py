@@ -14,22 +14,14 @@ from funil import http
 from funil.adapters.dynamo import Table
 from funil.config import settings
 from funil.delivery.page import PageDeps, serve_delivery_page
+from funil.payments.repository import Payments
 
 log = logging.getLogger()
 log.setLevel(logging.INFO)
 
 _table = Table(settings().table_name)
-
-
-def _payment_by_token(token: str) -> dict[str, Any] | None:
-    """Access pattern 16: ``gsi2pk = DELIVERY#<token>`` (set when the payment is paid)."""
-    for item in _table.query("gsi2pk = :pk", {":pk": f"DELIVERY#{token}"}, index="gsi2", limit=2):
-        if item.get("sk") == "PAYMENT":
-            return item
-    return None
-
-
-DEPS = PageDeps(items=_table, payment_by_token=_payment_by_token)
+# Access pattern 16: gsi2pk = DELIVERY#<token> (set when the payment is paid).
+DEPS = PageDeps(items=_table, payment_by_token=Payments(_table).by_delivery_token)
 
 
 def lambda_handler(event: dict[str, Any], context: object) -> http.Response:

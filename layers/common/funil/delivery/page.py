@@ -20,6 +20,7 @@ from funil import bridge, http, pages
 from funil.capi.browser import BrowserPurchase, browser_purchase
 from funil.delivery.models import DeliveryStatus
 from funil.delivery.records import Items, record_key
+from funil.payments.models import PaymentStatus
 from funil.routes import BOT_USERNAME_RE, META_PIXEL_ID_RE
 
 log = logging.getLogger(__name__)
@@ -107,9 +108,9 @@ def serve_delivery_page(event: http.Event, deps: PageDeps) -> http.Response:
         if payment is None or payment.get("delivery_token") != token:
             return _message(404, "unknown", accept_language)
         status = payment.get("status")
-        if status == "refunded":
+        if status == PaymentStatus.REFUNDED:
             return _message(200, "refunded", accept_language)
-        if status != "paid":
+        if status != PaymentStatus.PAID:
             return _message(200, "unpaid", accept_language)
         return _paid_page(payment, deps, accept_language)
     except Exception:

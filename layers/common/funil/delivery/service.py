@@ -30,6 +30,7 @@ from pydantic import ValidationError
 from funil.clock import Clock, iso, to_epoch_s
 from funil.delivery.models import DeliveryJob, DeliveryKind, DeliverySpec, DeliveryStatus, Outcome
 from funil.delivery.records import Busy, DeliveryRecords, Items
+from funil.payments.models import PaymentStatus, payment_key
 
 log = logging.getLogger(__name__)
 
@@ -153,11 +154,11 @@ def _delay(deps: DeliveryDeps, record: SqsRecord, seconds: int) -> None:
 
 def deliver(job: DeliveryJob, deps: DeliveryDeps) -> Outcome:
     """Deliver one payment's product. Raises RetryLater (or anything else) for a retry."""
-    payment = deps.items.get(f"PAYMENT#{job.payment_id}", "PAYMENT", consistent=True)
+    payment = deps.items.get(*payment_key(job.payment_id), consistent=True)
     if payment is None or (job.tenant_id and payment.get("tenant_id") != job.tenant_id):
         log.warning("delivery for unknown payment %s; dropped", job.payment_id)
         return "skipped"
-    if payment.get("status") != "paid":
+    if payment.get("status") != PaymentStatus.PAID:
         log.info("payment %s is %s, not paid: nothing to deliver", job.payment_id, payment.get("status"))
         return "skipped"
     bot_id, chat_id = payment.get("bot_id"), payment.get("telegram_user_id")
