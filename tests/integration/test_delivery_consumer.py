@@ -266,3 +266,44 @@ def test_a_live_claim_of_another_consumer_is_retried_not_dropped(
     event = sqs_event(PAYMENT)
     assert run(consumer, event)["batchItemFailures"] == [{"itemIdentifier": event["Records"][0]["messageId"]}]
     assert telegram_api.recorded() == []
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.bodies: list[str] = []
+
+    def send(self, body: str, attributes: dict[str, str] | None = None) -> str:
+        self.bodies.append(body)
+        return str(len(self.bodies))
+
+
+def test_the_payments_cores_confirmation_feeds_the_consumer_and_the_page(
+    consumer: Any, table: Any, seed: Any, telegram_api: FakeTelegramApi, invoke: Any
+) -> None:
+    """Schema check across the seam: confirm() → delivery body → this consumer → /d/{token}."""
+    from funil.payments.models import Payment
+    from funil.payments.repository import Payments
+    from funil.payments.transitions import confirm
+
+    put_offer(table, seed, MESSAGE)
+    now = datetime.now(UTC)
+    payment = Payment.new(tenant_id=seed.tenant_id, amount_cents=4990, now=now, bot_id=seed.bots[0]["id"],
+                          telegram_user_id=BUYER, offer_id="vip_mensal", offer_name="Grupo VIP — mensal",
+                          pixel_id=seed.pixel_id)  # fmt: skip
+    Payments(table).create(payment)
+    conversions, deliveries = _Sink(), _Sink()
+    confirm(table, payment.payment_id, now, conversions=conversions, deliveries=deliveries, now=now)
+    confirm(table, payment.payment_id, now, conversions=conversions, deliveries=deliveries, now=now)  # a repeat
+    assert len(deliveries.bodies) == 1
+    event = sqs_event(payment.payment_id)
+    event["Records"][0]["body"] = deliveries.bodies[0]
+    assert run(consumer, event) == {"batchItemFailures": []}
+    (message,) = telegram_api.sent("sendMessage")
+    token = Payments(table).get(payment.payment_id)["delivery_token"]
+    assert f"{PUBLIC}/d/{token}" in message["text"]
+
+    request = load_event("delivery_page_get.json")
+    request["pathParameters"]["token"] = token
+    page = invoke("DeliveryPageFunction", request)
+    assert page["statusCode"] == 200 and f"purchase_{payment.payment_id}" in page["body"]
+    assert "https://cursos.example/acesso/abc" in page["body"]  # delivered: the access is on the page
