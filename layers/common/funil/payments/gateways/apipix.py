@@ -1,0 +1,469 @@
+"""Banco Central's API Pix (v2): immediate charges (``cob``) at any PSP that implements it.
+
+One adapter serves Efí, Banco do Brasil, Inter, Sicoob, Sicredi, Santander…: what differs is
+configuration. ``base_url`` is the API root (e.g. ``https://pix.api.efipay.com.br/v2``) and
+``options``:
+
+- ``token_url`` (required): the OAuth2 client-credentials endpoint; ``scopes`` (space separated,
+  default ``cob.write cob.read pix.read webhook.write``); ``token_auth`` ``basic`` (client id and
+  secret as HTTP Basic, default) or ``body`` (in the form, as Inter/Sicoob want); ``token_format``
+  ``form`` (default) or ``json`` (Efí accepts JSON);
+- ``chave`` (required): the receiver's DICT key put on every charge;
+- ``app_key_param``: a query parameter carrying ``credentials.app_key`` on every API call
+  (Banco do Brasil: ``gw-dev-app-key``); ``client_id_header``: a header carrying the client id
+  (Santander: ``X-Application-Key``);
+- ``webhook_url_suffix``: appended to the URL given to ``PUT /webhook/{chave}`` (Efí: ``?ignorar=``,
+  so its ``/pix`` suffix lands in the query instead of the path).
+
+``credentials``: ``client_id``, ``client_secret`` and, for mTLS, ``certificate`` and ``private_key``
+(PEM, decrypted in memory; ``ca_certificate`` optional). Python's ssl can load a client
+certificate only from a file, so the PEMs go to a private temporary file that is removed as soon
+as the context has read it.
+
+Requests: ``PUT /cob/{txid}`` (txid = our payment id, enforced against ``^[a-zA-Z0-9]{26,35}$``:
+the spec's own patterns are unanchored), ``GET /cob/{txid}``, ``PATCH /cob/{txid}`` with status
+``REMOVIDA_PELO_USUARIO_RECEBEDOR`` to cancel, ``GET /pix?inicio&fim`` to list received Pix,
+``PUT /webhook/{chave}``. The webhook (``POST {webhookUrl}/pix`` with ``{"pix": [...]}``) is
+authenticated by mTLS at the PSP's side, which our HTTP API does not see: its events are hints and
+each charge is re-read with ``GET /cob/{txid}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import ssl
+import tempfile
+import threading
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import httpx
+
+from funil.clock import Clock, utc_now
+from funil.payments.gateways.base import (
+    Capabilities,
+    Charge,
+    ChargeRequest,
+    ChargeStatus,
+    GatewayConfig,
+    GatewayError,
+    WebhookAuth,
+    WebhookEvent,
+    WebhookRejected,
+)
+
+NAME = "apipix"
+TIMEOUT = httpx.Timeout(5.0)
+TXID_RE = re.compile(r"^[a-zA-Z0-9]{26,35}$")
+VALOR_RE = re.compile(r"^\d{1,10}\.\d{2}$")
+DEFAULT_SCOPES = "cob.write cob.read pix.read webhook.write"
+TOKEN_MARGIN_SECONDS = 60
+
+# Cob status → ours. ATIVA past calendario.criacao + expiracao is EXPIRED (PSPs differ in when
+# they move it); CONCLUIDA with its Pix fully returned is REFUNDED.
+STATUS_MAP: dict[str, ChargeStatus] = {
+    "ATIVA": ChargeStatus.PENDING,
+    "CONCLUIDA": ChargeStatus.PAID,
+    "REMOVIDA_PELO_USUARIO_RECEBEDOR": ChargeStatus.CANCELED,
+    "REMOVIDA_PELO_PSP": ChargeStatus.EXPIRED,
+}
+
+# Tokens per (token URL, client id, secret digest), shared by adapter instances of a warm Lambda.
+_TOKENS: dict[tuple[str, str, str], tuple[str, float]] = {}
+_TOKENS_LOCK = threading.Lock()
+
+
+def check_txid(txid: str) -> str:
+    if not TXID_RE.fullmatch(txid):
+        raise GatewayError(f"{NAME}: txid must match ^[a-zA-Z0-9]{{26,35}}$", transient=False)
+    return txid
+
+
+def format_valor(amount_cents: int) -> str:
+    valor = f"{Decimal(amount_cents) / 100:.2f}"
+    if amount_cents <= 0 or not VALOR_RE.fullmatch(valor):
+        raise GatewayError(f"{NAME}: amount out of range", transient=False)
+    return valor
+
+
+def valor_to_cents(valor: object) -> int:
+    if not isinstance(valor, str) or not VALOR_RE.fullmatch(valor):
+        raise GatewayError(f"{NAME}: unexpected valor {valor!r}", transient=False)
+    try:
+        return int(Decimal(valor) * 100)
+    except InvalidOperation:  # pragma: no cover - the regex already guards
+        raise GatewayError(f"{NAME}: unexpected valor {valor!r}", transient=False) from None
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def build_ssl_context(certificate: str, private_key: str, ca_certificate: str | None = None) -> ssl.SSLContext:
+    """A client-certificate TLS context from PEM text (never logged, file removed at once)."""
+    context = ssl.create_default_context()
+    if ca_certificate:
+        try:
+            context.load_verify_locations(cadata=ca_certificate)
+        except ssl.SSLError:
+            raise GatewayError(f"{NAME}: CA certificate cannot be read", transient=False) from None
+    directory = tempfile.mkdtemp(prefix="funil-mtls-")  # mode 0700
+    path = os.path.join(directory, "client.pem")
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(certificate.strip() + "\n" + private_key.strip() + "\n")
+        context.load_cert_chain(path)
+    except (ssl.SSLError, ValueError):
+        raise GatewayError(f"{NAME}: client certificate or key cannot be read", transient=False) from None
+    finally:
+        if os.path.exists(path):
+            os.remove(path)
+        os.rmdir(directory)
+    return context
+
+
+class ApiPixAdapter:
+    kind = NAME
+    capabilities = Capabilities(
+        webhook_auth=WebhookAuth.MTLS,
+        we_choose_id=True,  # txid = our payment id
+        min_amount_cents=1,
+        can_cancel=True,
+        can_list=True,
+    )
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        http: httpx.Client,
+        now: Clock = utc_now,
+        *,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        """``transport`` replaces the network under the mTLS client (tests, the local stack)."""
+        self._config = config
+        self._now = now
+        options, credentials = config.options, config.credentials
+        if not config.base_url:
+            raise GatewayError(f"{NAME}: gateway {config.gateway_id} has no base_url", transient=False)
+        self._base_url = config.base_url.rstrip("/")
+        self._token_url = str(options.get("token_url") or "")
+        self._chave = str(options.get("chave") or "")
+        self._client_id = str(credentials.get("client_id") or "")
+        self._client_secret = str(credentials.get("client_secret") or "")
+        if not self._token_url or not self._chave or not self._client_id:
+            raise GatewayError(
+                f"{NAME}: gateway {config.gateway_id} needs token_url, chave and client_id", transient=False
+            )
+        self._scopes = str(options.get("scopes") or DEFAULT_SCOPES)
+        self._credentials_in = str(options.get("token_auth") or "basic")
+        self._oauth_format = str(options.get("token_format") or "form")
+        self._app_key_param = options.get("app_key_param")
+        self._app_key = credentials.get("app_key")
+        self._client_id_header = options.get("client_id_header")
+        certificate, private_key = credentials.get("certificate"), credentials.get("private_key")
+        if certificate and private_key:
+            context = build_ssl_context(str(certificate), str(private_key), credentials.get("ca_certificate"))
+            # A client of its own: the TLS identity belongs to this tenant's gateway only.
+            self._http = httpx.Client(verify=context, timeout=TIMEOUT, transport=transport)
+        elif transport is not None:
+            self._http = httpx.Client(timeout=TIMEOUT, transport=transport)
+        else:
+            self._http = http
+        secret_digest = hashlib.sha256(self._client_secret.encode()).hexdigest()
+        self._token_key = (self._token_url, self._client_id, secret_digest)
+
+    # -- OAuth2 --------------------------------------------------------------------------------
+
+    def _token(self) -> str:
+        with _TOKENS_LOCK:
+            cached = _TOKENS.get(self._token_key)
+        if cached and cached[1] > time.monotonic():
+            return cached[0]
+        data: dict[str, str] = {"grant_type": "client_credentials", "scope": self._scopes}
+        auth: tuple[str, str] | None = None
+        if self._credentials_in == "body":
+            data["client_id"] = self._client_id
+            if self._client_secret:
+                data["client_secret"] = self._client_secret
+        else:
+            auth = (self._client_id, self._client_secret)
+        kwargs: dict[str, Any] = {"json": data} if self._oauth_format == "json" else {"data": data}
+        response = self._send("POST", self._token_url, operation="token", auth=auth, **kwargs)
+        if response.status_code >= 400:
+            # Never echo the answer: some PSPs reflect the credentials they refused.
+            raise GatewayError(f"{NAME} token: refused (HTTP {response.status_code})", transient=False)
+        try:
+            payload = response.json()
+            token = str(payload["access_token"])
+            expires_in = int(payload.get("expires_in", 300))
+        except (ValueError, KeyError, TypeError):
+            raise GatewayError(f"{NAME} token: unexpected answer", transient=True) from None
+        with _TOKENS_LOCK:
+            _TOKENS[self._token_key] = (token, time.monotonic() + max(0, expires_in - TOKEN_MARGIN_SECONDS))
+        return token
+
+    def _forget_token(self) -> None:
+        with _TOKENS_LOCK:
+            _TOKENS.pop(self._token_key, None)
+
+    # -- HTTP ----------------------------------------------------------------------------------
+
+    def _send(self, method: str, url: str, *, operation: str, creating: bool = False, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._http.request(method, url, timeout=TIMEOUT, **kwargs)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+            raise GatewayError(f"{NAME} {operation}: cannot connect ({type(error).__name__})", transient=True) from None
+        except httpx.TimeoutException as error:
+            raise GatewayError(
+                f"{NAME} {operation}: timed out ({type(error).__name__})", transient=True, ambiguous=creating
+            ) from None
+        except httpx.TransportError as error:
+            raise GatewayError(
+                f"{NAME} {operation}: transport error ({type(error).__name__})", transient=True, ambiguous=creating
+            ) from None
+        if response.status_code >= 500 or response.status_code == 429:
+            raise GatewayError(
+                f"{NAME} {operation}: HTTP {response.status_code}",
+                transient=True,
+                ambiguous=creating and response.status_code != 429,
+            )
+        return response
+
+    def _api(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        creating: bool = False,
+        json_body: Any = None,
+        params: Mapping[str, str] | None = None,
+    ) -> Any:
+        query = dict(params or {})
+        if self._app_key_param and self._app_key:
+            query[str(self._app_key_param)] = str(self._app_key)
+        for attempt in (1, 2):
+            headers = {"Authorization": f"Bearer {self._token()}", "Accept": "application/json"}
+            if self._client_id_header:
+                headers[str(self._client_id_header)] = self._client_id
+            response = self._send(
+                method,
+                self._base_url + path,
+                operation=operation,
+                creating=creating,
+                json=json_body,
+                params=query or None,
+                headers=headers,
+            )
+            if response.status_code == 401 and attempt == 1:
+                self._forget_token()  # revoked or expired early: one fresh token, then give up
+                continue
+            break
+        if response.status_code >= 400:
+            raise GatewayError(
+                f"{NAME} {operation}: HTTP {response.status_code} {_problem(response)}".rstrip(), transient=False
+            )
+        if not response.content:
+            return None
+        try:
+            return json.loads(response.content)
+        except ValueError:
+            raise GatewayError(f"{NAME} {operation}: response is not JSON", transient=True) from None
+
+    # -- charges -------------------------------------------------------------------------------
+
+    def create_charge(self, request: ChargeRequest) -> Charge:
+        txid = check_txid(request.payment_id)
+        body: dict[str, Any] = {
+            "calendario": {"expiracao": request.expires_in_seconds},
+            "valor": {"original": format_valor(request.amount_cents)},
+            "chave": self._chave,
+        }
+        if request.description:
+            body["solicitacaoPagador"] = request.description[:140]
+        data = self._api("PUT", f"/cob/{txid}", operation="create", creating=True, json_body=body)
+        charge = self._to_charge(data)
+        if charge.gateway_charge_id != txid or charge.amount_cents != request.amount_cents:
+            raise GatewayError(f"{NAME} create: answer does not match the request", transient=False, ambiguous=True)
+        if not charge.brcode:
+            raise GatewayError(f"{NAME} create: no pixCopiaECola in the answer", transient=False, ambiguous=True)
+        return charge
+
+    def get_charge(self, gateway_charge_id: str) -> Charge:
+        txid = check_txid(gateway_charge_id)
+        return self._to_charge(self._api("GET", f"/cob/{txid}", operation="get"))
+
+    def cancel_charge(self, gateway_charge_id: str) -> None:
+        txid = check_txid(gateway_charge_id)
+        try:
+            data = self._api(
+                "PATCH", f"/cob/{txid}", operation="cancel", json_body={"status": "REMOVIDA_PELO_USUARIO_RECEBEDOR"}
+            )
+        except GatewayError as error:
+            if error.transient:
+                raise
+            # Not ATIVA any more (paid, expired): nothing left to cancel; get_charge tells which.
+            if self.get_charge(txid).status is ChargeStatus.PENDING:
+                raise
+            return
+        if self._to_charge(data).status is ChargeStatus.PENDING:
+            raise GatewayError(f"{NAME} cancel: the charge is still ATIVA", transient=True)
+
+    def list_charges(self, start: datetime, end: datetime) -> list[Charge]:
+        """Pix received between ``start`` and ``end`` that carry a txid (``GET /pix``)."""
+        charges: list[Charge] = []
+        page = 0
+        while True:
+            data = self._api(
+                "GET",
+                "/pix",
+                operation="list",
+                params={
+                    "inicio": rfc3339(start),
+                    "fim": rfc3339(end),
+                    "txIdPresente": "true",
+                    "paginacao.paginaAtual": str(page),
+                    "paginacao.itensPorPagina": "100",
+                },
+            )
+            items = data.get("pix") if isinstance(data, dict) else None
+            for pix in items if isinstance(items, list) else []:
+                if isinstance(pix, dict) and TXID_RE.fullmatch(str(pix.get("txid", ""))):
+                    charges.append(self._pix_to_charge(pix))
+            paging = ((data or {}).get("parametros") or {}).get("paginacao") or {}
+            pages = int(paging.get("quantidadeDePaginas", 1) or 1)
+            page += 1
+            if page >= pages:
+                return charges
+
+    def register_webhook(self, url: str) -> None:
+        suffix = str(self._config.options.get("webhook_url_suffix") or "")
+        self._api(
+            "PUT", f"/webhook/{self._chave}", operation="register_webhook", json_body={"webhookUrl": url + suffix}
+        )
+
+    def _to_charge(self, data: Any) -> Charge:
+        if not isinstance(data, dict) or not isinstance(data.get("txid"), str):
+            raise GatewayError(f"{NAME}: unexpected cob payload", transient=True)
+        raw_status = str(data.get("status", ""))
+        status = STATUS_MAP.get(raw_status, ChargeStatus.UNKNOWN)
+        calendario = data.get("calendario") or {}
+        created = _parse_time(calendario.get("criacao"))
+        expires_at = None
+        if created is not None and isinstance(calendario.get("expiracao"), int):
+            expires_at = created + timedelta(seconds=calendario["expiracao"])
+        if status is ChargeStatus.PENDING and expires_at is not None and self._now() >= expires_at:
+            status = ChargeStatus.EXPIRED
+        amount = valor_to_cents((data.get("valor") or {}).get("original"))
+        paid_at = None
+        pix_list = [pix for pix in data.get("pix") or [] if isinstance(pix, dict)]
+        if status is ChargeStatus.PAID and pix_list:
+            # What was received, not what was asked: the route compares it with the payment.
+            amount = sum(valor_to_cents(pix.get("valor")) for pix in pix_list)
+            paid_at = _parse_time(pix_list[0].get("horario"))
+            if _fully_returned(pix_list):
+                status = ChargeStatus.REFUNDED
+        return Charge(
+            gateway_charge_id=data["txid"],
+            reference=data["txid"],
+            status=status,
+            amount_cents=amount,
+            currency="BRL",
+            brcode=data.get("pixCopiaECola"),
+            expires_at=expires_at,
+            paid_at=paid_at,
+            raw_status=raw_status,
+        )
+
+    def _pix_to_charge(self, pix: Mapping[str, Any]) -> Charge:
+        txid = str(pix["txid"])
+        return Charge(
+            gateway_charge_id=txid,
+            reference=txid,
+            status=ChargeStatus.REFUNDED if _fully_returned([pix]) else ChargeStatus.PAID,
+            amount_cents=valor_to_cents(pix.get("valor")),
+            currency="BRL",
+            brcode=None,
+            expires_at=None,
+            paid_at=_parse_time(pix.get("horario")),
+            raw_status="PIX",
+        )
+
+    # -- webhooks --------------------------------------------------------------------------------
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str] | None = None) -> None:
+        # The PSP authenticates itself by mTLS, which ends before our code: nothing to check here.
+        # The route's URL secret gates the call and every event is re-read (events are hints).
+        return None
+
+    def parse_webhook(
+        self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str] | None = None
+    ) -> list[WebhookEvent]:
+        try:
+            payload = json.loads(body or b"{}")
+        except ValueError:
+            raise WebhookRejected(f"{NAME}: body is not JSON") from None
+        items = payload.get("pix") if isinstance(payload, dict) else None
+        if not isinstance(items, list):
+            raise WebhookRejected(f"{NAME}: body has no pix list")
+        events: list[WebhookEvent] = []
+        for pix in items:
+            if not isinstance(pix, dict) or not TXID_RE.fullmatch(str(pix.get("txid", ""))):
+                continue  # a Pix without (our kind of) txid is not a charge of ours
+            try:
+                amount: int | None = valor_to_cents(pix.get("valor"))
+            except GatewayError:
+                amount = None
+            refunded = _fully_returned([pix]) if amount is not None else False
+            events.append(
+                WebhookEvent(
+                    kind="refund" if refunded else "payment",
+                    gateway_charge_id=str(pix["txid"]),
+                    reference=str(pix["txid"]),
+                    status=ChargeStatus.REFUNDED if refunded else ChargeStatus.PAID,
+                    amount_cents=amount,
+                    currency="BRL",
+                    occurred_at=_parse_time(pix.get("horario")),
+                    needs_refetch=True,
+                )
+            )
+        return events
+
+
+def _fully_returned(pix_list: list[Any]) -> bool:
+    received = returned = 0
+    for pix in pix_list:
+        received += valor_to_cents(pix.get("valor"))
+        for devolucao in pix.get("devolucoes") or []:
+            if isinstance(devolucao, dict) and devolucao.get("status") == "DEVOLVIDO":
+                returned += valor_to_cents(devolucao.get("valor"))
+    return received > 0 and returned >= received
+
+
+def _problem(response: httpx.Response) -> str:
+    """RFC 7807 ``title``/``detail`` only, shortened: never headers or our request."""
+    try:
+        data = response.json()
+    except ValueError:
+        return ""
+    if not isinstance(data, dict):
+        return ""
+    return " ".join(str(data[key]) for key in ("title", "detail") if data.get(key))[:200]
