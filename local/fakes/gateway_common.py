@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:
+    from local.server import LocalRequest, LocalResponse, LocalStack
+
+TIMEOUT_SLEEP_SECONDS = 6.0  # longer than the adapters' 5 s timeout
 
 
 @dataclass
@@ -117,3 +123,26 @@ def dynamic_brcode(
     body += _tlv("58", "BR") + _tlv("59", name[:25]) + _tlv("60", city[:15]) + _tlv("62", _tlv("05", "***"))
     body += "6304"
     return body + f"{crc16_ccitt_false(body.encode()):04X}"
+
+
+def mount(stack: LocalStack, prefix: str, fake: FakeGatewayBase) -> str:
+    """Serve ``fake`` in the local stack under ``prefix`` (every method and path); return its base URL.
+
+    A gateway configured with that base URL then talks to the fake over real HTTP; an injected
+    timeout answers only after the adapters have given up.
+    """
+    from local.server import LocalResponse
+
+    def endpoint(request: LocalRequest) -> LocalResponse:
+        url = httpx.URL("http://fake.local" + (request.path[len(prefix) :] or "/"), params=request.query)
+        forwarded = httpx.Request(request.method, url, headers=request.headers, content=request.body)
+        try:
+            response = fake.handle(forwarded)
+        except httpx.TimeoutException:
+            time.sleep(TIMEOUT_SLEEP_SECONDS)
+            return LocalResponse(504)
+        content_type = response.headers.get("content-type", "application/json")
+        return LocalResponse(response.status_code, response.content, {"content-type": content_type})
+
+    stack.add_route("ANY", prefix + "/{path+}", endpoint)
+    return stack.base_url + prefix

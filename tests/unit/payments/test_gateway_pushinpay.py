@@ -175,3 +175,32 @@ def test_connect_error_not_ambiguous() -> None:
     with pytest.raises(GatewayError) as error:
         adapter.create_charge(charge_request())
     assert error.value.transient and not error.value.ambiguous
+
+
+def test_fake_mounts_in_the_local_stack(fake: FakePushinPay) -> None:
+    """The fakes serve the local stack through ``mount``: same wire format over its HTTP routes."""
+    from local.fakes.gateway_common import mount
+    from local.server import LocalRequest
+
+    routes: dict[str, object] = {}
+
+    class Stack:
+        base_url = "http://127.0.0.1:3000"
+
+        def add_route(self, method: str, pattern: str, handler: object) -> None:
+            routes[f"{method} {pattern}"] = handler
+
+    base = mount(Stack(), "/_local/gateways/pushinpay", fake)  # type: ignore[arg-type]
+    assert base == "http://127.0.0.1:3000/_local/gateways/pushinpay"
+    handler = routes["ANY /_local/gateways/pushinpay/{path+}"]
+    response = handler(  # type: ignore[operator]
+        LocalRequest(
+            method="POST",
+            path="/_local/gateways/pushinpay/api/pix/cashIn",
+            path_params={},
+            query={},
+            headers={"authorization": f"Bearer {TOKEN}", "content-type": "application/json"},
+            body=b'{"value": 990}',
+        )
+    )
+    assert response.status == 200 and json.loads(response.body)["value"] == 990
