@@ -23,6 +23,8 @@ from funil.clock import iso
 from funil.payments.brcode import BrCode
 from funil.payments.gateways.sandbox import SIGNATURE_HEADER, reference_to_txid, sign
 
+__all__ = ["SandboxGateway", "sign"]
+
 Deliver = Callable[[str, dict[str, str], bytes], int]  # (url, headers, body) → HTTP status
 
 

@@ -15,6 +15,7 @@ twice after a crash between send and record; both consumers are idempotent on th
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from dataclasses import dataclass
@@ -174,9 +175,8 @@ def refund_message(payment: dict[str, Any]) -> ConversionMessage:
 
 
 def delivery_body(payment: dict[str, Any]) -> str:
-    from funil.delivery.models import DeliveryJob
-
-    return DeliveryJob(payment_id=str(payment["payment_id"]), tenant_id=payment.get("tenant_id")).model_dump_json()
+    """The delivery queue's message (read by ``funil.delivery.models.DeliveryJob``)."""
+    return json.dumps({"version": 1, "payment_id": str(payment["payment_id"]), "tenant_id": payment.get("tenant_id")})
 
 
 def _record_sent(items: Items, payment_id: str, attribute: str, now: datetime) -> None:

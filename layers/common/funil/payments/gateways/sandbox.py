@@ -82,6 +82,11 @@ class SandboxAdapter:
         self._base = config.base_url.rstrip("/")
         self._api_key = config.credentials.get("api_key", "")
         self._webhook_secret = config.credentials.get("webhook_secret", "")
+        # options.webhook_mode = "hint": behave like a gateway that signs nothing (PushinPay-style),
+        # so the secret-URL + re-read path can be tried without a bank.
+        self._hint_only = config.options.get("webhook_mode") == "hint"
+        if self._hint_only:
+            self.capabilities = self.capabilities.model_copy(update={"webhook_auth": WebhookAuth.SECRET_URL})
 
     def __repr__(self) -> str:
         return f"SandboxAdapter(gateway_id={self._config.gateway_id!r})"
@@ -153,6 +158,8 @@ class SandboxAdapter:
     # --- webhooks ------------------------------------------------------------------------------
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> None:
+        if self._hint_only:
+            return  # the URL secret was checked; the charge is re-read before anything is trusted
         if not self._webhook_secret:
             raise WebhookRejected(f"{NAME}: no webhook secret configured")
         fields = dict(part.split("=", 1) for part in headers.get(SIGNATURE_HEADER, "").split(",") if "=" in part)
@@ -184,7 +191,7 @@ class SandboxAdapter:
                 amount_cents=charge.amount_cents,
                 currency=charge.currency,
                 occurred_at=occurred or _time(payload.get("created_at")),
-                needs_refetch=False,
+                needs_refetch=self._hint_only,
             )
         ]
 

@@ -1,0 +1,47 @@
+"""POST /pay/{gateway_id}/{secret}: a PIX gateway's webhook (funil.payments.webhook)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import httpx
+from funil import http
+from funil.adapters.dynamo import Table
+from funil.adapters.kms import CachedKms
+from funil.adapters.sqs import Queue
+from funil.clock import utc_now
+from funil.config import settings
+from funil.payments.service import Deps
+from funil.payments.webhook import handle_webhook
+
+log = logging.getLogger()
+log.setLevel(logging.INFO)
+
+MAX_WEBHOOK_BYTES = 256 * 1024
+
+_settings = settings()
+DEPS = Deps(
+    items=Table(_settings.table_name),
+    secrets=CachedKms(),
+    http=httpx.Client(timeout=5.0),
+    conversions=Queue(_settings.conversions_queue_url),
+    deliveries=Queue(os.environ.get("DELIVERY_QUEUE_URL", "")),
+    now=utc_now,
+)
+
+
+def lambda_handler(event: dict[str, Any], context: object) -> http.Response:
+    gateway_id = http.path_parameter(event, "gateway_id") or ""
+    secret = http.path_parameter(event, "secret") or ""
+    body = http.body_bytes(event, limit=MAX_WEBHOOK_BYTES)
+    if body is None:
+        return http.json_response(400, {"error": "body missing, too large or unreadable"})
+    headers = {str(key).lower(): str(value) for key, value in (event.get("headers") or {}).items()}
+    try:
+        status, payload = handle_webhook(DEPS, gateway_id, secret, headers, body)
+    except Exception:
+        log.exception("gateway webhook failed", extra={"gateway_id": gateway_id})
+        return http.json_response(500, {"error": "internal error, retry"})
+    return http.json_response(status, payload)

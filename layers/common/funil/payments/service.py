@@ -1,0 +1,110 @@
+"""What the webhook, the reconciler and a "check payment" button share: building a gateway's
+adapter from its stored config, and applying what a gateway says about a charge to the payment
+through the state machine (``funil.payments.transitions``)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from funil.clock import Clock, utc_now
+from funil.payments import transitions
+from funil.payments.gateway_store import Secrets, load_config
+from funil.payments.gateways import build_adapter
+from funil.payments.gateways.base import ChargeStatus, GatewayAdapter, GatewayConfig
+from funil.payments.models import PaymentStatus
+from funil.payments.repository import Items, Payments
+from funil.payments.transitions import Sender
+
+log = logging.getLogger(__name__)
+
+AdapterFactory = Callable[..., GatewayAdapter]
+
+
+@dataclass
+class Deps:
+    items: Items
+    secrets: Secrets
+    http: httpx.Client
+    conversions: Sender
+    deliveries: Sender
+    now: Clock = utc_now
+    build: AdapterFactory = build_adapter
+    _adapters: dict[str, GatewayAdapter] = field(default_factory=dict, repr=False)
+
+    @property
+    def payments(self) -> Payments:
+        return Payments(self.items)
+
+    def adapter(self, gateway_item: dict[str, Any]) -> GatewayAdapter:
+        """The gateway's adapter, built once per container (credentials decrypted in memory)."""
+        gateway_id = str(gateway_item["gateway_id"])
+        stamp = f"{gateway_id}#{gateway_item.get('credentials_ciphertext', '')}#{gateway_item.get('base_url', '')}"
+        if stamp not in self._adapters:
+            config: GatewayConfig = load_config(gateway_item, self.secrets)
+            self._adapters[stamp] = self.build(config, self.http, now=self.now)
+        return self._adapters[stamp]
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What the gateway says about one charge (a verified webhook, or a re-read charge)."""
+
+    status: ChargeStatus
+    kind: str = "payment"  # payment | refund | chargeback
+    amount_cents: int | None = None
+    currency: str | None = None
+    occurred_at: datetime | None = None
+
+
+def apply(deps: Deps, payment: dict[str, Any], seen: Observation) -> str:
+    """Move the payment as the gateway's observation says. Returns what happened (for logs/tests)."""
+    payment_id = str(payment["payment_id"])
+    now = deps.now()
+    if seen.kind in ("refund", "chargeback") or seen.status is ChargeStatus.REFUNDED:
+        if payment.get("status") == PaymentStatus.PENDING:
+            log.warning("refund for a payment not paid here", extra={"payment_id": payment_id})
+            return "refund_of_unpaid"
+        outcome = transitions.refund(
+            deps.items,
+            payment_id,
+            conversions=deps.conversions,
+            deliveries=deps.deliveries,
+            now=now,
+            reason=seen.kind if seen.kind != "payment" else "refund",
+        )
+        return "refunded" if outcome.changed else f"unchanged:{outcome.status}"
+    if seen.status is ChargeStatus.PAID:
+        expected = (int(payment["amount_cents"]), str(payment.get("currency") or "BRL").upper())
+        got = (seen.amount_cents, (seen.currency or "BRL").upper())
+        if got != expected:
+            log.error(
+                "ALERT payment amount/currency mismatch: not confirmed",
+                extra={"payment_id": payment_id, "expected": list(expected), "got": list(got)},
+            )
+            if payment.get("status") != PaymentStatus.PAID:
+                transitions.flag(deps.items, payment_id, f"amount_mismatch:{got[0]}:{got[1]}", now)
+            return "flagged"
+        if payment.get("status") == PaymentStatus.CANCELED:
+            log.error("ALERT paid after cancellation", extra={"payment_id": payment_id})
+            transitions.flag(deps.items, payment_id, "paid_after_cancel", now)
+            return "flagged"
+        outcome = transitions.confirm(
+            deps.items,
+            payment_id,
+            seen.occurred_at or now,
+            conversions=deps.conversions,
+            deliveries=deps.deliveries,
+            now=now,
+        )
+        return "confirmed" if outcome.changed else f"unchanged:{outcome.status}"
+    if seen.status is ChargeStatus.EXPIRED:
+        return "expired" if transitions.mark_expired(deps.items, payment_id, now).changed else "unchanged"
+    if seen.status is ChargeStatus.CANCELED:
+        return "canceled" if transitions.mark_canceled(deps.items, payment_id, now).changed else "unchanged"
+    return "noop"

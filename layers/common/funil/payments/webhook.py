@@ -1,0 +1,160 @@
+"""``POST /pay/{gateway_id}/{secret}``: a gateway's webhook, verified, matched and applied once.
+
+Order of checks: the gateway must exist (404) and the URL secret match its hash in constant time
+(401) before anything else is read; the raw webhook is stored redacted (pattern 20); the gateway's
+own scheme verifies it (401 when forged or replayed); unsigned gateways' webhooks are only hints
+and the charge is re-read with the tenant's credentials. The payment is matched by our reference
+or (gateway, charge id) **within the gateway's tenant only**; an unknown payment answers 200 with a
+warning (the gateway stops); a transient failure answers 503 (the gateway retries).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from funil.clock import iso, to_epoch_s
+from funil.payments.gateway_store import url_secret_matches
+from funil.payments.gateways.base import (
+    Charge,
+    GatewayAdapter,
+    GatewayError,
+    WebhookAuth,
+    WebhookEvent,
+    WebhookRejected,
+)
+from funil.payments.service import Deps, Observation, apply
+
+log = logging.getLogger(__name__)
+
+RAW_TTL_DAYS = 30
+RAW_MAX_CHARS = 32_000
+_PAYMENT_ID = re.compile(r"^[0-9a-f]{32}$")
+_SENSITIVE = re.compile(r"secret|token|password|authorization|cookie|api[-_]?key|cpf|cnpj|document|email|phone", re.I)
+
+
+def redact(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: "[redacted]" if _SENSITIVE.search(str(key)) else redact(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [redact(item) for item in value]
+    return value
+
+
+def store_raw(deps: Deps, gateway: Mapping[str, Any], headers: Mapping[str, str], body: bytes) -> str:
+    now = deps.now()
+    webhook_id = uuid.uuid4().hex
+    try:
+        stored_body: Any = redact(json.loads(body))
+    except ValueError:
+        stored_body = "[not json]"
+    deps.items.put(
+        {
+            "pk": f"WEBHOOK#{gateway['gateway_id']}#{iso(now)}#{webhook_id}",
+            "sk": "WEBHOOK",
+            "type": "webhook",
+            "tenant_id": gateway["tenant_id"],
+            "gateway_id": gateway["gateway_id"],
+            "received_at": iso(now),
+            "headers": redact(dict(headers)),
+            "body": json.dumps(stored_body)[:RAW_MAX_CHARS],
+            "expires_at": to_epoch_s(now + timedelta(days=RAW_TTL_DAYS)),
+        }
+    )
+    return webhook_id
+
+
+def find_payment(
+    deps: Deps, gateway: Mapping[str, Any], reference: str | None, charge_id: str | None
+) -> dict[str, Any] | None:
+    """Exact match within the gateway's tenant: our reference first, then (gateway, charge id)."""
+    payment = None
+    if reference and _PAYMENT_ID.match(reference):
+        payment = deps.payments.get(reference)
+    if payment is None and charge_id:
+        payment = deps.payments.by_gateway_charge(str(gateway["gateway_id"]), charge_id)
+    if payment is None:
+        return None
+    if payment.get("tenant_id") != gateway.get("tenant_id"):
+        log.warning("webhook names another tenant's payment: ignored", extra={"gateway_id": gateway["gateway_id"]})
+        return None
+    if payment.get("gateway_id") not in (None, gateway["gateway_id"]):
+        attempts = {a.get("gateway_id") for a in deps.payments.attempts(str(payment["payment_id"]))}
+        if gateway["gateway_id"] not in attempts:
+            log.warning(
+                "webhook names a payment of another gateway: ignored", extra={"gateway_id": gateway["gateway_id"]}
+            )
+            return None
+    return payment
+
+
+def _observe(adapter: GatewayAdapter, event: WebhookEvent) -> tuple[Observation, str | None, str | None]:
+    """The event as is (signed) or the charge re-read from the gateway (a hint)."""
+    if event.needs_refetch or adapter.capabilities.webhook_auth is WebhookAuth.SECRET_URL:
+        charge_id = event.gateway_charge_id or (event.reference if adapter.capabilities.we_choose_id else None)
+        if not charge_id:
+            raise LookupError("hint without a charge id")
+        charge: Charge = adapter.get_charge(charge_id)
+        seen = Observation(
+            status=charge.status,
+            kind=event.kind,
+            amount_cents=charge.amount_cents,
+            currency=charge.currency,
+            occurred_at=charge.paid_at or event.occurred_at,
+        )
+        return seen, charge.reference or event.reference, charge.gateway_charge_id
+    seen = Observation(
+        status=event.status,
+        kind=event.kind,
+        amount_cents=event.amount_cents,
+        currency=event.currency,
+        occurred_at=event.occurred_at,
+    )
+    return seen, event.reference, event.gateway_charge_id
+
+
+def handle_webhook(
+    deps: Deps, gateway_id: str, secret: str, headers: Mapping[str, str], body: bytes
+) -> tuple[int, dict[str, Any]]:
+    """The route's logic: (HTTP status, JSON body)."""
+    gateway = deps.payments.gateway(gateway_id) if re.fullmatch(r"[A-Za-z0-9_-]{1,64}", gateway_id) else None
+    if not url_secret_matches(gateway, secret):
+        return (404, {"error": "not found"}) if gateway is None else (401, {"error": "unauthorized"})
+    assert gateway is not None
+    if not gateway.get("enabled", True):
+        log.warning("webhook for a disabled gateway", extra={"gateway_id": gateway_id})
+    headers = {key.lower(): value for key, value in headers.items()}
+    store_raw(deps, gateway, headers, body)
+    adapter = deps.adapter(gateway)
+    try:
+        adapter.verify_webhook(headers, body)
+        events = adapter.parse_webhook(headers, body)
+    except WebhookRejected as error:
+        log.warning("webhook rejected: %s", error, extra={"gateway_id": gateway_id})
+        return 401, {"error": "invalid signature"}
+    results: list[str] = []
+    for event in events:
+        try:
+            seen, reference, charge_id = _observe(adapter, event)
+        except GatewayError as error:
+            if error.transient:
+                log.warning("gateway unavailable during re-read: %s", error, extra={"gateway_id": gateway_id})
+                return 503, {"error": "gateway unavailable, retry"}
+            log.warning("charge could not be re-read: %s", error, extra={"gateway_id": gateway_id})
+            results.append("unknown")
+            continue
+        except LookupError:
+            results.append("unknown")
+            continue
+        payment = find_payment(deps, gateway, reference, charge_id)
+        if payment is None:
+            log.warning("webhook for an unknown payment", extra={"gateway_id": gateway_id, "charge_id": charge_id})
+            results.append("unknown")
+            continue
+        results.append(apply(deps, payment, seen))
+    return 200, {"ok": True, "results": results}
