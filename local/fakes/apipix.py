@@ -55,6 +55,7 @@ class FakeApiPix(FakeGatewayBase):
     token_requests: int = 0
     token_forms: list[dict[str, str]] = field(default_factory=list)
     webhooks: dict[str, str] = field(default_factory=dict)
+    repeat_put_answers_same: bool = True  # False: a second PUT of a txid is a 400, as some PSPs do
     psp_moves_expired: bool = True  # False: keep ATIVA past expiry, as some PSPs do for a while
 
     # -- simulation --------------------------------------------------------------------------
@@ -159,7 +160,11 @@ class FakeApiPix(FakeGatewayBase):
         existing = self.cobs.get(txid)
         if existing is not None:
             # A retry of the same creation (after a timeout) answers the same charge.
-            if existing["valor"]["original"] == valor and existing["status"] == "ATIVA":
+            if (
+                self.repeat_put_answers_same
+                and existing["valor"]["original"] == valor
+                and existing["status"] == "ATIVA"
+            ):
                 return httpx.Response(201, json=existing)
             return _problem(400, "CobOperacaoInvalida", "Cobrança inválida", "txid já utilizado")
         created = self.now()

@@ -390,3 +390,17 @@ def test_missing_configuration(fake: FakeApiPix) -> None:
     cfg.base_url = ""
     with pytest.raises(GatewayError, match="base_url"):
         ApiPixAdapter(cfg, httpx.Client())
+
+
+def test_retry_where_the_psp_refuses_a_second_put_returns_the_first_charge(
+    adapter: ApiPixAdapter, fake: FakeApiPix
+) -> None:
+    fake.repeat_put_answers_same = False
+    request = charge_request(1500)
+    first = adapter.create_charge(request)
+    assert adapter.create_charge(request).brcode == first.brcode
+    with pytest.raises(GatewayError, match="400"):  # same txid, another amount: not ours as asked
+        adapter.create_charge(charge_request(1600, payment_id=request.payment_id))
+    fake.pay(request.payment_id)
+    with pytest.raises(GatewayError, match="400"):  # already paid: never hand out its code again
+        adapter.create_charge(request)

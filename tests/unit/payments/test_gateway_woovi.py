@@ -231,12 +231,18 @@ def test_4xx_permanent_without_secrets(fake: FakeWoovi) -> None:
     assert "wrong-app-id-value" not in str(error.value)
 
 
-def test_duplicate_correlation_id_is_permanent(adapter: WooviAdapter) -> None:
-    request = charge_request()
-    adapter.create_charge(request)
+def test_repeated_correlation_id_returns_the_first_charge_only_if_it_matches(
+    adapter: WooviAdapter, fake: FakeWoovi
+) -> None:
+    request = charge_request(800)
+    first = adapter.create_charge(request)
+    assert adapter.create_charge(request).brcode == first.brcode  # a retry after an ambiguous create
     with pytest.raises(GatewayError) as error:
-        adapter.create_charge(request)
+        adapter.create_charge(charge_request(900, payment_id=request.payment_id))
     assert "400" in str(error.value) and not error.value.transient
+    fake.pay(request.payment_id)
+    with pytest.raises(GatewayError, match="400"):
+        adapter.create_charge(request)
 
 
 def test_5xx_and_timeouts(adapter: WooviAdapter, fake: FakeWoovi) -> None:

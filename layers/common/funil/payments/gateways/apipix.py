@@ -299,12 +299,28 @@ class ApiPixAdapter:
         }
         if request.description:
             body["solicitacaoPagador"] = request.description[:140]
-        data = self._api("PUT", f"/cob/{txid}", operation="create", creating=True, json_body=body)
+        try:
+            data = self._api("PUT", f"/cob/{txid}", operation="create", creating=True, json_body=body)
+        except GatewayError as error:
+            if error.transient:
+                raise
+            # A retry after an ambiguous create: some PSPs refuse a second PUT of the same txid.
+            return self._existing(txid, request.amount_cents, error)
         charge = self._to_charge(data)
         if charge.gateway_charge_id != txid or charge.amount_cents != request.amount_cents:
             raise GatewayError(f"{NAME} create: answer does not match the request", transient=False, ambiguous=True)
         if not charge.brcode:
             raise GatewayError(f"{NAME} create: no pixCopiaECola in the answer", transient=False, ambiguous=True)
+        return charge
+
+    def _existing(self, txid: str, amount_cents: int, error: GatewayError) -> Charge:
+        """The charge a refused create left behind, if it is ours as asked (same amount, still ATIVA)."""
+        try:
+            charge = self.get_charge(txid)
+        except GatewayError:
+            raise error from None
+        if charge.status is not ChargeStatus.PENDING or charge.amount_cents != amount_cents or not charge.brcode:
+            raise error
         return charge
 
     def get_charge(self, gateway_charge_id: str) -> Charge:

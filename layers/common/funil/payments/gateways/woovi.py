@@ -178,7 +178,19 @@ class WooviAdapter:
             "comment": (request.description or "")[:140],
             "expiresIn": request.expires_in_seconds,
         }
-        data = self._request("POST", "/api/v1/charge", operation="create", creating=True, json_body=body)
+        try:
+            data = self._request("POST", "/api/v1/charge", operation="create", creating=True, json_body=body)
+        except GatewayError as error:
+            if error.transient:
+                raise
+            # A retry after an ambiguous create: the correlationID is taken, maybe by our first try.
+            try:
+                existing = self.get_charge(request.payment_id)
+            except GatewayError:
+                raise error from None
+            if existing.status is not ChargeStatus.PENDING or existing.amount_cents != request.amount_cents:
+                raise error from None
+            return existing
         charge = self._to_charge(data.get("charge") if isinstance(data, dict) else None)
         if charge.reference != request.payment_id or charge.amount_cents != request.amount_cents or not charge.brcode:
             raise GatewayError(
