@@ -74,8 +74,8 @@ STATUS_MAP: dict[str, ChargeStatus] = {
     "REMOVIDA_PELO_PSP": ChargeStatus.EXPIRED,
 }
 
-# Tokens per (token URL, client id, secret digest), shared by adapter instances of a warm Lambda.
-_TOKENS: dict[tuple[str, str, str], tuple[str, float]] = {}
+# Tokens per (token URL, client id, secret digest, scopes), shared by adapter instances of a warm Lambda.
+_TOKENS: dict[tuple[str, str, str, str], tuple[str, float]] = {}
 _TOKENS_LOCK = threading.Lock()
 
 
@@ -188,7 +188,7 @@ class ApiPixAdapter:
         else:
             self._http = http
         secret_digest = hashlib.sha256(self._client_secret.encode()).hexdigest()
-        self._token_key = (self._token_url, self._client_id, secret_digest)
+        self._token_key = (self._token_url, self._client_id, secret_digest, self._scopes)
 
     # -- OAuth2 --------------------------------------------------------------------------------
 
