@@ -20,6 +20,8 @@
   link: a join-request link sends the bot a ``chat_join_request`` update;
 - ``GET /_local/chat/{bot_id}``: a web chat with the bot (pt-BR, no external resources): Start with
   a token (``?start=``), messages, photos, inline buttons, PIX paid through the sandbox, the delivery;
+- ``GET /_local/telegram``: the bots with their chat page and calls URLs;
+  ``GET /_local/telegram/violations``: the calls that broke the Bot API spec;
 - ``DELETE /_local/telegram``: forget calls, violations and faults.
 
 Bots get local tokens and webhook secrets (KMS-encrypted into their items) unless the seed gave
@@ -308,11 +310,25 @@ def register(stack: LocalStack, fake: FakeTelegramApi | None = None) -> FakeTele
         response.headers["cache-control"] = "no-store"
         return response
 
+    def bots(_: LocalRequest) -> LocalResponse:
+        listed = []
+        for bot_id, (token, _secret) in telegram.credentials.items():
+            listed.append(
+                {
+                    "bot_id": bot_id,
+                    "username": api.bots[token].username,
+                    "chat": f"{stack.base_url}/_local/chat/{bot_id}",
+                    "calls": f"{stack.base_url}/_local/telegram/{bot_id}/calls",
+                }
+            )
+        return LocalResponse.json(listed)
+
     def reset(_: LocalRequest) -> LocalResponse:
         api.clear()
         return LocalResponse(204)
 
     stack.add_route("ANY", TGAPI_PREFIX + "/{method+}", bot_api)
+    stack.add_route("GET", "/_local/telegram", bots)
     stack.add_route("GET", "/_local/telegram/violations", violations)
     stack.add_route("DELETE", "/_local/telegram", reset)
     stack.add_route("GET", "/_local/telegram/{bot_id}/calls", calls)

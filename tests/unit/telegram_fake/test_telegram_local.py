@@ -152,3 +152,11 @@ def test_the_chat_page_is_self_contained_pt_br(stack: Any, fake: FakeTelegramApi
     # no external resources: every src/href is relative or a data: URI; fetches go to /_local only
     assert "http://" not in html.replace("https?:\\/\\/", "") and 'src="http' not in html
     assert httpx.get(f"{stack.base_url}/_local/chat/unknown").status_code == 404
+
+
+def test_the_bots_are_listed_with_their_chat_pages(stack: Any, fake: FakeTelegramApi) -> None:
+    listed = httpx.get(f"{stack.base_url}/_local/telegram").json()
+    assert [bot["bot_id"] for bot in listed] == [bot["id"] for bot in stack.seed.bots]
+    assert listed[0]["chat"] == f"{stack.base_url}/_local/chat/{stack.seed.bots[0]['id']}"
+    assert httpx.get(listed[0]["chat"]).status_code == 200
+    assert httpx.get(f"{stack.base_url}/_local/telegram/violations").json() == []
