@@ -293,7 +293,20 @@ def test_unsigned_gateway_is_reread_and_gateway_down_means_retry(pay: PayEnv) ->
     assert pay.payment(payment_id)["status"] == "paid"
 
 
-def test_concurrent_duplicates_confirm_once(pay: PayEnv) -> None:
+def test_concurrent_duplicates_confirm_once(pay: PayEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    # moto's in-memory backend is not thread-safe (it can read an item while another thread writes
+    # it); one AWS call at a time there, as DynamoDB itself serialises writes to an item. The
+    # threads still interleave between calls: read, conditional write, send.
+    from botocore.client import BaseClient
+
+    moto_lock = threading.Lock()
+    original = BaseClient._make_api_call
+
+    def one_at_a_time(self: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
+        with moto_lock:
+            return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", one_at_a_time)
     payment_id = pay.create_payment()
     headers, body = pay.webhook(payment_id)
     answers: list[tuple[int, dict[str, Any]]] = []
