@@ -1,14 +1,20 @@
 """The demo seed: one tenant, the link ``demo`` rotating between two bots (3:1), a pixel.
 
-Later issues add their parts (gateway, offers, bot tokens) here.
+Later issues add their parts (gateway, offers, bot tokens) here. The bots get local-only tokens
+(``<n>:TEST-…``, valid only at the fake Bot API) and random webhook secrets, KMS-encrypted into
+their items when the account has a key; the plaintexts are in the Seed JSON for testers (local only).
+Each bot has pt-BR offers, one with a Telegram Stars price.
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from funil.adapters.dynamo import Table
+from funil.bot.models import Offer
+from funil.delivery.models import DeliveryKind, DeliverySpec
 from funil.models import Bot, Link, LinkBot, Pixel, Tenant
 
 DEMO_TENANT = "t_demo"
@@ -16,6 +22,55 @@ DEMO_LINK = "demo"
 DEMO_PIXEL = "px_demo"
 DEMO_META_PIXEL_ID = "1234567890123456"
 DEMO_BOTS = (("bot_demo_a", "FunilDemoABot", 3), ("bot_demo_b", "FunilDemoBBot", 1))
+DEMO_VIP_CHAT = -1001000000001  # the demo's private group (the fake Bot API accepts any chat)
+
+
+def demo_token(index: int) -> str:
+    """A token of Telegram's shape that is obviously fake: valid only at the local fake Bot API."""
+    return f"{700001 + index}:TEST-funil-local-demo-bot-{index:02d}-not-real"
+
+
+def demo_offers(bot_id: str) -> list[Offer]:
+    return [
+        Offer(
+            tenant_id=DEMO_TENANT,
+            bot_id=bot_id,
+            offer_id="grupo_vip",
+            title="Grupo VIP (30 dias)",
+            description="Acesso ao grupo VIP por 30 dias, com conteúdo diário.",
+            price_cents=1990,
+            stars_price=150,
+            delivery=DeliverySpec(
+                kind=DeliveryKind.INVITE_LINK, chat_id=DEMO_VIP_CHAT, button_text="Entrar no grupo VIP"
+            ),
+            position=1,
+        ),
+        Offer(
+            tenant_id=DEMO_TENANT,
+            bot_id=bot_id,
+            offer_id="curso",
+            title="Curso completo",
+            description="Todas as aulas do curso, para sempre.",
+            price_cents=9700,
+            delivery=DeliverySpec(
+                text="Obrigado pela compra! Suas aulas estão no link abaixo.",
+                url="https://example.com/curso-demo",
+                button_text="Abrir o curso",
+            ),
+            position=2,
+        ),
+    ]
+
+
+def _secrets_key(table: Table) -> str | None:
+    """The account's KMS key (moto's, in tests and the local stack), if there is exactly one."""
+    try:
+        from funil.adapters.kms import kms_client
+
+        keys = kms_client().list_keys().get("Keys", [])
+    except Exception:
+        return None
+    return str(keys[0]["KeyId"]) if len(keys) == 1 else None
 
 
 @dataclass
@@ -30,11 +85,33 @@ class Seed:
         return asdict(self)
 
 
-def seed_demo(table: Table) -> Seed:
-    entities: list[Tenant | Bot | Pixel | Link] = [
+def seed_demo(table: Table, kms_key_id: str | None = None) -> Seed:
+    from funil.adapters.kms import Kms
+
+    key_id = kms_key_id or _secrets_key(table)
+    kms = Kms() if key_id else None
+    credentials = {
+        bot_id: (demo_token(index), secrets.token_urlsafe(32)) for index, (bot_id, _, _) in enumerate(DEMO_BOTS)
+    }
+
+    def encrypted(plaintext: str) -> str | None:
+        return kms.encrypt(key_id, plaintext) if kms and key_id else None
+
+    entities: list[Tenant | Bot | Pixel | Link | Offer] = [
         Tenant(tenant_id=DEMO_TENANT, name="Demo VIP"),
         Pixel(tenant_id=DEMO_TENANT, pixel_id=DEMO_PIXEL, meta_pixel_id=DEMO_META_PIXEL_ID),
-        *(Bot(tenant_id=DEMO_TENANT, bot_id=bot_id, username=username) for bot_id, username, _ in DEMO_BOTS),
+        *(
+            Bot(
+                tenant_id=DEMO_TENANT,
+                bot_id=bot_id,
+                username=username,
+                pixel_id=DEMO_PIXEL,
+                token_ciphertext=encrypted(credentials[bot_id][0]),
+                webhook_secret_ciphertext=encrypted(credentials[bot_id][1]),
+            )
+            for bot_id, username, _ in DEMO_BOTS
+        ),
+        *(offer for bot_id, _, _ in DEMO_BOTS for offer in demo_offers(bot_id)),
         Link(
             tenant_id=DEMO_TENANT,
             slug=DEMO_LINK,
@@ -49,5 +126,15 @@ def seed_demo(table: Table) -> Seed:
         link_slug=DEMO_LINK,
         pixel_id=DEMO_PIXEL,
         meta_pixel_id=DEMO_META_PIXEL_ID,
-        bots=[{"id": bot_id, "username": username, "weight": weight} for bot_id, username, weight in DEMO_BOTS],
+        bots=[
+            {
+                "id": bot_id,
+                "username": username,
+                "weight": weight,
+                # Local-only credentials, for testers (the fake Bot API and the webhook's secret header).
+                **({"token": credentials[bot_id][0], "webhook_secret": credentials[bot_id][1]} if kms else {}),
+                "offers": [offer.offer_id for offer in demo_offers(bot_id)],
+            }
+            for bot_id, username, weight in DEMO_BOTS
+        ],
     )

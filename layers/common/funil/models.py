@@ -54,9 +54,15 @@ class Bot(Entity):
     health: BotHealth = Field(default_factory=BotHealth)
     token_ciphertext: str | None = None  # KMS-encrypted bot token (base64), decrypted only in memory
     webhook_secret_ciphertext: str | None = None
+    # The bot's own configuration (funil.bot): the pixel of its organic leads, pt-BR defaults when unset.
+    pixel_id: str | None = Field(default=None, pattern=ENTITY_ID)
+    welcome_text: str | None = Field(default=None, min_length=1, max_length=1000)
+    support_text: str | None = Field(default=None, min_length=1, max_length=1000)
+    pix_expires_minutes: int = Field(default=60, ge=5, le=24 * 60)
 
     def to_item(self) -> dict[str, Any]:
-        return self._item(keys.bot(self.bot_id), "bot", self.bot_id)
+        # gsi2 lists every bot for the scheduled health check (docs/data-model.md pattern 26).
+        return {**self._item(keys.bot(self.bot_id), "bot", self.bot_id), "gsi2pk": "BOTS", "gsi2sk": self.bot_id}
 
 
 class PixelEvents(BaseModel):

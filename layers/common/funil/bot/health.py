@@ -1,0 +1,113 @@
+"""The bots' health, checked on a schedule (``functions/bot_health``): ``getMe`` and ``getWebhookInfo``.
+
+- the token is refused (401) → ``token_invalid`` (links skip the bot until its token is replaced);
+- ``getMe`` answers another username than the one our links open → ``unhealthy``;
+- the webhook is not ours (when the public base URL is known) → it is set again, with the bot's
+  secret, and the bot stays healthy;
+- Telegram unreachable or rate limiting us → nothing changes (a transient problem is no verdict);
+- otherwise ``healthy`` — also for a bot that was marked ``token_invalid`` and whose token now works.
+
+One user's block (403 to a chat) never reaches this: only the bot's own calls are judged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from funil.adapters.dynamo import Table
+from funil.adapters.telegram import BotTokenInvalid, RateLimited, TelegramFailure, TelegramUnavailable
+from funil.bot import store
+from funil.bot.deps import Secrets
+from funil.clock import iso
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ("message", "callback_query", "pre_checkout_query", "chat_join_request")
+
+
+@dataclass
+class HealthDeps:
+    table: Table
+    secrets: Secrets
+    telegram: Callable[[str], Any]  # token → client with get_me, get_webhook_info, set_webhook
+    public_base_url: str = ""
+
+
+def all_bots(table: Table) -> Iterator[dict[str, Any]]:
+    """Every bot (``gsi2pk = BOTS``)."""
+    yield from table.query("gsi2pk = :pk", {":pk": "BOTS"}, index="gsi2")
+
+
+def check_bot(deps: HealthDeps, bot: dict[str, Any], now: datetime) -> str:
+    bot_id = str(bot["bot_id"])
+    if not bot.get("enabled", True):
+        return "disabled"
+    ciphertext = bot.get("token_ciphertext")
+    if not ciphertext:
+        return _record(deps, bot, "unhealthy", "no_token", now)
+    api = deps.telegram(deps.secrets.decrypt(str(ciphertext)))
+    try:
+        me = api.get_me()
+        info = api.get_webhook_info()
+    except BotTokenInvalid:
+        log.error("ALERT bot token refused by Telegram", extra={"bot_id": bot_id})
+        return _record(deps, bot, "token_invalid", "telegram_401", now)
+    except (RateLimited, TelegramUnavailable) as error:
+        log.warning("health check of %s skipped: %s", bot_id, type(error).__name__)
+        return "skipped"
+    except TelegramFailure as error:
+        return _record(deps, bot, "unhealthy", f"telegram_error: {error}"[:200], now)
+    username = str(bot.get("username") or "")
+    if username and str(me.get("username") or "").lower() != username.lower():
+        return _record(deps, bot, "unhealthy", "username_mismatch", now)
+    extra: dict[str, Any] = {"webhook_pending_update_count": int(info.get("pending_update_count") or 0)}
+    if info.get("last_error_message"):
+        extra["webhook_last_error"] = str(info["last_error_message"])[:200]
+    reason = None
+    expected = f"{deps.public_base_url.rstrip('/')}/tg/{bot_id}" if deps.public_base_url else None
+    if expected and info.get("url") != expected:
+        secret_ciphertext = bot.get("webhook_secret_ciphertext")
+        if not secret_ciphertext:
+            return _record(deps, bot, "unhealthy", "no_webhook_secret", now)
+        try:
+            api.set_webhook(expected, deps.secrets.decrypt(str(secret_ciphertext)), list(ALLOWED_UPDATES))
+        except (RateLimited, TelegramUnavailable):
+            return "skipped"
+        except TelegramFailure as error:
+            return _record(deps, bot, "unhealthy", f"set_webhook_failed: {error}"[:200], now)
+        reason = "webhook_set"
+    return _record(deps, bot, "healthy", reason, now, extra=extra)
+
+
+def _record(
+    deps: HealthDeps,
+    bot: dict[str, Any],
+    status: str,
+    reason: str | None,
+    now: datetime,
+    *,
+    extra: dict[str, Any] | None = None,
+) -> str:
+    store.mark_bot_health(deps.table, str(bot["bot_id"]), status, reason, now, extra=extra)
+    return status if not reason else f"{status}:{reason.split(':')[0]}"
+
+
+def check_all(deps: HealthDeps, now: Callable[[], datetime], budget_seconds: float = 240.0) -> dict[str, str]:
+    import time
+
+    started = time.monotonic()
+    outcomes: dict[str, str] = {}
+    for bot in all_bots(deps.table):
+        if time.monotonic() - started > budget_seconds:
+            break
+        try:
+            outcomes[str(bot["bot_id"])] = check_bot(deps, bot, now())
+        except Exception:
+            log.exception("health check failed", extra={"bot_id": bot.get("bot_id")})
+            outcomes[str(bot.get("bot_id"))] = "error"
+    log.info("bot health checked at %s: %s", iso(now()), outcomes)
+    return outcomes

@@ -1,0 +1,131 @@
+"""Offers and the per-bot configuration the webhook reads (docs/data-model.md patterns 5, 6).
+
+An offer is ``BOT#<bot>`` / ``OFFER#<offer>``: title, description, price in cents (BRL), an optional
+Telegram Stars price (digital goods must be purchasable with Stars), and what it delivers
+(``funil.delivery.models.DeliverySpec``). Offer ids are ≤ 40 characters so every callback_data
+(``b:<offer>``, ``s:<offer>``) stays within Telegram's 64 bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from funil import keys
+from funil.delivery.models import DeliverySpec
+
+OFFER_ID = r"^[A-Za-z0-9_-]{1,40}$"
+MAX_STARS = 100_000
+
+
+def offer_key(bot_id: str, offer_id: str) -> tuple[str, str]:
+    return f"BOT#{bot_id}", f"OFFER#{offer_id}"
+
+
+class Offer(BaseModel):
+    """One offer of a bot, as stored (validated on write: seed, admin)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tenant_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    bot_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    offer_id: str = Field(pattern=OFFER_ID)
+    title: str = Field(min_length=1, max_length=32)  # an invoice title is ≤ 32 characters
+    description: str = Field(default="", max_length=255)  # an invoice description is ≤ 255
+    price_cents: int = Field(gt=0, le=100_000_000)
+    currency: str = "BRL"
+    stars_price: int | None = Field(default=None, ge=1, le=MAX_STARS)
+    delivery: DeliverySpec | None = None
+    enabled: bool = True
+    position: int = Field(default=0, ge=0, le=1000)
+
+    def to_item(self) -> dict[str, Any]:
+        pk, sk = offer_key(self.bot_id, self.offer_id)
+        return {
+            "pk": pk,
+            "sk": sk,
+            "type": "offer",
+            **keys.tenant_index(self.tenant_id, "OFFER", f"{self.bot_id}#{self.offer_id}"),
+            **self.model_dump(mode="json", exclude_none=True),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class OfferView:
+    """An offer as the webhook reads it (lean: no pydantic on the hot path)."""
+
+    offer_id: str
+    title: str
+    description: str
+    price_cents: int
+    currency: str
+    stars_price: int | None
+    has_delivery: bool
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> OfferView:
+        stars = item.get("stars_price")
+        return cls(
+            offer_id=str(item["offer_id"]),
+            title=str(item.get("title") or item["offer_id"])[:32],
+            description=str(item.get("description") or "")[:255],
+            price_cents=int(item.get("price_cents") or 0),
+            currency=str(item.get("currency") or "BRL"),
+            stars_price=int(stars) if stars else None,
+            has_delivery=bool(item.get("delivery")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BotView:
+    """The bot item and its enabled offers (one Query: ``pk = BOT#<bot>``), cached per container."""
+
+    bot_id: str
+    tenant_id: str
+    username: str
+    enabled: bool
+    health_status: str
+    token_ciphertext: str | None
+    webhook_secret_ciphertext: str | None
+    pixel_id: str | None
+    welcome_text: str | None
+    support_text: str | None
+    pix_expires_minutes: int
+    offers: tuple[OfferView, ...] = field(default_factory=tuple)
+
+    def offer(self, offer_id: str) -> OfferView | None:
+        return next((offer for offer in self.offers if offer.offer_id == offer_id), None)
+
+    @classmethod
+    def from_items(cls, bot_id: str, items: list[dict[str, Any]]) -> BotView | None:
+        bot = next((item for item in items if item.get("sk") == "BOT"), None)
+        if bot is None or str(bot.get("bot_id", bot_id)) != bot_id:
+            return None
+        tenant_id = str(bot.get("tenant_id") or "")
+        offers = sorted(
+            (
+                item
+                for item in items
+                if str(item.get("sk", "")).startswith("OFFER#")
+                and item.get("enabled", True)
+                and item.get("tenant_id") == tenant_id  # tenant isolation, even within the bot's partition
+                and int(item.get("price_cents") or 0) > 0
+            ),
+            key=lambda item: (int(item.get("position") or 0), str(item.get("offer_id"))),
+        )
+        return cls(
+            bot_id=bot_id,
+            tenant_id=tenant_id,
+            username=str(bot.get("username") or ""),
+            enabled=bool(bot.get("enabled", True)),
+            health_status=str((bot.get("health") or {}).get("status") or "healthy"),
+            token_ciphertext=bot.get("token_ciphertext"),
+            webhook_secret_ciphertext=bot.get("webhook_secret_ciphertext"),
+            pixel_id=bot.get("pixel_id"),
+            welcome_text=bot.get("welcome_text"),
+            support_text=bot.get("support_text"),
+            pix_expires_minutes=int(bot.get("pix_expires_minutes") or 60),
+            offers=tuple(OfferView.from_item(item) for item in offers),
+        )
