@@ -46,6 +46,7 @@ from typing import Any
 import httpx
 
 from funil.clock import Clock, utc_now
+from funil.payments.gateways import transport
 from funil.payments.gateways.base import (
     Capabilities,
     Charge,
@@ -227,24 +228,9 @@ class ApiPixAdapter:
     # -- HTTP ----------------------------------------------------------------------------------
 
     def _send(self, method: str, url: str, *, operation: str, creating: bool = False, **kwargs: Any) -> httpx.Response:
-        try:
-            response = self._http.request(method, url, timeout=TIMEOUT, **kwargs)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as error:
-            raise GatewayError(f"{NAME} {operation}: cannot connect ({type(error).__name__})", transient=True) from None
-        except httpx.TimeoutException as error:
-            raise GatewayError(
-                f"{NAME} {operation}: timed out ({type(error).__name__})", transient=True, ambiguous=creating
-            ) from None
-        except httpx.TransportError as error:
-            raise GatewayError(
-                f"{NAME} {operation}: transport error ({type(error).__name__})", transient=True, ambiguous=creating
-            ) from None
-        if response.status_code >= 500 or response.status_code == 429:
-            raise GatewayError(
-                f"{NAME} {operation}: HTTP {response.status_code}",
-                transient=True,
-                ambiguous=creating and response.status_code != 429,
-            )
+        response = transport.send(
+            self._http, NAME, operation, method, url, creating=creating, timeout=TIMEOUT, **kwargs
+        )
         return response
 
     def _api(

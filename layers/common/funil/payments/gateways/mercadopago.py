@@ -31,6 +31,7 @@ from urllib.parse import parse_qs
 import httpx
 
 from funil.clock import Clock, utc_now
+from funil.payments.gateways import transport
 from funil.payments.gateways.base import (
     Capabilities,
     Charge,
@@ -130,32 +131,18 @@ class MercadoPagoAdapter:
     ) -> Any:
         all_headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
         all_headers.update(headers or {})
-        try:
-            response = self._http.request(
-                method,
-                self._base_url + path,
-                json=json_body,
-                params=params,
-                headers=all_headers,
-                timeout=TIMEOUT,
-            )
-        except (httpx.ConnectError, httpx.ConnectTimeout) as error:
-            # Nothing reached Mercado Pago: safe to retry elsewhere.
-            raise GatewayError(f"{NAME} {operation}: cannot connect ({type(error).__name__})", transient=True) from None
-        except httpx.TimeoutException as error:
-            raise GatewayError(
-                f"{NAME} {operation}: timed out ({type(error).__name__})", transient=True, ambiguous=creating
-            ) from None
-        except httpx.TransportError as error:
-            raise GatewayError(
-                f"{NAME} {operation}: transport error ({type(error).__name__})", transient=True, ambiguous=creating
-            ) from None
-        if response.status_code >= 500 or response.status_code == 429:
-            raise GatewayError(
-                f"{NAME} {operation}: HTTP {response.status_code}",
-                transient=True,
-                ambiguous=creating and response.status_code != 429,
-            )
+        response = transport.send(
+            self._http,
+            NAME,
+            operation,
+            method,
+            self._base_url + path,
+            creating=creating,
+            json=json_body,
+            params=params,
+            headers=all_headers,
+            timeout=TIMEOUT,
+        )
         if response.status_code >= 400:
             raise GatewayError(
                 f"{NAME} {operation}: HTTP {response.status_code} {_error_message(response)}", transient=False

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs
 import httpx
 
 from funil.clock import Clock, utc_now
+from funil.payments.gateways import transport
 from funil.payments.gateways.base import (
     Capabilities,
     Charge,
@@ -84,26 +85,17 @@ class PushinPayAdapter:
         self, method: str, path: str, *, operation: str, creating: bool = False, json_body: Any = None
     ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
-        try:
-            response = self._http.request(
-                method, self._base_url + path, json=json_body, headers=headers, timeout=TIMEOUT
-            )
-        except (httpx.ConnectError, httpx.ConnectTimeout) as error:
-            raise GatewayError(f"{NAME} {operation}: cannot connect ({type(error).__name__})", transient=True) from None
-        except httpx.TimeoutException as error:
-            raise GatewayError(
-                f"{NAME} {operation}: timed out ({type(error).__name__})", transient=True, ambiguous=creating
-            ) from None
-        except httpx.TransportError as error:
-            raise GatewayError(
-                f"{NAME} {operation}: transport error ({type(error).__name__})", transient=True, ambiguous=creating
-            ) from None
-        if response.status_code >= 500 or response.status_code == 429:
-            raise GatewayError(
-                f"{NAME} {operation}: HTTP {response.status_code}",
-                transient=True,
-                ambiguous=creating and response.status_code != 429,
-            )
+        response = transport.send(
+            self._http,
+            NAME,
+            operation,
+            method,
+            self._base_url + path,
+            creating=creating,
+            json=json_body,
+            headers=headers,
+            timeout=TIMEOUT,
+        )
         return response
 
     def create_charge(self, request: ChargeRequest) -> Charge:

@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from funil.clock import Clock, utc_now
+from funil.payments.gateways import transport
 from funil.payments.gateways.base import (
     Capabilities,
     Charge,
@@ -142,26 +143,18 @@ class WooviAdapter:
         params: Mapping[str, str] | None = None,
     ) -> Any:
         headers = {"Authorization": self._app_id, "Accept": "application/json"}
-        try:
-            response = self._http.request(
-                method, self._base_url + path, json=json_body, params=params, headers=headers, timeout=TIMEOUT
-            )
-        except (httpx.ConnectError, httpx.ConnectTimeout) as error:
-            raise GatewayError(f"{NAME} {operation}: cannot connect ({type(error).__name__})", transient=True) from None
-        except httpx.TimeoutException as error:
-            raise GatewayError(
-                f"{NAME} {operation}: timed out ({type(error).__name__})", transient=True, ambiguous=creating
-            ) from None
-        except httpx.TransportError as error:
-            raise GatewayError(
-                f"{NAME} {operation}: transport error ({type(error).__name__})", transient=True, ambiguous=creating
-            ) from None
-        if response.status_code >= 500 or response.status_code == 429:
-            raise GatewayError(
-                f"{NAME} {operation}: HTTP {response.status_code}",
-                transient=True,
-                ambiguous=creating and response.status_code != 429,
-            )
+        response = transport.send(
+            self._http,
+            NAME,
+            operation,
+            method,
+            self._base_url + path,
+            creating=creating,
+            json=json_body,
+            params=params,
+            headers=headers,
+            timeout=TIMEOUT,
+        )
         if response.status_code >= 400:
             raise GatewayError(
                 f"{NAME} {operation}: HTTP {response.status_code} {_error_message(response)}", transient=False
