@@ -14,8 +14,8 @@ import pytest
 from local.fakes.telegram_api import FakeTelegramApi, RunningFake, serve_http
 
 # Tokens of the shape BotFather gives (numeric bot id, colon, 35 characters); never real.
-TOKEN_A = "7000000001:AAFakeTokenForTestsOnly-aaaaaaaaaaaaa"
-TOKEN_B = "7000000002:AAFakeTokenForTestsOnly-bbbbbbbbbbbbb"
+TOKEN_A = "7000000001:TEST-fake-token-for-tests-only-aaaa"
+TOKEN_B = "7000000002:TEST-fake-token-for-tests-only-bbbb"
 
 
 @pytest.fixture
