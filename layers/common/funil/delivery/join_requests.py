@@ -13,7 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from funil.clock import iso
-from funil.delivery.records import DeliveryRecords, Items, invite_key
+from funil.delivery.records import DeliveryRecords, invite_key
+from funil.payments.repository import Items
 
 
 @dataclass(frozen=True, slots=True)

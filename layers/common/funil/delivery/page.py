@@ -19,8 +19,9 @@ from typing import Any
 from funil import bridge, http, pages
 from funil.capi.browser import BrowserPurchase, browser_purchase
 from funil.delivery.models import DeliveryStatus
-from funil.delivery.records import Items, record_key
+from funil.delivery.records import record_key
 from funil.payments.models import PaymentStatus
+from funil.payments.repository import Items
 from funil.routes import BOT_USERNAME_RE, META_PIXEL_ID_RE
 
 log = logging.getLogger(__name__)

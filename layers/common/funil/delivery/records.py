@@ -12,37 +12,18 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from funil.adapters.dynamo import is_conditional_failure
 from funil.clock import iso, to_epoch_s
 from funil.delivery.models import FINAL_STATUSES, DeliveryStatus
+from funil.payments.repository import Items  # delivery records sit beside payments: one table shape
 
 RECORD_TTL_DAYS = 400
 _CLAIMABLE = (
     "attribute_not_exists(pk) OR (#status <> :delivered AND #status <> :unreachable AND #status <> :undeliverable "
     "AND (attribute_not_exists(claim_expires_at) OR claim_expires_at < :now_s))"
 )
-
-
-class Items(Protocol):
-    """The parts of funil.adapters.dynamo.Table used here."""
-
-    def get(self, pk: str, sk: str, consistent: bool = False) -> dict[str, Any] | None: ...
-
-    def put(self, item: Any, condition: str | None = None) -> None: ...
-
-    def update(
-        self,
-        pk: str,
-        sk: str,
-        expression: str,
-        values: Any,
-        *,
-        condition: str | None = None,
-        names: Any = None,
-        return_values: str = "NONE",
-    ) -> dict[str, Any]: ...
 
 
 def record_key(payment_id: str) -> tuple[str, str]:
