@@ -24,7 +24,6 @@ from funil.adapters.telegram import MAX_COPY_TEXT_CHARS, Button
 from funil.bot import store, texts
 from funil.bot.deps import BotDeps
 from funil.bot.models import BotView, OfferView
-from funil.bot.pix import NoCharge, bot_route_pix_charge
 from funil.bot.ports import BotApi
 from funil.bot.updates import Incoming
 from funil.clock import parse_iso, to_epoch_s
@@ -33,6 +32,7 @@ from funil.payments import transitions
 from funil.payments.gateways.base import ChargeStatus, GatewayError
 from funil.payments.models import Payment, PaymentStatus, new_payment_id, payment_key
 from funil.payments.repository import Payments
+from funil.payments.routing import NoCharge, route_charge
 from funil.payments.service import Observation, apply
 
 log = logging.getLogger(__name__)
@@ -186,7 +186,7 @@ def buy_pix(
         return "pix_busy"
     _create_payment(deps, payment, offer)
     try:
-        routed = bot_route_pix_charge(deps.payments, payment, offer.title)
+        routed = route_charge(deps.payments, payment, offer.title)
         if not routed.charge.brcode:
             raise NoCharge("the gateway gave no BR Code")
     except NoCharge as error:

@@ -1,11 +1,8 @@
-"""Getting a PIX charge for a new payment through the tenant's gateways.
+"""Routing a new payment's PIX charge through the tenant's gateways (stand-in, being replaced).
 
-``bot_route_pix_charge`` is a **minimal stand-in** kept in the bot's package until the payments
-core ships its per-tenant router: the tenant's enabled gateways by priority (lower first), the first
-that creates the charge wins; a failure that is not ambiguous moves on to the next gateway, an
-ambiguous one (the charge may exist) stops, so a buyer never gets two payable charges. Every
-attempt is recorded (``ATTEMPT#nn`` under the payment, pattern 19). The payment then carries the
-gateway, its charge id (pattern 15) and the BR Code.
+``route_charge(pay, payment, description) -> RoutedCharge`` or ``NoCharge``. Every attempt is
+recorded (``ATTEMPT#nn`` under the payment, pattern 19); the payment then carries the gateway, its
+charge id (pattern 15) and the BR Code.
 """
 
 from __future__ import annotations
@@ -32,7 +29,7 @@ class RoutedCharge:
     charge: Charge
 
 
-def bot_route_pix_charge(pay: Deps, payment: Payment, description: str) -> RoutedCharge:
+def route_charge(pay: Deps, payment: Payment, description: str) -> RoutedCharge:
     gateways = sorted(
         (item for item in pay.payments.tenant_gateways(payment.tenant_id) if item.get("enabled", True)),
         key=lambda item: (int(item.get("priority") or 1), -int(item.get("weight") or 1), str(item["gateway_id"])),
