@@ -1,22 +1,41 @@
-"""Routing a new payment's PIX charge through the tenant's gateways (stand-in, being replaced).
+"""Routing a new payment's PIX charge through the tenant's gateways (DESIGN.md §2.4).
 
-``route_charge(pay, payment, description) -> RoutedCharge`` or ``NoCharge``. Every attempt is
-recorded (``ATTEMPT#nn`` under the payment, pattern 19); the payment then carries the gateway, its
-charge id (pattern 15) and the BR Code.
+Order: the tenant's enabled gateways by priority (lower first); within one priority a weighted
+random order (weight 0 = only a fallback), so a 3:1 split sends three charges in four to the first
+gateway and still fails over to the second. A gateway whose minimum amount is above the payment's is
+skipped. The first gateway that creates the charge wins; a failure moves on to the next one.
+
+A timeout during creation is *ambiguous*: the charge may exist, and a buyer must never hold a
+payable charge we do not know about. Before failing over, the attempt is voided: its charge is
+found (our payment id is the charge id where we choose it, else the gateway's listing is searched
+for our reference) and cancelled. When it can be neither found nor cancelled the attempt is
+recorded as ``void_unverified``; its code was never shown to anyone, and a webhook for it still
+matches the payment (``funil.payments.webhook.find_payment`` accepts any gateway it attempted).
+
+Every attempt is recorded (``ATTEMPT#nn`` under the payment, pattern 19); the payment then carries
+the gateway, its charge id (pattern 15), the BR Code and the charge's expiry.
 """
 
 from __future__ import annotations
 
 import logging
+import random
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import groupby
 from typing import Any
 
-from funil.clock import iso
-from funil.payments.gateways.base import Charge, ChargeRequest, GatewayError
+from funil.clock import iso, parse_iso
+from funil.payments.gateways.base import Charge, ChargeRequest, ChargeStatus, GatewayAdapter, GatewayError
 from funil.payments.models import Payment, charge_index, payment_key
 from funil.payments.service import Deps
 
 log = logging.getLogger(__name__)
+
+LISTING_SLACK = timedelta(minutes=2)  # gateway clocks drift; search a little around the attempt
+_RNG = random.Random()
 
 
 class NoCharge(Exception):
@@ -29,43 +48,103 @@ class RoutedCharge:
     charge: Charge
 
 
-def route_charge(pay: Deps, payment: Payment, description: str) -> RoutedCharge:
-    gateways = sorted(
-        (item for item in pay.payments.tenant_gateways(payment.tenant_id) if item.get("enabled", True)),
-        key=lambda item: (int(item.get("priority") or 1), -int(item.get("weight") or 1), str(item["gateway_id"])),
+def gateway_order(gateways: Iterable[dict[str, Any]], rng: random.Random = _RNG) -> list[dict[str, Any]]:
+    """Enabled gateways by priority, weighted-random within a priority (Efraimidis–Spirakis keys:
+    ``u ** (1 / weight)`` sorted high first draws each gateway first with probability weight / total)."""
+    enabled = sorted(
+        (item for item in gateways if item.get("enabled", True)),
+        key=lambda item: (int(item.get("priority") or 0), str(item["gateway_id"])),
     )
+    ordered: list[dict[str, Any]] = []
+    for _, group in groupby(enabled, key=lambda item: int(item.get("priority") or 0)):
+        keyed = [(_draw(int(item.get("weight", 1)), rng), item) for item in group]
+        ordered.extend(item for _, item in sorted(keyed, key=lambda pair: pair[0], reverse=True))
+    return ordered
+
+
+def _draw(weight: int, rng: random.Random) -> float:
+    return rng.random() ** (1.0 / weight) if weight > 0 else -1.0
+
+
+def route_charge(pay: Deps, payment: Payment, description: str, rng: random.Random = _RNG) -> RoutedCharge:
+    gateways = gateway_order(pay.payments.tenant_gateways(payment.tenant_id), rng)
     if not gateways:
         raise NoCharge("the tenant has no enabled gateway")
     request = ChargeRequest(
         payment_id=payment.payment_id,
         amount_cents=payment.amount_cents,
         description=description[:140],
-        expires_in_seconds=max(60, int(_parse(payment.charge_expires_at) - _parse(payment.created_at))),
+        expires_in_seconds=max(
+            60, int((parse_iso(payment.charge_expires_at) - parse_iso(payment.created_at)).total_seconds())
+        ),
     )
-    for number, gateway in enumerate(gateways, start=1):
+    number = 0
+    for gateway in gateways:
         gateway_id = str(gateway["gateway_id"])
+        adapter = pay.adapter(gateway)
+        if adapter.capabilities.min_amount_cents > payment.amount_cents:
+            log.info("gateway skipped: amount below its minimum", extra={"gateway": gateway_id})
+            continue
+        number += 1
         attempt: dict[str, Any] = {"gateway_id": gateway_id, "at": iso(pay.now())}
+        started = time.perf_counter()
         try:
-            charge = pay.adapter(gateway).create_charge(request)
+            charge = adapter.create_charge(request)
         except GatewayError as error:
-            attempt.update({"outcome": "ambiguous" if error.ambiguous else "failed", "error": str(error)[:200]})
+            attempt.update(error=str(error)[:200], elapsed_ms=_elapsed_ms(started))
+            attempt["outcome"] = _void(adapter, payment, pay.now()) if error.ambiguous else "failed"
             pay.payments.put_attempt(payment.payment_id, number, attempt)
             log.warning(
-                "PIX charge failed at a gateway", extra={"payment_id": payment.payment_id, "gateway": gateway_id}
+                "PIX charge failed at a gateway; trying the next",
+                extra={"payment_id": payment.payment_id, "gateway": gateway_id, "outcome": attempt["outcome"]},
             )
-            if error.ambiguous:
-                break
             continue
-        pay.payments.put_attempt(payment.payment_id, number, {**attempt, "outcome": "created"})
+        attempt.update(outcome="created", gateway_charge_id=charge.gateway_charge_id, elapsed_ms=_elapsed_ms(started))
+        pay.payments.put_attempt(payment.payment_id, number, attempt)
         _record_charge(pay, payment, gateway_id, charge)
         return RoutedCharge(gateway_id, charge)
     raise NoCharge("no gateway created the charge")
 
 
-def _parse(text: str) -> float:
-    from funil.clock import parse_iso
+def _void(adapter: GatewayAdapter, payment: Payment, now: datetime) -> str:
+    """Make an ambiguous attempt's charge unpayable. Returns the attempt's outcome."""
+    try:
+        charge_id = _find_charge_id(adapter, payment, now)
+        if charge_id is None:
+            return "void_absent" if adapter.capabilities.can_list else "void_unverified"
+        if not adapter.capabilities.can_cancel:
+            return "void_unverified"
+        try:
+            adapter.cancel_charge(charge_id)
+            return "void_canceled"
+        except GatewayError as error:
+            if error.transient:
+                raise
+            # Nothing cancellable under that id: it was never created, or is no longer payable.
+            status = adapter.get_charge(charge_id).status
+            return "void_canceled" if status is not ChargeStatus.PENDING else "void_unverified"
+    except GatewayError as error:
+        if not error.transient and adapter.capabilities.we_choose_id:
+            return "void_absent"  # our id is unknown to the gateway: the charge was never created
+        log.error(
+            "ALERT an ambiguous charge could not be voided",
+            extra={"payment_id": payment.payment_id, "gateway": adapter.kind},
+        )
+        return "void_unverified"
 
-    return parse_iso(text).timestamp()
+
+def _find_charge_id(adapter: GatewayAdapter, payment: Payment, now: datetime) -> str | None:
+    if adapter.capabilities.we_choose_id:
+        return payment.payment_id
+    if not adapter.capabilities.can_list:
+        return None
+    created = parse_iso(payment.created_at)
+    listed = adapter.list_charges(created - LISTING_SLACK, max(created, now) + LISTING_SLACK)
+    return next((charge.gateway_charge_id for charge in listed if charge.reference == payment.payment_id), None)
+
+
+def _elapsed_ms(started: float) -> int:
+    return round((time.perf_counter() - started) * 1000)
 
 
 def _record_charge(pay: Deps, payment: Payment, gateway_id: str, charge: Charge) -> None:
