@@ -17,7 +17,6 @@ import httpx
 import pytest
 
 from local import aws
-from local.fakes.gateway_common import FakeGatewayBase
 from local.fakes.mercadopago import FakeMercadoPago
 from local.fakes.pushinpay import FakePushinPay
 from local.fakes.sandbox import SandboxGateway
