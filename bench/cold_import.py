@@ -82,7 +82,8 @@ print(json.dumps(out))
 """
 
 
-def child_env(pycache_prefix: str) -> dict[str, str]:
+def child_env(pycache_prefix: str, function_env: dict[str, str] | None = None) -> dict[str, str]:
+    """A clean environment: no bytecode cache, fake credentials, the function's variables."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", "/tmp"),
@@ -92,17 +93,19 @@ def child_env(pycache_prefix: str) -> dict[str, str]:
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         "AWS_EC2_METADATA_DISABLED": "true",
     }
-    env.update(_stubs.REDIRECT_ENV)
+    env.update(_stubs.REDIRECT_ENV if function_env is None else function_env)
     return env
 
 
-def run_child(code: str, extra_args: tuple[str, ...] = ()) -> tuple[dict[str, Any], str, float]:
+def run_child(
+    code: str, extra_args: tuple[str, ...] = (), function_env: dict[str, str] | None = None
+) -> tuple[dict[str, Any], str, float]:
     """Run ``code`` in a fresh interpreter with no bytecode; (its JSON line, its stderr, wall ms)."""
     with tempfile.TemporaryDirectory(prefix="funil-pycache-") as prefix:
         started = time.perf_counter()
         done = subprocess.run(
             [sys.executable, "-B", *extra_args, "-c", code],
-            env=child_env(prefix),
+            env=child_env(prefix, function_env),
             cwd=str(BENCH.parent),
             capture_output=True,
             text=True,
@@ -152,10 +155,10 @@ def parse_importtime(stderr: str) -> dict[str, tuple[int, int, int]]:
     return modules
 
 
-def importtime_profile(code: str, runs: int) -> dict[str, dict[str, float]]:
+def importtime_profile(code: str, runs: int, function_env: dict[str, str] | None = None) -> dict[str, dict[str, float]]:
     samples: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
     for _ in range(runs):
-        _, stderr, _ = run_child(code, ("-X", "importtime"))
+        _, stderr, _ = run_child(code, ("-X", "importtime"), function_env)
         for name, values in parse_importtime(stderr).items():
             samples[name].append(values)
     return {
@@ -168,9 +171,9 @@ def importtime_profile(code: str, runs: int) -> dict[str, dict[str, float]]:
     }
 
 
-def pyc_reads(code: str) -> int:
+def pyc_reads(code: str, function_env: dict[str, str] | None = None) -> int:
     """How many modules a verbose child loaded from cached bytecode (must be 0)."""
-    _, stderr, _ = run_child(code, ("-v",))
+    _, stderr, _ = run_child(code, ("-v",), function_env)
     return sum(1 for line in stderr.splitlines() if line.startswith("# code object from") and ".pyc" in line)
 
 

@@ -214,6 +214,13 @@ def bot_for(token: str) -> Bot:
     return _runtime.bot_for(token)
 
 
+def use_request(request: HTTPXRequest) -> None:
+    """Replace the shared HTTP client, dropping the cached bots (benchmarks answer from memory)."""
+    with _runtime.lock:
+        _runtime.request = request
+        _runtime.bots.clear()
+
+
 def forget_token(token: str) -> None:
     """Drop the cached Bot of a token found invalid."""
     _runtime.forget(token)
@@ -425,6 +432,10 @@ class TelegramClient:
             )
         )
         return link.invite_link
+
+    def revoke_chat_invite_link(self, chat_id: int | str, invite_link: str) -> None:
+        """Revoke a link this bot created (revoking a revoked link is accepted: safe to repeat)."""
+        self.call(self.bot.revoke_chat_invite_link(chat_id, invite_link))
 
     def approve_chat_join_request(self, chat_id: int | str, user_id: int) -> None:
         self.call(self.bot.approve_chat_join_request(chat_id, user_id))
