@@ -56,7 +56,6 @@ def consumer(aws_env: Any, telegram_server: RunningFake, bots: dict[str, str], m
     module.delays = []
     module.DEPS.delay_retry = lambda handle, seconds: module.delays.append((handle, seconds))
     yield module
-    module._loop.run_until_complete(module._request.shutdown())
     sys.modules.pop(spec.name, None)
 
 
@@ -307,3 +306,115 @@ def test_the_payments_cores_confirmation_feeds_the_consumer_and_the_page(
     page = invoke("DeliveryPageFunction", request)
     assert page["statusCode"] == 200 and f"purchase_{payment.payment_id}" in page["body"]
     assert "https://cursos.example/acesso/abc" in page["body"]  # delivered: the access is on the page
+
+
+# -- a refund takes the access back ------------------------------------------------------------------
+
+
+def refund_and_redeliver(consumer: Any, table: Any, payment_id: str = PAYMENT) -> dict[str, Any]:
+    """paid → refunded through the payments core, then the delivery queue's message for the payment."""
+    from funil.payments.transitions import delivery_body, refund
+
+    now = datetime.now(UTC)
+    outcome = refund(table, payment_id, conversions=_Sink(), deliveries=_Sink(), now=now)
+    assert outcome.status == "refunded"
+    event = sqs_event(payment_id)
+    event["Records"][0]["body"] = delivery_body(outcome.payment)
+    return run(consumer, event)
+
+
+def join_request(table: Any, seed: Any, link: dict[str, Any], user: int = BUYER) -> Any:
+    from funil.delivery.join_requests import decide_join_request
+
+    update = {"chat": {"id": VIP_CHAT, "type": "supergroup", "title": "VIP"}, "from": {"id": user, "is_bot": False,
+              "first_name": "X"}, "user_chat_id": user, "date": 1795373000, "invite_link": link}  # fmt: skip
+    return decide_join_request(table, seed.bots[0]["id"], update, datetime.now(UTC))
+
+
+def created_link(telegram_api: FakeTelegramApi) -> dict[str, Any]:
+    (created,) = [call for call in telegram_api.detailed() if call["method"] == "createChatInviteLink"]
+    return dict(created["result"])
+
+
+def test_refund_revokes_the_unused_invite_link_once(
+    consumer: Any, table: Any, seed: Any, telegram_api: FakeTelegramApi
+) -> None:
+    put_offer(table, seed, {"kind": "invite_link", "chat_id": VIP_CHAT})
+    put_payment(table, seed)
+    assert run(consumer, sqs_event(PAYMENT)) == {"batchItemFailures": []}
+    link = created_link(telegram_api)["invite_link"]
+
+    assert refund_and_redeliver(consumer, table) == {"batchItemFailures": []}
+    (revoked,) = telegram_api.sent("revokeChatInviteLink")
+    assert revoked["chat_id"] == VIP_CHAT and revoked["invite_link"] == link
+    record = table.get(f"PAYMENT#{PAYMENT}", "DELIVERY")
+    assert record["access_revoke"] == "revoked" and record["access_revoked_at"]
+
+    calls = len(telegram_api.recorded())
+    assert run(consumer, sqs_event(PAYMENT)) == {"batchItemFailures": []}  # redelivered: nothing repeated
+    assert len(telegram_api.recorded()) == calls
+    assert len(telegram_api.sent("sendMessage")) == 1  # and the product is never sent again
+
+
+def test_refund_declines_the_buyers_join_request_even_before_the_revocation_runs(
+    consumer: Any, table: Any, seed: Any, telegram_api: FakeTelegramApi
+) -> None:
+    from funil.payments.transitions import refund
+
+    put_offer(table, seed, {"kind": "join_request", "chat_id": VIP_CHAT})
+    put_payment(table, seed)
+    assert run(consumer, sqs_event(PAYMENT)) == {"batchItemFailures": []}
+    link = created_link(telegram_api)
+    refund(table, PAYMENT, conversions=_Sink(), deliveries=_Sink(), now=datetime.now(UTC))
+    assert (join_request(table, seed, link).approve, join_request(table, seed, link).reason) == (
+        False,
+        "payment_not_paid",
+    )
+
+    event = sqs_event(PAYMENT)
+    assert run(consumer, event) == {"batchItemFailures": []}
+    (revoked,) = telegram_api.sent("revokeChatInviteLink")
+    assert revoked["invite_link"] == link["invite_link"]
+    decision = join_request(table, seed, link)
+    assert (decision.approve, decision.reason) == (False, "revoked")
+
+
+def test_refund_after_the_buyer_joined_does_not_revoke(
+    consumer: Any, table: Any, seed: Any, telegram_api: FakeTelegramApi
+) -> None:
+    put_offer(table, seed, {"kind": "join_request", "chat_id": VIP_CHAT})
+    put_payment(table, seed)
+    assert run(consumer, sqs_event(PAYMENT)) == {"batchItemFailures": []}
+    link = created_link(telegram_api)
+    assert join_request(table, seed, link).approve is True  # the buyer joined through it
+
+    assert refund_and_redeliver(consumer, table) == {"batchItemFailures": []}
+    assert telegram_api.sent("revokeChatInviteLink") == []
+    assert table.get(f"PAYMENT#{PAYMENT}", "DELIVERY")["access_revoke"] == "already_used"
+    assert join_request(table, seed, link).approve is False  # a second request is not approved
+
+
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+def test_refund_revocation_is_retried_when_telegram_rate_limits(
+    consumer: Any, table: Any, seed: Any, telegram_api: FakeTelegramApi
+) -> None:
+    put_offer(table, seed, {"kind": "invite_link", "chat_id": VIP_CHAT})
+    put_payment(table, seed)
+    assert run(consumer, sqs_event(PAYMENT)) == {"batchItemFailures": []}
+    telegram_api.rate_limit(5, method="revokeChatInviteLink")
+    failed = refund_and_redeliver(consumer, table)
+    assert len(failed["batchItemFailures"]) == 1 and consumer.delays == [("rh0", 5)]
+    assert "access_revoked_at" not in table.get(f"PAYMENT#{PAYMENT}", "DELIVERY")
+    assert run(consumer, sqs_event(PAYMENT)) == {"batchItemFailures": []}  # redelivered after the delay
+    assert table.get(f"PAYMENT#{PAYMENT}", "DELIVERY")["access_revoke"] == "revoked"
+
+
+def test_refund_of_a_message_delivery_has_nothing_to_revoke(
+    consumer: Any, table: Any, seed: Any, telegram_api: FakeTelegramApi
+) -> None:
+    put_offer(table, seed, MESSAGE)
+    put_payment(table, seed)
+    assert run(consumer, sqs_event(PAYMENT)) == {"batchItemFailures": []}
+    calls = len(telegram_api.recorded())
+    assert refund_and_redeliver(consumer, table) == {"batchItemFailures": []}
+    assert len(telegram_api.recorded()) == calls

@@ -92,6 +92,9 @@ def test_join_request_approved_only_for_the_buyer(tg: TgEnv) -> None:
 
     chat = -1001000000001
     link = "https://t.me/+BuyerOnlyLink01"
+    payment = {"pk": f"PAYMENT#{'0' * 32}", "sk": "PAYMENT", "type": "payment", "payment_id": "0" * 32,
+               "tenant_id": tg.tenant, "bot_id": tg.bot_a, "telegram_user_id": BUYER, "status": "paid"}  # fmt: skip
+    tg.table.put(payment)
     DeliveryRecords(tg.table).index_invite(
         link,
         {"payment_id": "0" * 32, "bot_id": tg.bot_a, "telegram_user_id": BUYER, "tenant_id": tg.tenant},
@@ -116,3 +119,5 @@ def test_join_request_approved_only_for_the_buyer(tg: TgEnv) -> None:
     assert tg.post(request(BUYER))[1]["outcome"] == "join_approved_buyer"
     assert tg.sent("declineChatJoinRequest") == [{"chat_id": chat, "user_id": OTHER}]
     assert tg.sent("approveChatJoinRequest") == [{"chat_id": chat, "user_id": BUYER}]
+    tg.table.put({**payment, "status": "refunded"})  # a refunded buyer's request is declined
+    assert tg.post(request(BUYER))[1]["outcome"] == "join_declined_payment_not_paid"

@@ -2,7 +2,8 @@
 
 The Telegram webhook calls ``decide_join_request`` on a ``chat_join_request`` update and then
 ``approveChatJoinRequest`` or ``declineChatJoinRequest``. A link forwarded to someone else, a link
-of another bot or chat, or a request without a link is declined.
+of another bot or chat, a link revoked by a refund, a link whose payment is no longer paid (the
+refund's revocation may still be queued), or a request without a link is declined.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from funil.clock import iso
 from funil.delivery.records import DeliveryRecords, invite_key
+from funil.payments.models import PaymentStatus, payment_key
 from funil.payments.repository import Items
 
 
@@ -39,5 +41,10 @@ def decide_join_request(items: Items, bot_id: str, update: Mapping[str, Any], no
         return JoinDecision(False, "link_of_another_bot_or_chat", payment_id)
     if str(invite.get("telegram_user_id")) != str(user):
         return JoinDecision(False, "not_the_buyer", payment_id)
+    if invite.get("revoked_at"):
+        return JoinDecision(False, "revoked", payment_id)
+    payment = items.get(*payment_key(payment_id), consistent=True) or {}
+    if payment.get("status") != PaymentStatus.PAID:
+        return JoinDecision(False, "payment_not_paid", payment_id)
     items.update(*invite_key(link), "SET joined_at = :now", {":now": iso(now)})
     return JoinDecision(True, "buyer", payment_id)

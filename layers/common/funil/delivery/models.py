@@ -56,4 +56,6 @@ class DeliveryStatus(StrEnum):
 
 FINAL_STATUSES = frozenset({DeliveryStatus.DELIVERED, DeliveryStatus.UNREACHABLE, DeliveryStatus.UNDELIVERABLE})
 
-Outcome = Literal["delivered", "duplicate", "unreachable", "retry", "skipped", "undeliverable"]
+Outcome = Literal[
+    "delivered", "duplicate", "unreachable", "retry", "skipped", "undeliverable", "revoked", "already_used"
+]

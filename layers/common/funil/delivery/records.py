@@ -4,7 +4,8 @@ The record is the claim that makes a payment's delivery happen once: a condition
 (``status = in_progress``, ``claim_id``, ``claim_expires_at``) unless it is final (delivered,
 unreachable, undeliverable) or leased by a live consumer. It also keeps the invite link created for
 the buyer, so a retry reuses it instead of creating another. ``INVITE#<sha256 of link>`` / ``INVITE``
-names the buyer of each link, for approving join requests only for them.
+names the buyer of each link, for approving join requests only for them. A refund revokes the
+buyer's link (``revoked_at`` on the INVITE item, ``access_revoked_at`` on the record).
 """
 
 from __future__ import annotations
@@ -164,3 +165,27 @@ class DeliveryRecords:
 
     def invite(self, invite_link: str) -> dict[str, Any] | None:
         return self.items.get(*invite_key(invite_link), consistent=True)
+
+    # -- a refund takes the access back ---------------------------------------------------------------
+
+    def mark_invite_revoked(self, invite_link: str, now: datetime) -> None:
+        """Join requests through this link are declined from now on (the first time is kept)."""
+        try:
+            self.items.update(
+                *invite_key(invite_link),
+                "SET revoked_at = if_not_exists(revoked_at, :now)",
+                {":now": iso(now)},
+                condition="attribute_exists(pk)",
+            )
+        except Exception as error:
+            if not is_conditional_failure(error):
+                raise
+
+    def access_revoked(self, payment_id: str, now: datetime, outcome: str) -> None:
+        """The record's last word on a refund: ``revoked`` (the link), ``already_used``, ``bot_not_in_chat``."""
+        self.items.update(
+            *record_key(payment_id),
+            "SET access_revoked_at = if_not_exists(access_revoked_at, :now), access_revoke = :outcome",
+            {":now": iso(now), ":outcome": outcome},
+            condition="attribute_exists(pk)",
+        )

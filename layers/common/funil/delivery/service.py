@@ -10,6 +10,10 @@ Plain logic: the handler gives it the table, a Telegram port and the clock. Per 
    retry reuses it; never a link shared by all buyers;
 4. the message (link previews disabled), then the record is marked delivered.
 
+A refunded payment takes the access back (``revoke_access``): the buyer's invite link is revoked
+with ``revokeChatInviteLink`` unless the buyer already joined through it, and join requests through
+it are declined from then on. Safe to repeat.
+
 Telegram errors: 403 → the lead is unreachable (their state, never the bot's), acknowledged;
 429 → retried after ``retry_after`` (the message's visibility timeout); 401 → the bot's token is
 invalid, retried (the message reaches the dead-letter queue if it stays so); other failures retried.
@@ -73,6 +77,8 @@ class DeliveryTelegram(Protocol):
     ) -> str: ...
 
     def send_message(self, bot_id: str, chat_id: int, text: str, button: Button | None) -> int: ...
+
+    def revoke_invite_link(self, bot_id: str, chat_id: int, invite_link: str) -> None: ...
 
 
 # -- the batch -----------------------------------------------------------------------------------
@@ -159,6 +165,8 @@ def deliver(job: DeliveryJob, deps: DeliveryDeps) -> Outcome:
     if payment is None or (job.tenant_id and payment.get("tenant_id") != job.tenant_id):
         log.warning("delivery for unknown payment %s; dropped", job.payment_id)
         return "skipped"
+    if payment.get("status") == PaymentStatus.REFUNDED:
+        return revoke_access(payment, deps)
     if payment.get("status") != PaymentStatus.PAID:
         log.info("payment %s is %s, not paid: nothing to deliver", job.payment_id, payment.get("status"))
         return "skipped"
@@ -200,6 +208,41 @@ def deliver(job: DeliveryJob, deps: DeliveryDeps) -> Outcome:
         raise
     records.delivered(job.payment_id, claim.claim_id, message_id, deps.now())
     return "delivered"
+
+
+def revoke_access(payment: Mapping[str, Any], deps: DeliveryDeps) -> Outcome:
+    """A refunded payment: revoke the buyer's invite link if they have not joined through it yet.
+
+    The INVITE item is marked first, so join requests are declined even while Telegram is retried;
+    revoking a revoked link is accepted by Telegram, so a retry after a failure repeats it safely.
+    """
+    payment_id = str(payment["payment_id"])
+    records = deps.records
+    record = records.get(payment_id) or {}
+    link, chat_id = record.get("invite_link"), record.get("invite_chat_id")
+    if not link or chat_id is None:
+        return "skipped"  # no link was handed out (a message delivery, or refunded before delivery)
+    if record.get("access_revoked_at"):
+        return "duplicate"
+    now = deps.now()
+    records.mark_invite_revoked(str(link), now)
+    if (records.invite(str(link)) or {}).get("joined_at"):
+        # Revoking would not remove a member; removing one is support's decision, not ours.
+        records.access_revoked(payment_id, now, "already_used")
+        log.info("payment %s refunded: its invite link was already used", payment_id)
+        return "already_used"
+    try:
+        deps.telegram.revoke_invite_link(str(payment["bot_id"]), int(chat_id), str(link))
+    except Unreachable:
+        records.access_revoked(payment_id, now, "bot_not_in_chat")
+        log.error("ALERT payment %s refunded: the bot cannot revoke its invite link (not in the chat)", payment_id)
+        return "unreachable"
+    except TokenInvalid:
+        deps.mark_bot_token_invalid(str(payment["bot_id"]))
+        raise
+    records.access_revoked(payment_id, now, "revoked")
+    log.info("payment %s refunded: invite link revoked", payment_id)
+    return "revoked"
 
 
 def _delivery_spec(payment: Mapping[str, Any], deps: DeliveryDeps) -> DeliverySpec | None:

@@ -1,81 +1,96 @@
-"""The Bot API calls of a delivery, through python-telegram-bot, mapped onto funil.delivery.service's errors.
+"""The Bot API calls of a delivery, through the one Telegram adapter, mapped onto funil.delivery.service's errors.
 
-``PtbDeliveryTelegram(bot_for, run)``: ``bot_for(bot_id)`` gives the bot's cached ``telegram.Bot``
-(token decrypted in memory), ``run(coroutine)`` runs a call on the container's one event loop —
-both from the Telegram adapter, so every bot shares one HTTP client and loop.
+``AdapterDeliveryTelegram(clients)``: ``clients(bot_id)`` gives the bot's
+``funil.adapters.telegram.TelegramClient``, so delivery shares the container's one event loop, one
+HTTP client and one ``Bot`` per token with every other Telegram call, and the adapter's error mapping.
+``BotClients`` is that lookup: the bot's token read from ``BOT#<bot>`` and KMS-decrypted once per
+container (in memory only).
 """
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Awaitable, Callable
-from datetime import timedelta
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
-from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
-from telegram.warnings import PTBDeprecationWarning
-
+from funil.adapters.telegram import (
+    BotTokenInvalid,
+    RateLimited,
+    TelegramClient,
+    TelegramFailure,
+    TelegramRejected,
+    UserUnreachable,
+)
+from funil.adapters.telegram import Button as TelegramButton
 from funil.delivery.service import Button, RetryLater, TokenInvalid, Unreachable
+from funil.payments.repository import Items
 
 T = TypeVar("T")
-Runner = Callable[[Awaitable[Any]], Any]
 
 
-def _retry_after(error: RetryAfter) -> int:
-    with warnings.catch_warnings():  # PTB 22 warns that retry_after becomes a timedelta
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value: int | float | timedelta = error.retry_after
-    return int(value.total_seconds()) if isinstance(value, timedelta) else int(value)
+class Secrets(Protocol):
+    def decrypt(self, ciphertext_b64: str, context: Any = None) -> str: ...
 
 
-class PtbDeliveryTelegram:
-    def __init__(self, bot_for: Callable[[str], Bot], run: Runner) -> None:
-        self.bot_for = bot_for
-        self.run = run
+class BotWithoutToken(RuntimeError):
+    pass
 
-    def _call(self, bot_id: str, make: Callable[[Bot], Awaitable[T]]) -> T:
+
+class BotClients:
+    """bot id → its TelegramClient; the decrypted token cached per container until found invalid."""
+
+    def __init__(
+        self, items: Items, secrets: Secrets, client: Callable[[str], TelegramClient] = TelegramClient
+    ) -> None:
+        self.items = items
+        self.secrets = secrets
+        self.client = client
+        self._tokens: dict[str, str] = {}
+
+    def __call__(self, bot_id: str) -> TelegramClient:
+        token = self._tokens.get(bot_id)
+        if token is None:
+            ciphertext = (self.items.get(f"BOT#{bot_id}", "BOT") or {}).get("token_ciphertext")
+            if not ciphertext:
+                raise BotWithoutToken(bot_id)  # retried: the admin may store it
+            token = self._tokens[bot_id] = self.secrets.decrypt(str(ciphertext))
+        return self.client(token)
+
+    def forget(self, bot_id: str) -> None:
+        self._tokens.pop(bot_id, None)
+
+
+class AdapterDeliveryTelegram:
+    def __init__(self, clients: Callable[[str], TelegramClient]) -> None:
+        self.clients = clients
+
+    def _call(self, bot_id: str, action: Callable[[TelegramClient], T]) -> T:
         try:
-            bot = self.bot_for(bot_id)
-            result: T = self.run(make(bot))
-        except Forbidden as error:
+            return action(self.clients(bot_id))
+        except UserUnreachable as error:
             raise Unreachable(str(error)) from None
-        except RetryAfter as error:
-            raise RetryLater("rate_limited", _retry_after(error)) from None
-        except InvalidToken:
+        except RateLimited as error:
+            raise RetryLater("rate_limited", error.retry_after) from None
+        except BotTokenInvalid:
             raise TokenInvalid from None
-        except BadRequest as error:
-            raise RetryLater(f"bad_request: {error.message[:120]}") from None
-        except TelegramError as error:
+        except TelegramRejected as error:
+            raise RetryLater(f"bad_request: {str(error)[:120]}") from None
+        except TelegramFailure as error:
             raise RetryLater(f"telegram: {type(error).__name__}") from None
-        return result
 
     def create_invite_link(
         self, bot_id: str, chat_id: int, *, name: str, join_request: bool, expire_date: int | None
     ) -> str:
-        async def create(bot: Bot) -> str:
-            link = await bot.create_chat_invite_link(
-                chat_id,
-                name=name[:32],
-                expire_date=expire_date,
-                # A join-request link cannot have a member limit; the webhook approves only the buyer.
-                member_limit=None if join_request else 1,
-                creates_join_request=True if join_request else None,
-            )
-            return link.invite_link
+        # A join-request link cannot have a member limit; the webhook approves only the buyer.
+        return self._call(
+            bot_id,
+            lambda client: client.create_chat_invite_link(
+                chat_id, name=name, member_limit=1, creates_join_request=join_request, expire_date=expire_date
+            ),
+        )
 
-        return self._call(bot_id, create)
+    def revoke_invite_link(self, bot_id: str, chat_id: int, invite_link: str) -> None:
+        self._call(bot_id, lambda client: client.revoke_chat_invite_link(chat_id, invite_link))
 
     def send_message(self, bot_id: str, chat_id: int, text: str, button: Button | None) -> int:
-        markup = InlineKeyboardMarkup([[InlineKeyboardButton(button.text, url=button.url)]]) if button else None
-
-        async def send(bot: Bot) -> int:
-            message = await bot.send_message(
-                chat_id,
-                text,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-                reply_markup=markup,
-            )
-            return message.message_id
-
-        return self._call(bot_id, send)
+        keyboard = [[TelegramButton(button.text, url=button.url)]] if button else None
+        return self._call(bot_id, lambda client: client.send_message(chat_id, text, keyboard=keyboard).message_id)
