@@ -2,12 +2,16 @@
 
 tests/conftest.py lists this module in ``pytest_plugins``, so every test can ask for them.
 ``telegram_server`` runs the fake on a real local HTTP server so python-telegram-bot talks to it
-through its own HTTPXRequest; ``TELEGRAM_API_BASE_URL`` points at it while the test runs. Every test using them fails if a call broke the Bot API spec.
+through its own HTTPXRequest; ``TELEGRAM_API_BASE_URL`` points at it while the test runs. Every
+test using them fails (at teardown) if a recorded Bot API call broke the spec oracle; a test that
+provokes a violation on purpose clears it. A fake that outlives one test (the local stack's) is held
+to the same rule per test with ``no_new_violations``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -22,8 +26,17 @@ TOKEN_B = "7000000002:TEST-fake-token-for-tests-only-bbbb"
 def telegram_api() -> Iterator[FakeTelegramApi]:
     """The fake, in-process (``httpx.MockTransport(telegram_api.handle)``); no spec violations allowed."""
     fake = FakeTelegramApi()
-    yield fake
-    assert fake.violations == [], f"Bot API calls broke the spec: {fake.violations}"
+    with no_new_violations(fake):
+        yield fake
+
+
+@contextmanager
+def no_new_violations(fake: FakeTelegramApi) -> Iterator[None]:
+    """Fail unless every Bot API call recorded inside the block passed the spec oracle."""
+    already = len(fake.violations)
+    yield
+    new = fake.violations[already:]
+    assert new == [], f"Bot API calls broke the spec: {new}"
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from local import aws
+from tests.telegram_fixtures import no_new_violations
 
 VIP_CHAT = -1001987654321
 
@@ -30,6 +31,13 @@ def stack() -> Iterator[Any]:
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture(autouse=True)
+def _bot_api_calls_pass_the_oracle(stack: Any) -> Iterator[None]:
+    """The stack's fake Bot API validates every call; each test fails on a violation of its own."""
+    with no_new_violations(stack.telegram.fake):
+        yield
 
 
 def _paid(stack: Any, delivery: dict[str, Any], buyer: int) -> tuple[str, str]:
