@@ -40,7 +40,8 @@ import secrets
 import statistics
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -124,7 +125,7 @@ class MemoryAws:
 
         c0 = time.process_time_ns()
         target = request.headers.get("X-Amz-Target", b"")
-        _, _, operation = (target.decode() if isinstance(target, bytes) else target).partition(".")
+        operation = (target.decode() if isinstance(target, bytes) else target).rpartition(".")[2]
         self.calls.append(operation)
         params = json.loads(request.body or b"{}")
         status, answer = 200, getattr(self, "_" + re.sub(r"(?<!^)([A-Z])", r"_\1", operation).lower())(params)
@@ -133,7 +134,7 @@ class MemoryAws:
         body = json.dumps(answer).encode()
         headers = {"content-type": "application/x-amz-json-1.0", "x-amzn-requestid": "bench"}
         self.stub_cpu_ns += time.process_time_ns() - c0
-        return AWSResponse(request.url, status, headers, _Raw(body))
+        return AWSResponse(request.url, status, headers, _Raw(body))  # type: ignore[arg-type]
 
     # DynamoDB
 
@@ -205,7 +206,8 @@ class MemoryAws:
             match = _ASSIGN.fullmatch(assignment)
             if match is None:
                 raise NotImplementedError(assignment)
-            item[names.get(match[1], match[1])] = value(match[2])
+            target = str(match[1])
+            item[names.get(target, target)] = value(match[2])
         self.items[key] = item
         return item
 
@@ -356,7 +358,7 @@ def warm(starts: int, warmup: int, organic: int) -> dict[str, Any]:  # noqa: PLR
             },
         }  # fmt: skip
         body = json.dumps(update, ensure_ascii=False)
-        built = json.loads(json.dumps(template))
+        built: dict[str, Any] = json.loads(json.dumps(template))
         built["pathParameters"] = {"bot_id": bot["id"]}
         built["rawPath"] = built["requestContext"]["http"]["path"] = f"/tg/{bot['id']}"
         built["headers"]["x-telegram-bot-api-secret-token"] = bot["webhook_secret"]
@@ -364,7 +366,7 @@ def warm(starts: int, warmup: int, organic: int) -> dict[str, Any]:  # noqa: PLR
         built["body"] = body
         return built
 
-    def run(case: str, users: list[tuple[int, str | None]]) -> dict[str, Any]:
+    def run(case: str, users: Sequence[tuple[int, str | None]]) -> dict[str, Any]:
         cpu_ms: list[float] = []
         per_update: list[tuple[str, ...]] = []
         outcomes: Counter[str] = Counter()
@@ -455,7 +457,7 @@ def cold(runs: int, importtime_runs: int, top: int) -> dict[str, Any]:
             samples[name].append(cold_import.run_child(child, (), env)[0])
     base_prof = cold_import.importtime_profile(cold_import.BASELINE_CODE, importtime_runs, env)
     prof = cold_import.importtime_profile(code, importtime_runs, env)
-    by_package: Counter[str] = Counter()
+    by_package: defaultdict[str, float] = defaultdict(float)
     for name, row in prof.items():
         if name not in base_prof:
             by_package[cold_import.top_level(name)] += row["self_ms"]
@@ -472,7 +474,9 @@ def cold(runs: int, importtime_runs: int, top: int) -> dict[str, Any]:
             "baseline": statistics.median(s["rss_kb"] for s in samples["baseline"]) / 1024,
             "webhook": statistics.median(s["rss_kb"] for s in samples["webhook"]) / 1024,
         },
-        "webhook_only_self_ms_by_package": {name: ms for name, ms in by_package.most_common(top) if ms >= 0.5},
+        "webhook_only_self_ms_by_package": {
+            name: ms for name, ms in sorted(by_package.items(), key=lambda item: -item[1])[:top] if ms >= 0.5
+        },
         "webhook_only_self_ms_total": sum(by_package.values()),
         "app_cumulative_ms": prof.get("app", {}).get("cumulative_ms"),
     }
