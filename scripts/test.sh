@@ -5,6 +5,12 @@ cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 bash scripts/install-browser.sh
 export PATH="$PWD/.venv/bin:$PATH" SAM_CLI_TELEMETRY=0
+if command -v node >/dev/null 2>&1; then
+  echo "== npm ci (test oracles: pix-utils)"
+  (cd tests/oracles/node && npm ci --no-audit --no-fund --loglevel=error)
+else
+  echo "== node absent: the pix-utils oracle tests will skip"
+fi
 echo "== ruff"
 ruff check .
 ruff format --check .

@@ -3,7 +3,8 @@
 Never send a PIX payload to a third-party service (DESIGN.md §3): the copia-e-cola string and its
 QR image are made here. Layout (Manual de Padrões para Iniciação do Pix, BR Code):
 
-    00 "01" payload format · 26 merchant account (00 "br.gov.bcb.pix", 01 key | 25 url, 02 info)
+    00 "01" payload format · 01 "12" (dynamic: single use) ·
+    26 merchant account (00 "br.gov.bcb.pix", then 01 key + 02 info | 25 location URL)
     52 "0000" · 53 "986" (BRL) · 54 amount "12.34" · 58 "BR" · 59 name · 60 city
     62 additional data (05 txid) · 63 CRC16/CCITT-FALSE over everything up to and including "6304"
 """
@@ -70,7 +71,11 @@ def _plain_ascii(text: str, limit: int) -> str:
 
 
 class BrCode(BaseModel):
-    key: str = Field(min_length=1, max_length=77)  # the receiver's PIX key
+    """A static code (``key``: the payer's app pays that PIX key) or a dynamic one (``url``: the
+    payer's app fetches the charge from the PSP's location, given without ``https://``)."""
+
+    key: str | None = Field(default=None, min_length=1, max_length=77)  # the receiver's PIX key
+    url: str | None = Field(default=None, min_length=1, max_length=77)  # dynamic: the location
     amount_cents: int | None = Field(default=None, gt=0)
     merchant_name: str = "FUNIL"
     merchant_city: str = "SAO PAULO"
@@ -78,14 +83,25 @@ class BrCode(BaseModel):
     description: str | None = None
 
     def payload(self) -> str:
+        if (self.key is None) == (self.url is None):
+            raise BrCodeError("a BR Code carries either a PIX key (static) or a location (dynamic)")
         if self.txid != "***" and not TXID_RE.match(self.txid):
             raise BrCodeError("txid must be 1..25 letters/digits")
-        account = tlv("00", GUI) + tlv("01", self.key)
-        if self.description:
-            account += tlv("02", self.description[: max(0, 99 - len(account) - 4)])
+        if self.url is not None:
+            if "://" in self.url:
+                raise BrCodeError("the location goes without its scheme (no https://)")
+            if self.txid != "***":
+                raise BrCodeError("a dynamic code's txid lives at its location: use ***")
+            account = tlv("00", GUI) + tlv("25", self.url)
+            head = tlv("00", "01") + tlv("01", "12")
+        else:
+            account = tlv("00", GUI) + tlv("01", self.key or "")
+            if self.description:
+                account += tlv("02", self.description[: max(0, 99 - len(account) - 4)])
+            head = tlv("00", "01")
         if len(account) > 99:
             raise BrCodeError("merchant account information too long")
-        body = tlv("00", "01") + tlv("26", account) + tlv("52", "0000") + tlv("53", "986")
+        body = head + tlv("26", account) + tlv("52", "0000") + tlv("53", "986")
         if self.amount_cents is not None:
             body += tlv("54", f"{self.amount_cents // 100}.{self.amount_cents % 100:02d}")
         body += tlv("58", "BR")
