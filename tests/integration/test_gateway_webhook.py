@@ -270,6 +270,13 @@ def test_refund_moves_paid_to_refunded_and_sends_refund(pay: PayEnv) -> None:
     assert pay.payment(payment_id)["status"] == "refunded"
     kinds = sorted(message["kind"] for message in drain(pay.resources, "ConversionsQueue"))
     assert kinds == ["Purchase", "Refund"]
+    # The delivery, then the payment again so the consumer revokes the buyer's unused invite link.
+    assert [job["payment_id"] for job in drain(pay.resources, "DeliveryQueue")] == [payment_id, payment_id]
+    assert pay.payment(payment_id)["revoke_enqueued_at"]
+
+    status, answer = pay.post(*pay.webhook(payment_id, event_type="charge.refunded"))  # repeated: nothing new
+    assert (status, answer["results"]) == (200, ["unchanged:refunded"])
+    assert queue_count(pay.resources, "ConversionsQueue") == queue_count(pay.resources, "DeliveryQueue") == 0
 
 
 def test_unsigned_gateway_is_reread_and_gateway_down_means_retry(pay: PayEnv) -> None:
