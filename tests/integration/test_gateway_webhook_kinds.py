@@ -5,7 +5,9 @@ host name. The handler is the deployed one, called with API Gateway v2 events fr
 
 - API Pix (Bacen) POSTs to the registered webhookUrl **with ``/pix`` appended**: the template
   routes ``/pay/{gateway_id}/{secret}/pix`` to the same function.
-- PushinPay signs nothing: its webhook is a hint and the transaction is re-read.
+- PushinPay signs nothing: its webhook is a hint and the transaction is re-read; a re-read that
+  says refunded moves ``paid → refunded`` once, and a refund of a payment never confirmed here is
+  flagged and closed, never confirmed (webhook and reconciler alike).
 """
 
 from __future__ import annotations
@@ -251,3 +253,72 @@ def test_pushinpay_hint_confirms_after_the_reread(world: World) -> None:
     status, answer = world.post("gw_push", world.pushinpay.webhook_body(tx_id))
     assert (status, answer["results"]) == (200, ["confirmed"])
     assert world.payment(payment_id)["status"] == "paid"
+
+
+# --- refunds seen on a re-read (PushinPay) -----------------------------------------------------
+
+
+def test_pushinpay_refund_seen_on_reread_refunds_once(world: World) -> None:
+    payment_id, tx_id = world.create_payment("gw_push")
+    world.pushinpay.pay(tx_id)
+    assert world.post("gw_push", world.pushinpay.webhook_body(tx_id))[1]["results"] == ["confirmed"]
+    assert world.sent() == (["Purchase"], [{"version": 1, "payment_id": payment_id, "tenant_id": TENANT}])
+
+    world.pushinpay.transactions[tx_id]["status"] = "refunded"
+    # The hint may even still say "paid": only the re-read counts.
+    stale_hint = json.dumps({"id": tx_id, "status": "paid", "value": 1990}).encode()
+    status, answer = world.post("gw_push", stale_hint)
+    assert (status, answer["results"]) == (200, ["refunded"])
+    payment = world.payment(payment_id)
+    assert (payment["status"], payment["refund_reason"]) == ("refunded", "refund")
+    assert payment["refund_enqueued_at"] and payment["revoke_enqueued_at"]
+    kinds, deliveries = world.sent()
+    assert kinds == ["Refund"]
+    assert deliveries == [{"version": 1, "payment_id": payment_id, "tenant_id": TENANT}]  # revoke the invite
+
+    for _ in range(2):  # repeated hints: no-ops
+        status, answer = world.post("gw_push", world.pushinpay.webhook_body(tx_id))
+        assert (status, answer["results"]) == (200, ["unchanged:refunded"])
+    assert world.sent() == ([], [])
+    assert world.payment(payment_id)["refunded_at"] == payment["refunded_at"]
+
+
+def test_pushinpay_refund_of_a_payment_never_confirmed_is_flagged_not_confirmed(world: World) -> None:
+    payment_id, tx_id = world.create_payment("gw_push")
+    world.pushinpay.pay(tx_id)
+    world.pushinpay.transactions[tx_id]["status"] = "refunded"  # paid and given back before any webhook
+    for _ in range(2):
+        status, answer = world.post("gw_push", world.pushinpay.webhook_body(tx_id))
+        assert (status, answer["results"]) == (200, ["refund_of_unpaid"])
+    payment = world.payment(payment_id)
+    assert (payment["status"], payment["flag"]) == ("canceled", "refund_before_confirmed")
+    assert "paid_at" not in payment and "gsi2pk" not in payment  # out of the reconciler's index
+    assert world.sent() == ([], [])
+
+
+def test_reconciler_flags_a_pending_payment_whose_charge_came_back_refunded(world: World) -> None:
+    from funil.payments.repository import Payments
+
+    function = load().functions["ReconcilerFunction"]
+    reconciler = load_handler(function, fresh=True)
+    reconciler.__globals__["DEPS"].http = httpx.Client(transport=httpx.MockTransport(world.route))
+    refunded_id, refunded_tx = world.create_payment("gw_push")
+    paid_id, paid_tx = world.create_payment("gw_push")
+    world.pushinpay.pay(refunded_tx)
+    world.pushinpay.transactions[refunded_tx]["status"] = "refunded"
+    world.pushinpay.pay(paid_tx)
+
+    first = reconciler(load_event("reconciler_schedule.json"), LambdaContext(function, "test"))
+    assert json.dumps(first)  # a JSON-able summary
+    refunded, paid = world.payment(refunded_id), world.payment(paid_id)
+    assert (refunded["status"], refunded["flag"]) == ("canceled", "refund_before_confirmed")
+    assert "paid_at" not in refunded and "purchase_enqueued_at" not in refunded
+    assert paid["status"] == "paid"
+    kinds, deliveries = world.sent()
+    assert kinds == ["Purchase"] and [job["payment_id"] for job in deliveries] == [paid_id]
+
+    pending = {item["payment_id"] for item in Payments(world.table).all_pending()}
+    assert refunded_id not in pending and paid_id not in pending
+    reconciler(load_event("reconciler_schedule.json"), LambdaContext(function, "test"))
+    assert world.sent() == ([], [])
+    assert world.payment(refunded_id)["status"] == "canceled"

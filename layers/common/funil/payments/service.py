@@ -67,18 +67,32 @@ def apply(deps: Deps, payment: dict[str, Any], seen: Observation) -> str:
     payment_id = str(payment["payment_id"])
     now = deps.now()
     if seen.kind in ("refund", "chargeback") or seen.status is ChargeStatus.REFUNDED:
-        if payment.get("status") == PaymentStatus.PENDING:
-            log.warning("refund for a payment not paid here", extra={"payment_id": payment_id})
-            return "refund_of_unpaid"
+        reason = seen.kind if seen.kind != "payment" else "refund"
+        # Decided by the stored status (conditional writes), not by the item read earlier.
         outcome = transitions.refund(
-            deps.items,
-            payment_id,
-            conversions=deps.conversions,
-            deliveries=deps.deliveries,
-            now=now,
-            reason=seen.kind if seen.kind != "payment" else "refund",
+            deps.items, payment_id, conversions=deps.conversions, deliveries=deps.deliveries, now=now, reason=reason
         )
-        return "refunded" if outcome.changed else f"unchanged:{outcome.status}"
+        # Paid and given back before we saw it paid: the charge can never be paid again, so the
+        # payment is closed and the reconciler stops re-reading it. Confirmed meanwhile? Refund.
+        if (
+            outcome.status == PaymentStatus.PENDING
+            and transitions.mark_canceled(deps.items, payment_id, now).status == PaymentStatus.PAID
+        ):
+            outcome = transitions.refund(
+                deps.items,
+                payment_id,
+                conversions=deps.conversions,
+                deliveries=deps.deliveries,
+                now=now,
+                reason=reason,
+            )
+        if outcome.status == PaymentStatus.REFUNDED:
+            return "refunded" if outcome.changed else "unchanged:refunded"
+        # Never confirmed here (pending, expired or cancelled): nothing was sent and nothing is; the
+        # operator sees the flag.
+        log.error("ALERT refund of a payment never confirmed here", extra={"payment_id": payment_id})
+        transitions.flag(deps.items, payment_id, f"{reason}_before_confirmed", now)
+        return "refund_of_unpaid"
     if seen.status is ChargeStatus.PAID:
         expected = (int(payment["amount_cents"]), str(payment.get("currency") or "BRL").upper())
         got = (seen.amount_cents, (seen.currency or "BRL").upper())
