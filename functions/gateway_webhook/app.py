@@ -1,4 +1,4 @@
-"""POST /pay/{gateway_id}/{secret}: a PIX gateway's webhook (funil.payments.webhook)."""
+"""POST /pay/{gateway_id}/{secret} (API Pix: .../pix): a PIX gateway's webhook (funil.payments.webhook)."""
 
 from __future__ import annotations
 
@@ -39,8 +39,9 @@ def lambda_handler(event: dict[str, Any], context: object) -> http.Response:
     if body is None:
         return http.json_response(400, {"error": "body missing, too large or unreadable"})
     headers = {str(key).lower(): str(value) for key, value in (event.get("headers") or {}).items()}
+    query = dict(http.query_pairs(event))  # Mercado Pago signs data.id as it appears in the query
     try:
-        status, payload = handle_webhook(DEPS, gateway_id, secret, headers, body)
+        status, payload = handle_webhook(DEPS, gateway_id, secret, headers, body, query=query)
     except Exception:
         log.exception("gateway webhook failed", extra={"gateway_id": gateway_id})
         return http.json_response(500, {"error": "internal error, retry"})

@@ -245,6 +245,21 @@ def test_mercadopago_signed_webhook_confirms(world: World) -> None:
     assert world.sent()[0] == ["Purchase"]
 
 
+def test_mercadopago_signature_covers_the_query_data_id(world: World) -> None:
+    payment_id, charge_id = world.create_payment("gw_mp")
+    other_id, other_charge = world.create_payment("gw_mp")
+    world.mercadopago.approve(int(charge_id))
+    world.mercadopago.approve(int(other_charge))
+    note = world.mercadopago.notification(charge_id)
+    body = json.dumps({"action": "payment.updated", "type": "payment", "data": {}}).encode()  # id in the URL only
+    # The signature names charge_id: the same headers on a URL naming another payment are forged.
+    assert world.post("gw_mp", body, note.headers, query=f"data.id={other_charge}&type=payment")[0] == 401
+    assert world.payment(other_id)["status"] == "pending"
+    status, answer = world.post("gw_mp", body, note.headers, query=f"data.id={charge_id}&type=payment")
+    assert (status, answer["results"]) == (200, ["confirmed"])
+    assert world.payment(payment_id)["status"] == "paid"
+
+
 def test_pushinpay_hint_confirms_after_the_reread(world: World) -> None:
     payment_id, tx_id = world.create_payment("gw_push")
     hint = world.pushinpay.webhook_body(tx_id)

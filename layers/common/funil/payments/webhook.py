@@ -46,7 +46,13 @@ def redact(value: Any) -> Any:
     return value
 
 
-def store_raw(deps: Deps, gateway: Mapping[str, Any], headers: Mapping[str, str], body: bytes) -> str:
+def store_raw(
+    deps: Deps,
+    gateway: Mapping[str, Any],
+    headers: Mapping[str, str],
+    body: bytes,
+    query: Mapping[str, str] | None = None,
+) -> str:
     now = deps.now()
     webhook_id = uuid.uuid4().hex
     try:
@@ -62,6 +68,7 @@ def store_raw(deps: Deps, gateway: Mapping[str, Any], headers: Mapping[str, str]
             "gateway_id": gateway["gateway_id"],
             "received_at": iso(now),
             "headers": redact(dict(headers)),
+            "query": redact(dict(query or {})),
             "body": json.dumps(stored_body)[:RAW_MAX_CHARS],
             "expires_at": to_epoch_s(now + timedelta(days=RAW_TTL_DAYS)),
         }
@@ -119,9 +126,15 @@ def _observe(adapter: GatewayAdapter, event: WebhookEvent) -> tuple[Observation,
 
 
 def handle_webhook(
-    deps: Deps, gateway_id: str, secret: str, headers: Mapping[str, str], body: bytes
+    deps: Deps,
+    gateway_id: str,
+    secret: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    query: Mapping[str, str] | None = None,
 ) -> tuple[int, dict[str, Any]]:
-    """The route's logic: (HTTP status, JSON body)."""
+    """The route's logic: (HTTP status, JSON body). ``query``: the webhook URL's query parameters."""
     gateway = deps.payments.gateway(gateway_id) if re.fullmatch(r"[A-Za-z0-9_-]{1,64}", gateway_id) else None
     if not url_secret_matches(gateway, secret):
         return (404, {"error": "not found"}) if gateway is None else (401, {"error": "unauthorized"})
@@ -129,11 +142,12 @@ def handle_webhook(
     if not gateway.get("enabled", True):
         log.warning("webhook for a disabled gateway", extra={"gateway_id": gateway_id})
     headers = {key.lower(): value for key, value in headers.items()}
-    store_raw(deps, gateway, headers, body)
+    query = dict(query or {})
+    store_raw(deps, gateway, headers, body, query)
     adapter = deps.adapter(gateway)
     try:
-        adapter.verify_webhook(headers, body)
-        events = adapter.parse_webhook(headers, body)
+        adapter.verify_webhook(headers, body, query)
+        events = adapter.parse_webhook(headers, body, query)
     except WebhookRejected as error:
         log.warning("webhook rejected: %s", error, extra={"gateway_id": gateway_id})
         return 401, {"error": "invalid signature"}

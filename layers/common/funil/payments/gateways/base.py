@@ -128,11 +128,14 @@ class GatewayAdapter(Protocol):
 
     def list_charges(self, start: datetime, end: datetime) -> list[Charge]: ...
 
-    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> None:
-        """Raise ``WebhookRejected`` unless the webhook is authentic (headers are lowercase)."""
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str] | None = None) -> None:
+        """Raise ``WebhookRejected`` unless the webhook is authentic (headers are lowercase; ``query``
+        is the webhook URL's query string, which some gateways sign: Mercado Pago's ``data.id``)."""
         ...
 
-    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]: ...
+    def parse_webhook(
+        self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str] | None = None
+    ) -> list[WebhookEvent]: ...
 
     def register_webhook(self, url: str) -> None:
         """Point the gateway's webhook at ``url`` (may raise ``NotImplementedError``)."""

@@ -157,7 +157,7 @@ class SandboxAdapter:
 
     # --- webhooks ------------------------------------------------------------------------------
 
-    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> None:
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str] | None = None) -> None:
         if self._hint_only:
             return  # the URL secret was checked; the charge is re-read before anything is trusted
         if not self._webhook_secret:
@@ -173,7 +173,9 @@ class SandboxAdapter:
         if abs(self._now().timestamp() - timestamp) > REPLAY_WINDOW_SECONDS:
             raise WebhookRejected(f"{NAME}: signature outside the replay window")
 
-    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]:
+    def parse_webhook(
+        self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str] | None = None
+    ) -> list[WebhookEvent]:
         try:
             payload = json.loads(body)
             charge = self._to_charge(payload["data"])
