@@ -162,20 +162,15 @@ class ApiPixAdapter:
         self._config = config
         self._now = now
         options, credentials = config.options, config.credentials
-        if not config.base_url:
-            raise GatewayError(f"{NAME}: gateway {config.gateway_id} has no base_url", transient=False)
-        self._base_url = config.base_url.rstrip("/")
-        self._token_url = str(options.get("token_url") or "")
-        self._chave = str(options.get("chave") or "")
-        self._client_id = str(credentials.get("client_id") or "")
+        self._base_url = config.api_root(NAME)  # no public default: every PSP has its own
+        config.require(NAME, options=("token_url", "chave"), credentials=("client_id",))
+        self._token_url = config.option("token_url")
+        self._chave = config.option("chave")
+        self._client_id = credentials["client_id"]
         self._client_secret = str(credentials.get("client_secret") or "")
-        if not self._token_url or not self._chave or not self._client_id:
-            raise GatewayError(
-                f"{NAME}: gateway {config.gateway_id} needs token_url, chave and client_id", transient=False
-            )
-        self._scopes = str(options.get("scopes") or DEFAULT_SCOPES)
-        self._credentials_in = str(options.get("token_auth") or "basic")
-        self._oauth_format = str(options.get("token_format") or "form")
+        self._scopes = config.option("scopes", DEFAULT_SCOPES)
+        self._credentials_in = config.option("token_auth", "basic")
+        self._oauth_format = config.option("token_format", "form")
         self._app_key_param = options.get("app_key_param")
         self._app_key = credentials.get("app_key")
         self._client_id_header = options.get("client_id_header")

@@ -115,6 +115,26 @@ class GatewayConfig(BaseModel):
     def __str__(self) -> str:
         return f"GatewayConfig(gateway_id={self.gateway_id!r}, tenant_id={self.tenant_id!r}, kind={self.kind!r})"
 
+    # What every adapter's constructor reads; a missing piece is a configuration error (not transient).
+
+    def api_root(self, adapter: str, default: str = "") -> str:
+        """``base_url`` (else the gateway's public ``default``) without a trailing slash."""
+        root = (self.base_url or default).rstrip("/")
+        if not root:
+            raise GatewayError(f"{adapter}: gateway {self.gateway_id} has no base_url", transient=False)
+        return root
+
+    def require(self, adapter: str, *, credentials: tuple[str, ...] = (), options: tuple[str, ...] = ()) -> None:
+        """Raise unless every named credential and option is set (names only in the message)."""
+        missing = [name for name in credentials if not self.credentials.get(name)]
+        missing += [name for name in options if not self.options.get(name)]
+        if missing:
+            raise GatewayError(f"{adapter}: gateway {self.gateway_id} needs {', '.join(missing)}", transient=False)
+
+    def option(self, name: str, default: str = "") -> str:
+        """A text option (absent or empty: ``default``)."""
+        return str(self.options.get(name) or default)
+
 
 class GatewayAdapter(Protocol):
     kind: str

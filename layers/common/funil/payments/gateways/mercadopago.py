@@ -108,11 +108,9 @@ class MercadoPagoAdapter:
         self._config = config
         self._http = http
         self._now = now
-        self._base_url = (config.base_url or DEFAULT_BASE_URL).rstrip("/")
-        token = config.credentials.get("access_token")
-        if not token:
-            raise GatewayError(f"{NAME}: gateway {config.gateway_id} has no access_token", transient=False)
-        self._token = str(token)
+        self._base_url = config.api_root(NAME, DEFAULT_BASE_URL)
+        config.require(NAME, credentials=("access_token",))
+        self._token = config.credentials["access_token"]
         self._webhook_secret = str(config.credentials.get("webhook_secret") or "")
         self._max_age = int(config.options.get("signature_max_age_seconds", DEFAULT_MAX_AGE_SECONDS))
 

@@ -75,11 +75,9 @@ class PushinPayAdapter:
         self._config = config
         self._http = http
         self._now = now
-        self._base_url = (config.base_url or DEFAULT_BASE_URL).rstrip("/")
-        token = config.credentials.get("token")
-        if not token:
-            raise GatewayError(f"{NAME}: gateway {config.gateway_id} has no token", transient=False)
-        self._token = str(token)
+        self._base_url = config.api_root(NAME, DEFAULT_BASE_URL)
+        config.require(NAME, credentials=("token",))
+        self._token = config.credentials["token"]
 
     def _request(
         self, method: str, path: str, *, operation: str, creating: bool = False, json_body: Any = None

@@ -125,12 +125,10 @@ class WooviAdapter:
         self._config = config
         self._http = http
         self._now = now
-        self._base_url = (config.base_url or DEFAULT_BASE_URL).rstrip("/")
-        app_id = config.credentials.get("app_id")
-        if not app_id:
-            raise GatewayError(f"{NAME}: gateway {config.gateway_id} has no app_id", transient=False)
-        self._app_id = str(app_id)
-        self._public_key = load_public_key(str(config.options.get("webhook_public_key") or WOOVI_PUBLIC_KEY_PEM))
+        self._base_url = config.api_root(NAME, DEFAULT_BASE_URL)
+        config.require(NAME, credentials=("app_id",))
+        self._app_id = config.credentials["app_id"]
+        self._public_key = load_public_key(config.option("webhook_public_key", WOOVI_PUBLIC_KEY_PEM))
 
     def _request(
         self,
