@@ -337,3 +337,29 @@ def test_reconciler_flags_a_pending_payment_whose_charge_came_back_refunded(worl
     reconciler(load_event("reconciler_schedule.json"), LambdaContext(function, "test"))
     assert world.sent() == ([], [])
     assert world.payment(refunded_id)["status"] == "canceled"
+
+
+def test_refund_racing_a_confirmation_is_still_a_refund(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The refund's first write finds the payment pending; before it can close it, another webhook
+    confirms it. The close then finds it paid, and the refund goes through after all."""
+    from funil.payments import service, transitions
+
+    payment_id, tx_id = world.create_payment("gw_push")
+    world.pushinpay.pay(tx_id)
+    world.pushinpay.transactions[tx_id]["status"] = "refunded"
+    deps = world.handler.__globals__["DEPS"]
+    real_close = transitions.mark_canceled
+
+    def confirmed_meanwhile(items: Any, pid: str, now: datetime) -> Any:
+        transitions.confirm(
+            items, pid, now, conversions=deps.conversions, deliveries=deps.deliveries, now=now
+        )  # the other webhook's write
+        return real_close(items, pid, now)
+
+    monkeypatch.setattr(service.transitions, "mark_canceled", confirmed_meanwhile)
+    status, answer = world.post("gw_push", world.pushinpay.webhook_body(tx_id))
+    assert (status, answer["results"]) == (200, ["refunded"])
+    payment = world.payment(payment_id)
+    assert payment["status"] == "refunded" and "flag" not in payment
+    kinds, deliveries = world.sent()
+    assert sorted(kinds) == ["Purchase", "Refund"] and len(deliveries) == 2  # delivery, then its revocation
