@@ -1,9 +1,10 @@
 """The demo seed: one tenant, the link ``demo`` rotating between two bots (3:1), a pixel.
 
-Later issues add their parts (gateway, offers, bot tokens) here. The bots get local-only tokens
+The bots get local-only tokens
 (``<n>:TEST-…``, valid only at the fake Bot API) and random webhook secrets, KMS-encrypted into
 their items when the account has a key; the plaintexts are in the Seed JSON for testers (local only).
-Each bot has pt-BR offers, one with a Telegram Stars price.
+Each bot has pt-BR offers, one with a Telegram Stars price. The tenant's PIX gateway is the sandbox
+(``seed_sandbox_gateway``), added by the local stack once it knows where the sandbox's API is served.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ DEMO_PIXEL = "px_demo"
 DEMO_META_PIXEL_ID = "1234567890123456"
 DEMO_BOTS = (("bot_demo_a", "FunilDemoABot", 3), ("bot_demo_b", "FunilDemoBBot", 1))
 DEMO_VIP_CHAT = -1001000000001  # the demo's private group (the fake Bot API accepts any chat)
+DEMO_GATEWAY = "gw_sandbox_demo"
 
 
 def demo_token(index: int) -> str:
@@ -80,6 +82,8 @@ class Seed:
     pixel_id: str
     meta_pixel_id: str
     bots: list[dict[str, Any]] = field(default_factory=list)
+    gateway_id: str | None = None  # the tenant's sandbox PIX gateway, once seeded
+    gateways: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -138,3 +142,37 @@ def seed_demo(table: Table, kms_key_id: str | None = None) -> Seed:
             for bot_id, username, weight in DEMO_BOTS
         ],
     )
+
+
+@dataclass(frozen=True)
+class SandboxCredentials:
+    """The demo sandbox gateway's secrets (local only): its API key, webhook signing key, URL secret."""
+
+    api_key: str
+    webhook_secret: str
+    url_secret: str
+
+
+def seed_sandbox_gateway(table: Table, key_id: str, base_url: str, seed: Seed | None = None) -> SandboxCredentials:
+    """The demo tenant's PIX gateway: the sandbox at ``base_url``, credentials encrypted with KMS."""
+    from funil.adapters.kms import Kms
+    from funil.payments.gateway_store import Gateway
+
+    credentials = SandboxCredentials(
+        api_key=secrets.token_urlsafe(24),
+        webhook_secret=secrets.token_urlsafe(32),
+        url_secret=secrets.token_urlsafe(24),
+    )
+    gateway = Gateway(gateway_id=DEMO_GATEWAY, tenant_id=DEMO_TENANT, kind="sandbox", name="Sandbox", base_url=base_url)
+    table.put(
+        gateway.to_item(
+            Kms(),
+            key_id,
+            {"api_key": credentials.api_key, "webhook_secret": credentials.webhook_secret},
+            credentials.url_secret,
+        )
+    )
+    if seed is not None:
+        seed.gateway_id = DEMO_GATEWAY
+        seed.gateways = [{"id": DEMO_GATEWAY, "kind": "sandbox", "base_url": base_url}]
+    return credentials

@@ -484,7 +484,11 @@ def _schedule_input(template: Template, function: Function, name: str) -> dict[s
 
 # Fakes of the outside world (Telegram, Meta Graph, gateways) that every stack mounts unless the
 # caller passes its own list: "module:function", each function called with the stack.
-DEFAULT_EXTENSIONS: list[str] = ["local.capi_local:register", "local.telegram_local:register"]
+DEFAULT_EXTENSIONS: list[str] = [
+    "local.capi_local:register",
+    "local.telegram_local:register",
+    "local.sandbox_local:register",
+]
 
 
 def default_extensions() -> list[Extension]:

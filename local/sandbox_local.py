@@ -1,0 +1,175 @@
+"""The sandbox PIX gateway in the local stack: a whole sale can be paid without a bank.
+
+``register(stack)`` serves the fake sandbox's API (``local.fakes.sandbox``) under
+``/_local/sandbox/api``, seeds the demo tenant's sandbox gateway pointing there (its id in
+``/_local/seed``) and aims the fake's signed webhooks at the stack's real ``POST /pay/{gateway}/{secret}``
+route, so a simulated payment goes through GatewayWebhookFunction exactly like a real gateway's.
+
+    POST /_local/sandbox/checkout        {"amount_cents": 1990}  → a pending payment + its BR Code
+    POST /_local/sandbox/pay/{payment}   the payer pays: the sandbox sends its signed webhook
+    GET  /_local/sandbox/charges         the sandbox's charges
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from local.fakes.sandbox import SandboxGateway
+from local.seed import DEMO_GATEWAY, demo_offers, seed_sandbox_gateway
+
+if TYPE_CHECKING:
+    from local.server import LocalRequest, LocalResponse, LocalStack
+
+log = logging.getLogger("funil.local.sandbox")
+
+API_PREFIX = "/_local/sandbox/api"
+
+
+class CheckoutRequest(BaseModel):
+    """A payment for the demo tenant, as the bot would create it (no Telegram needed)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount_cents: int = Field(gt=0, le=100_000_000)
+    bot_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    offer_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    telegram_user_id: int | None = Field(default=None, gt=0)
+    description: str = Field(default="Pagamento de teste (sandbox)", max_length=140)
+
+
+class SandboxLocal:
+    def __init__(self, stack: LocalStack, fake: SandboxGateway) -> None:
+        from funil.adapters.dynamo import Table
+
+        self.stack = stack
+        self.fake = fake
+        self.table = Table(stack.resources.tables["AppTable"])
+        self.http = httpx.Client(timeout=15.0)
+
+    def deliver(self, url: str, headers: dict[str, str], body: bytes) -> int:
+        """The sandbox's webhook, over HTTP to the stack (the real route, the real handler)."""
+        return self.http.post(url, content=body, headers=headers).status_code
+
+    def payments_deps(self) -> Any:
+        from funil.adapters.kms import Kms
+        from funil.adapters.sqs import Queue
+        from funil.payments.service import Deps
+
+        queues = self.stack.resources.queues
+        return Deps(
+            items=self.table,
+            secrets=Kms(),
+            http=self.http,
+            conversions=Queue(queues["ConversionsQueue"]),
+            deliveries=Queue(queues["DeliveryQueue"]),
+        )
+
+    def checkout(self, request: CheckoutRequest) -> tuple[int, dict[str, Any]]:
+        from funil.payments.models import Payment
+        from funil.payments.routing import NoCharge, route_charge
+
+        seed = self.stack.seed
+        bot_id = request.bot_id or str(seed.bots[0]["id"])
+        if bot_id not in {str(bot["id"]) for bot in seed.bots}:
+            return 404, {"error": f"unknown demo bot {bot_id!r}"}
+        offer = next((offer for offer in demo_offers(bot_id) if offer.offer_id == request.offer_id), None)
+        if request.offer_id and offer is None:
+            return 404, {"error": f"unknown offer {request.offer_id!r}"}
+        payment = Payment.new(
+            tenant_id=seed.tenant_id,
+            amount_cents=request.amount_cents,
+            now=datetime.now(UTC),
+            expires_in_seconds=30 * 60,
+            bot_id=bot_id,
+            telegram_user_id=request.telegram_user_id,
+            offer_id=offer.offer_id if offer else None,
+            offer_name=offer.title if offer else None,
+            pixel_id=seed.pixel_id,
+        )
+        deps = self.payments_deps()
+        deps.payments.create(payment)
+        try:
+            routed = route_charge(deps, payment, request.description)
+        except NoCharge as error:
+            return 502, {"error": f"no charge: {error}", "payment_id": payment.payment_id}
+        return 201, {
+            "payment_id": payment.payment_id,
+            "status": "pending",
+            "amount_cents": payment.amount_cents,
+            "currency": payment.currency,
+            "brcode": routed.charge.brcode,
+            "gateway_id": routed.gateway_id,
+            "gateway_charge_id": routed.charge.gateway_charge_id,
+            "expires_at": routed.charge.expires_at.isoformat() if routed.charge.expires_at else None,
+        }
+
+    def pay(self, payment_id: str) -> tuple[int, dict[str, Any]]:
+        from funil.payments.repository import Payments
+
+        payment = Payments(self.table).get(payment_id) if payment_id.isalnum() else None
+        if payment is None or payment.get("gateway_id") != DEMO_GATEWAY:
+            return 404, {"error": "no sandbox payment with that id"}
+        try:
+            charge = self.fake.pay(str(payment["gateway_charge_id"]), self.deliver)
+        except KeyError:
+            return 404, {"error": "the sandbox has no charge for that payment"}
+        webhook = self.fake.webhooks[-1]
+        after = Payments(self.table).get(payment_id) or {}
+        return 200, {
+            "payment_id": payment_id,
+            "charge": charge,
+            "webhook_status": webhook["status"],
+            "payment_status": after.get("status"),
+        }
+
+
+def register(stack: LocalStack, fake: SandboxGateway | None = None) -> SandboxGateway:
+    from local.server import LocalResponse
+
+    base_url = stack.base_url + API_PREFIX
+    credentials = seed_sandbox_gateway(
+        _table(stack), stack.resources.keys["SecretsKey"], base_url, stack.seed if stack.seed else None
+    )
+    sandbox = SandboxLocal(
+        stack, fake or SandboxGateway(api_key=credentials.api_key, webhook_secret=credentials.webhook_secret)
+    )
+    sandbox.fake.webhook_url = f"{stack.base_url}/pay/{DEMO_GATEWAY}/{credentials.url_secret}"
+
+    def api(request: LocalRequest) -> LocalResponse:
+        url = httpx.URL(base_url + "/" + request.path_params["path"], params=request.query)
+        answer = sandbox.fake.handle(httpx.Request(request.method, url, headers=request.headers, content=request.body))
+        return LocalResponse(answer.status_code, answer.content, {"content-type": "application/json"})
+
+    def checkout(request: LocalRequest) -> LocalResponse:
+        try:
+            wanted = CheckoutRequest.model_validate_json(request.body or b"{}")
+        except ValidationError as error:
+            problems = [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors()]
+            return LocalResponse.json({"error": "invalid checkout", "details": problems}, 400)
+        status, payload = sandbox.checkout(wanted)
+        return LocalResponse.json(payload, status)
+
+    def pay(request: LocalRequest) -> LocalResponse:
+        status, payload = sandbox.pay(request.path_params["payment_id"])
+        return LocalResponse.json(payload, status)
+
+    def charges(_: LocalRequest) -> LocalResponse:
+        return LocalResponse.json(sorted(sandbox.fake.charges.values(), key=lambda charge: str(charge["created_at"])))
+
+    stack.add_route("ANY", API_PREFIX + "/{path+}", api)
+    stack.add_route("POST", "/_local/sandbox/checkout", checkout)
+    stack.add_route("POST", "/_local/sandbox/pay/{payment_id}", pay)
+    stack.add_route("GET", "/_local/sandbox/charges", charges)
+    stack.sandbox = sandbox  # type: ignore[attr-defined]
+    return sandbox.fake
+
+
+def _table(stack: LocalStack) -> Any:
+    from funil.adapters.dynamo import Table
+
+    return Table(stack.resources.tables["AppTable"])

@@ -1,0 +1,191 @@
+"""The local stack as the README starts it: the sandbox's routes, then the whole sale, offline.
+
+Everything goes over HTTP to the stack (default extensions: the fake Graph API, the fake Bot API,
+the sandbox); the handlers run on moto with the events API Gateway and SQS would give them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from local.server import LocalStack, start_stack
+
+UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    started = start_stack(port=0)
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+@pytest.fixture(scope="module")
+def client(stack: LocalStack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=stack.base_url, timeout=30) as http:
+        yield http
+
+
+def payment(client: httpx.Client, payment_id: str) -> dict[str, Any]:
+    (item,) = [
+        item
+        for item in client.get("/_local/items", params={"prefix": f"PAYMENT#{payment_id}"}).json()
+        if item["sk"] == "PAYMENT"
+    ]
+    return dict(item)
+
+
+# --- the sandbox's routes ----------------------------------------------------------------------------
+
+
+def test_the_demo_seed_names_its_sandbox_gateway(client: httpx.Client) -> None:
+    seed = client.get("/_local/seed").json()
+    assert seed["gateway_id"] == "gw_sandbox_demo"
+    (gateway,) = client.get("/_local/items", params={"prefix": "GATEWAY#"}).json()
+    assert gateway["kind"] == "sandbox" and gateway["tenant_id"] == seed["tenant_id"]
+    assert "credentials_ciphertext" in gateway and "api_key" not in json.dumps(gateway)
+
+
+def test_checkout_creates_a_pending_payment_with_a_real_br_code(client: httpx.Client) -> None:
+    from funil.payments.brcode import parse
+    from funil.payments.gateways.sandbox import txid_to_reference
+
+    answer = client.post("/_local/sandbox/checkout", json={"amount_cents": 1990})
+    assert answer.status_code == 201
+    created = answer.json()
+    stored = payment(client, created["payment_id"])
+    assert (stored["status"], stored["amount_cents"], stored["gateway_id"]) == ("pending", 1990, "gw_sandbox_demo")
+    assert stored["brcode"] == created["brcode"]
+    code = parse(created["brcode"])  # raises on a bad CRC
+    assert code.amount_cents == 1990
+    assert txid_to_reference(str(code.txid)) == created["payment_id"]
+    charges = client.get("/_local/sandbox/charges").json()
+    assert [charge["status"] for charge in charges if charge["reference"] == created["payment_id"]] == ["pending"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b'{"amount_cents": 0}', 400),
+        (b'{"amount_cents": "19,90"}', 400),
+        (b"not json", 400),
+        (b'{"amount_cents": 1990, "surprise": 1}', 400),
+        (b'{"amount_cents": 1990, "bot_id": "no_such_bot"}', 404),
+        (b'{"amount_cents": 1990, "offer_id": "no_such_offer"}', 404),
+    ],
+)
+def test_bad_checkouts_are_refused_and_write_nothing(client: httpx.Client, body: bytes, status: int) -> None:
+    before = len(client.get("/_local/items", params={"prefix": "PAYMENT#"}).json())
+    answer = client.post("/_local/sandbox/checkout", content=body, headers={"content-type": "application/json"})
+    assert answer.status_code == status
+    assert "error" in answer.json() and "Traceback" not in answer.text
+    assert len(client.get("/_local/items", params={"prefix": "PAYMENT#"}).json()) == before
+
+
+def test_paying_sends_the_signed_webhook_through_the_real_route(stack: LocalStack, client: httpx.Client) -> None:
+    created = client.post("/_local/sandbox/checkout", json={"amount_cents": 990, "telegram_user_id": 777001}).json()
+    paid = client.post(f"/_local/sandbox/pay/{created['payment_id']}")
+    assert paid.status_code == 200
+    assert (paid.json()["webhook_status"], paid.json()["payment_status"]) == (200, "paid")
+    assert stack.drain(15)
+    stored = payment(client, created["payment_id"])
+    assert stored["status"] == "paid" and stored["purchase_enqueued_at"] and stored["delivery_enqueued_at"]
+    webhooks = client.get("/_local/items", params={"prefix": "WEBHOOK#gw_sandbox_demo#"}).json()
+    assert any(created["payment_id"] in item["body"] for item in webhooks)
+
+    again = client.post(f"/_local/sandbox/pay/{created['payment_id']}")  # the gateway repeats itself
+    assert (again.status_code, again.json()["payment_status"]) == (200, "paid")
+    assert payment(client, created["payment_id"])["confirmed_at"] == stored["confirmed_at"]
+
+
+def test_paying_an_unknown_payment_is_404(client: httpx.Client) -> None:
+    for payment_id in ("ab" * 16, "nope"):
+        answer = client.post(f"/_local/sandbox/pay/{payment_id}")
+        assert answer.status_code == 404 and "error" in answer.json()
+
+
+# --- the whole chain ---------------------------------------------------------------------------------
+
+
+def _inject(client: httpx.Client, bot_id: str, update: dict[str, Any]) -> None:
+    answer = client.post(f"/_local/telegram/{bot_id}/updates", json=update)
+    assert answer.status_code == 200 and answer.json()["status"] == 200
+
+
+def _calls(client: httpx.Client, bot_id: str, chat: int) -> list[dict[str, Any]]:
+    return list(client.get(f"/_local/telegram/{bot_id}/calls", params={"chat": str(chat)}).json())
+
+
+def test_click_start_buy_pay_deliver_and_four_events_once_each(stack: LocalStack, client: httpx.Client) -> None:
+    # The ad click and the bridge page's beacon.
+    page = client.get("/go/demo?utm_source=facebook&fbclid=IwAR0offlineChain", headers={"user-agent": UA})
+    token = re.search(r"start=([A-Za-z0-9_-]{22})", page.text).group(1)  # type: ignore[union-attr]
+    beacon = json.dumps({"token": token, "fbp": "fb.1.1763800000000.1122334455"})
+    assert client.post(
+        "/go/demo/c", content=beacon, headers={"content-type": "text/plain", "user-agent": UA}
+    ).is_success
+    (click,) = client.get("/_local/items", params={"prefix": f"CLICK#{token}"}).json()
+    bot_id = click["bot_id"]
+
+    # /start <token> in the bot: the lead is attributed and gets the offers.
+    user = {"id": 880011, "is_bot": False, "first_name": "Ana", "username": "ana_compra", "language_code": "pt-br"}
+    chat = {"id": user["id"], "type": "private", "first_name": "Ana"}
+    now = int(time.time())
+    _inject(
+        client,
+        bot_id,
+        {"message": {"message_id": 1, "date": now, "chat": chat, "from": user, "text": f"/start {token}"}},
+    )
+    offers = [
+        button["callback_data"]
+        for call in _calls(client, bot_id, user["id"])
+        for row in (call["params"].get("reply_markup") or {}).get("inline_keyboard", [])
+        for button in row
+        if button.get("callback_data") == "b:grupo_vip"
+    ]
+    assert offers, "the offers' keyboard has the VIP group's PIX button"
+
+    # "Buy": a PIX charge through the tenant's gateway (the sandbox), QR and copy-paste code.
+    tap = {"id": "cb-offline-1", "from": user, "chat_instance": "42", "data": offers[0]}
+    tap["message"] = {"message_id": 2, "date": now, "chat": chat, "text": "Ofertas"}
+    _inject(client, bot_id, {"callback_query": tap})
+    (pending,) = client.get(f"/_local/telegram/{bot_id}/pending", params={"chat": str(user["id"])}).json()
+    payment_id = pending["payment_id"]
+    assert "sendPhoto" in [call["method"] for call in _calls(client, bot_id, user["id"])]
+    assert payment(client, payment_id)["attribution"]["fbc"].endswith("IwAR0offlineChain")
+
+    # The buyer pays in the sandbox; its signed webhook confirms; delivery and events follow.
+    assert client.post(f"/_local/sandbox/pay/{payment_id}").json()["payment_status"] == "paid"
+    assert stack.drain(20)
+
+    calls = _calls(client, bot_id, user["id"])
+    invites = [call for call in _calls(client, bot_id, -1001000000001) if call["method"] == "createChatInviteLink"]
+    assert [invite["params"]["member_limit"] for invite in invites][-1:] == [1]
+    delivered = [
+        call for call in calls if call["method"] == "sendMessage" and "Entrar no grupo VIP" in json.dumps(call)
+    ]
+    assert len(delivered) == 1
+    assert client.get("/_local/telegram/violations").json() == []
+
+    wanted = {
+        f"pv_{token}": "PageView",
+        f"lead_{bot_id}_{user['id']}": "Lead",
+        f"ic_{payment_id}": "InitiateCheckout",
+        f"purchase_{payment_id}": "Purchase",
+    }
+    received = Counter(
+        (event["event_id"], event["event_name"])
+        for event in client.get("/_local/capi").json()
+        if event.get("event_id") in wanted
+    )
+    assert received == Counter(dict.fromkeys(wanted.items(), 1))
