@@ -4,14 +4,16 @@ Every price and assumption is a named constant below; docs/cost.md explains each
 price comes from. Measured inputs (warm CPU per click, click item size) come from warm_click.py and
 click_item_size.py; pass new figures on the command line when they change.
 
-Usage: python bench/cost_model.py [--redirect-cpu-ms 3.05] [--click-wru 2] [--beacon-wru 2]
+Usage: python bench/cost_model.py [--redirect-cpu-ms 1.14] [--click-wru 2] [--beacon-wru 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 # --- list prices, us-east-1, USD (docs/cost.md § Prices) ----------------------------------------
 LAMBDA_REQUEST = 0.20 / 1e6  # per invocation
@@ -33,14 +35,15 @@ VCPU_MB = 1769  # Lambda gives one vCPU's worth of CPU at 1,769 MB, proportional
 ARM_SLOWDOWN = 1.25  # Graviton vs the benchmark machine, per core (assumed, not measured)
 DDB_WRITE_LATENCY_MS = 10.0  # PutItem round trip inside the region, upper end of 5-10 ms
 SQS_SEND_LATENCY_MS = 15.0
-BEACON_CPU_MS = 2.0  # beacon handler + two SDK calls on the benchmark machine (estimate, not measured)
+BEACON_CPU_MS = 0.5  # beacon handler, moto excluded (bench/sale_path.py, "click" step)
 LOG_BYTES_PER_INVOCATION = 700  # platform start + report records in JSON format (estimate)
 REDIRECT_RESPONSE_BYTES = 3400  # bridge page ~2.7 KB + headers incl. CSP
 BEACON_RESPONSE_BYTES = 300
 CLICK_RESIDENT_DAYS = 11  # 7-day window + 2-day margin + up to ~2 days for TTL deletion
 STORAGE_OVERHEAD_BYTES = 100
 SQS_CONSUME_REQUESTS_PER_MESSAGE = 0.2  # Lambda receives and deletes in batches of ~10
-# capi_sender (later issue) for the server PageView: estimate until that issue measures it.
+# capi_sender for the server PageView: 2 WRU and 1 Graph request per event measured (sale_path.py, "click");
+# SQS batches of 10 and ~600 ms billed per batch (one Graph request) assumed.
 CAPI_EVENTS_PER_INVOCATION = 10
 CAPI_BILLED_MS = 600  # one Graph request per pixel per batch (~300-500 ms) + CPU, at 256 MB
 CAPI_WRU_PER_EVENT = 2  # claim the event id + record the outcome
@@ -84,7 +87,7 @@ def per_million_clicks(redirect_cpu_ms: float, click_wru: int, beacon_wru: int, 
             clicks * lambda_duration_usd(redirect_ms, 128),
         ),
         Line(
-            "Lambda duration, beacon (128 MB, estimate)",
+            "Lambda duration, beacon (128 MB)",
             f"{beacons:,.0f} x {beacon_ms} ms billed",
             beacons * lambda_duration_usd(beacon_ms, 128),
         ),
@@ -111,7 +114,7 @@ def per_million_clicks(redirect_cpu_ms: float, click_wru: int, beacon_wru: int, 
         ),
         Line("Data transfer out (responses)", f"{out_gb:.2f} GB x $0.09/GB", out_gb * DATA_OUT_GB),
         Line(
-            "capi_sender for the server PageView (later issue, estimate)",
+            "capi_sender for the server PageView (batches of 10)",
             f"{messages / CAPI_EVENTS_PER_INVOCATION:,.0f} inv x 256 MB x {CAPI_BILLED_MS} ms, "
             f"{CAPI_WRU_PER_EVENT} WRU + {CAPI_EGRESS_BYTES_PER_EVENT} B out per event",
             messages / CAPI_EVENTS_PER_INVOCATION * (LAMBDA_REQUEST + lambda_duration_usd(CAPI_BILLED_MS, 256))
@@ -120,36 +123,47 @@ def per_million_clicks(redirect_cpu_ms: float, click_wru: int, beacon_wru: int, 
     ]
 
 
-# Per sale: a placeholder for the functions later issues build (telegram_webhook, gateway_webhook,
-# capi_sender, delivery). (invocations, memory MB, billed ms, WRU, RRU, SQS requests, HTTP API requests)
-SALE_STEPS = {
-    "telegram_webhook: offer, checkout, PIX charge (3 updates)": (3, 256, 250, 9, 6, 1.2, 3),
-    "gateway_webhook: 2 notifications, verify, pending->paid": (2, 256, 300, 6, 4, 2.4, 2),
-    "capi_sender: InitiateCheckout + Purchase (batched ~10/request)": (0.2, 256, 600, 8, 2, 0, 0),
-    "delivery: invite link + message, /d/{token} page": (2, 256, 250, 3, 3, 0, 1),
-    "Powertools idempotency records (webhook, sender, delivery)": (0, 0, 0, 6, 0, 0, 0),
-}
-LEAD_STEP = ("telegram_webhook: /start, lead upsert, Lead event, offer", (1, 256, 300, 4, 2, 1.2, 1))
+# Per lead and per sale: measured by bench/sale_path.py (the whole chain on the local stack, per step
+# and function: invocations, CPU per invocation, WRU/RRU from item sizes, AWS and outside calls).
+SALE_PATH_JSON = Path(__file__).with_name("sale_path.json")
+MEMORY_MB = {"RedirectFunction": 128, "BeaconFunction": 128, "DeliveryPageFunction": 128}  # others: 256
+AWS_CALL_MS = 10.0  # DynamoDB/SQS/KMS round trip inside the region (assumed)
+OUTSIDE_CALL_MS = 250.0  # Telegram Bot API, the PIX gateway, Meta's Graph API from us-east-1 (assumed)
+LEAD_STEPS = ("start",)
+SALE_STEPS = ("buy", "pay")
 
 
-def steps_usd(steps: dict[str, tuple[float, int, int, float, float, float, float]]) -> list[Line]:
+def measured_steps(path: Path = SALE_PATH_JSON) -> dict[str, dict[str, dict[str, float]]]:
+    return dict(json.loads(path.read_text())["steps"])
+
+
+def step_lines(steps: dict[str, dict[str, dict[str, float]]], names: tuple[str, ...]) -> list[Line]:
     lines = []
-    for name, (inv, mem, ms, wru, rru, sqs, api) in steps.items():
-        usd = (
-            inv * (LAMBDA_REQUEST + lambda_duration_usd(ms, mem) + LOG_BYTES_PER_INVOCATION * 2 / 1e9 * LOGS_INGEST_GB)
-            + wru * DDB_WRU
-            + rru * DDB_RRU
-            + sqs * SQS_REQUEST
-            + api * HTTP_API_REQUEST
-        )
-        formula = f"{inv:g} inv x {mem} MB x {ms} ms, {wru:g} WRU, {rru:g} RRU, {sqs:g} SQS, {api:g} API"
-        lines.append(Line(name, formula, usd))
+    for step in names:
+        for function, m in steps.get(step, {}).items():
+            memory = MEMORY_MB.get(function, 256)
+            inv = m["invocations"]
+            io_ms = (m["aws_calls"] * AWS_CALL_MS + m["outside_calls"] * OUTSIDE_CALL_MS) / max(inv, 1e-9)
+            ms = billed_ms(m["cpu_ms"], memory, io_ms)
+            usd = (
+                inv * (LAMBDA_REQUEST + lambda_duration_usd(ms, memory))
+                + inv * LOG_BYTES_PER_INVOCATION / 1e9 * LOGS_INGEST_GB
+                + m["wru"] * DDB_WRU
+                + m["rru"] * DDB_RRU
+                + (m["sqs"] * (1 + SQS_CONSUME_REQUESTS_PER_MESSAGE)) * SQS_REQUEST
+                + m["api_requests"] * HTTP_API_REQUEST
+            )
+            formula = (
+                f"{inv:g} inv x {memory} MB x {ms} ms billed ({m['cpu_ms']:g} ms CPU), {m['wru']:g} WRU, "
+                f"{m['rru']:g} RRU, {m['sqs']:g} SQS, {m['api_requests']:g} API"
+            )
+            lines.append(Line(f"{step}: {function}", formula, usd))
     return lines
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--redirect-cpu-ms", type=float, default=3.05, help="warm_click.py lambda_handler+sdk mean")
+    parser.add_argument("--redirect-cpu-ms", type=float, default=1.14, help="warm_click.py lambda_handler+sdk mean")
     parser.add_argument("--click-wru", type=int, default=2)
     parser.add_argument("--beacon-wru", type=int, default=2)
     parser.add_argument("--item-bytes", type=int, default=1321, help="click item after the beacon")
@@ -164,21 +178,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {line.item} | {line.formula} | {line.usd:.2f} |")
     print(f"| **Total** | | **{total_clicks:.2f}** |")
 
-    sale = steps_usd(SALE_STEPS)
+    steps = measured_steps()
+    sale = step_lines(steps, SALE_STEPS)
+    lead = step_lines(steps, LEAD_STEPS)
     per_sale = sum(line.usd for line in sale)
-    lead = steps_usd({LEAD_STEP[0]: LEAD_STEP[1]})[0]
-    print("\n| Per thousand sales (estimate) | Per event | USD per 1,000 sales |\n|---|---|---:|")
+    per_lead = sum(line.usd for line in lead)
+    print("\n| Per thousand sales (measured chain) | Per sale | USD per 1,000 sales |\n|---|---|---:|")
     for line in sale:
         print(f"| {line.item} | {line.formula} | {line.usd * 1000:.3f} |")
     print(f"| **Sale's own path** | | **{per_sale * 1000:.3f}** |")
     leads = args.leads_per_sale * 1000
     clicks_n = leads * args.clicks_per_lead
-    print(f"| {lead.item} x {args.leads_per_sale:g} leads/sale | {lead.formula} | {lead.usd * leads:.3f} |")
+    for line in lead:
+        print(f"| {line.item} (x {args.leads_per_sale:g} leads/sale) | {line.formula} | {line.usd * leads:.3f} |")
     print(
         f"| clicks x {args.clicks_per_lead:g}/lead ({clicks_n:,.0f}) | per-click total above | "
         f"{total_clicks / 1e6 * clicks_n:.3f} |"
     )
-    full = per_sale * 1000 + lead.usd * leads + total_clicks / 1e6 * clicks_n
+    full = per_sale * 1000 + per_lead * leads + total_clicks / 1e6 * clicks_n
     print(f"| **Per 1,000 sales incl. their leads and clicks** | | **{full:.3f}** |")
     return 0
 
