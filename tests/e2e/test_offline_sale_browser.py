@@ -1,0 +1,53 @@
+"""A person, in a browser, through the whole sale on the local stack the README starts.
+
+Click the demo link (bridge page, Pixel stub, beacon), open the chat page with the token the page
+sends to Telegram, press Start, tap the PIX offer, see the QR code, pay in the sandbox, receive the
+invite link; Meta's fake Graph API then holds PageView, Lead, InitiateCheckout and Purchase, once each.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from typing import Any
+
+from tests.e2e.conftest import get_json, seed_data, wait_for_click
+from tests.e2e.test_bridge_browser import DESKTOP_CHROME, WEB_LINK
+
+WANTED = Counter({"PageView": 1, "Lead": 1, "InitiateCheckout": 1, "Purchase": 1})
+
+
+def _events(stack: Any) -> Counter[str]:
+    return Counter(str(event.get("event_name")) for event in get_json(stack, "/_local/capi"))
+
+
+def test_click_start_buy_pay_and_receive_the_delivery(stack: Any, bridge: Any) -> None:
+    visit = bridge(DESKTOP_CHROME)
+    visit.open("/go/demo?utm_source=facebook&fbclid=IwAR0browserSale_0123456789")
+    link = WEB_LINK.fullmatch(visit.wait_for_telegram())
+    assert link, "the bridge page sends the visitor to the bot with the click's token"
+    token = link["token"]
+    bot_id = next(bot["id"] for bot in seed_data(stack)["bots"] if bot["username"] == link["bot"])
+    wait_for_click(stack, token, lambda item: item.get("beacon_count") == 1)
+
+    page = visit.context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{stack.base_url}/_local/chat/{bot_id}?start={token}")
+    page.click("#startButton")
+    page.get_by_role("button", name=re.compile(r"Grupo VIP .*\(PIX\)")).click()
+    page.wait_for_function(
+        "[...document.querySelectorAll('.msg.bot img')].some(img => img.complete && img.naturalWidth > 0)"
+    )
+    page.get_by_role("button", name=re.compile("Pagar este PIX no sandbox")).click()
+    invite = page.get_by_role("link", name="Entrar no grupo VIP")
+    invite.wait_for(timeout=20_000)
+    assert (invite.get_attribute("href") or "").startswith("https://t.me/+")
+
+    deadline = time.monotonic() + 20
+    while _events(stack) != WANTED and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert _events(stack) == WANTED
+    assert errors == []
+    assert get_json(stack, "/_local/telegram/violations") == []
