@@ -170,5 +170,13 @@ def handle_webhook(
             log.warning("webhook for an unknown payment", extra={"gateway_id": gateway_id, "charge_id": charge_id})
             results.append("unknown")
             continue
-        results.append(apply(deps, payment, seen))
+        outcome = apply(deps, payment, seen)
+        if outcome == "confirmed" and payment.get("gateway_id") not in (None, gateway_id):
+            # A charge routing voided (its answer was lost) was paid anyway: the sale stands, and the
+            # operator checks that the buyer did not pay the charge shown to them as well.
+            log.error(
+                "ALERT paid through a voided routing attempt",
+                extra={"payment_id": payment["payment_id"], "gateway_id": gateway_id, "shown": payment["gateway_id"]},
+            )
+        results.append(outcome)
     return 200, {"ok": True, "results": results}
