@@ -94,11 +94,18 @@ def world(aws_env: aws.Resources, table: Any) -> Any:
     )
 
     def add_gateway(
-        gateway_id: str, host: str, priority: int = 1, weight: int = 1, enabled: bool = True, **extra: Any
+        gateway_id: str,
+        host: str,
+        priority: int = 1,
+        weight: int = 1,
+        enabled: bool = True,
+        credentials: dict[str, str] | None = None,
+        **extra: Any,
     ) -> None:
         from funil.payments.gateway_store import Gateway
 
-        kind, credentials, options = CREDENTIALS[host]
+        kind, known, options = CREDENTIALS[host]
+        credentials = known if credentials is None else credentials
         options = {**options, **extra}
         gateway = Gateway(
             gateway_id=gateway_id,
@@ -262,7 +269,9 @@ def test_a_lost_answer_is_found_by_our_reference_in_the_listing_and_cancelled(wo
     assert fakes.mercadopago.by_reference(payment.payment_id)["status"] == "cancelled"
 
 
-def test_an_ambiguous_attempt_at_a_gateway_that_cannot_cancel_is_recorded_unverified(world: Any) -> None:
+def test_an_ambiguous_attempt_at_a_gateway_that_cannot_cancel_is_recorded_unverified(
+    world: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     from funil.payments.routing import route_charge
 
     fakes, deps, add_gateway = world
@@ -273,6 +282,7 @@ def test_an_ambiguous_attempt_at_a_gateway_that_cannot_cancel_is_recorded_unveri
 
     assert route_charge(deps, payment, "Curso").gateway_id == "gw_backup"
     assert attempts(deps, payment.payment_id) == [("gw_pushin", "void_unverified"), ("gw_backup", "created")]
+    assert any(r.message.startswith("ALERT an ambiguous charge could not be voided") for r in caplog.records)
 
 
 def test_a_gateway_whose_minimum_is_above_the_amount_is_skipped(world: Any) -> None:
@@ -350,5 +360,67 @@ def test_a_voided_attempt_paid_anyway_is_confirmed_once_and_alerted(
         assert status == 200
     assert answer["results"] == ["unchanged:paid"]
     assert deps.payments.get(payment.payment_id)["status"] == "paid"
+    assert len(deps.conversions.sent) == len(deps.deliveries.sent) == 1
+    assert [r.message for r in caplog.records].count("ALERT paid through a voided routing attempt") == 2  # each time
+
+
+def test_a_gateway_whose_configuration_cannot_be_loaded_is_a_failed_attempt(world: Any) -> None:
+    from funil.payments.routing import route_charge
+
+    fakes, deps, add_gateway = world
+    add_gateway("gw_broken", "woovi.test", priority=1, credentials={})  # no app_id
+    add_gateway("gw_backup", "sandbox.test", priority=2)
+    payment = new_payment(deps)
+
+    assert route_charge(deps, payment, "Curso").gateway_id == "gw_backup"
+    (broken, created) = deps.payments.attempts(payment.payment_id)
+    assert (broken["outcome"], broken["error"]) == ("failed", "config: GatewayError")
+    assert created["outcome"] == "created"
+    assert fakes.calls_to("woovi.test") == []
+
+
+def _voided_woovi(world: Any) -> tuple[Any, Any, Any]:
+    """A payment whose Woovi attempt was made but could not be cancelled; the sandbox's charge is shown."""
+    from funil.payments.routing import route_charge
+
+    fakes, deps, add_gateway = world
+    add_gateway("gw_woovi", "woovi.test", priority=1, webhook_public_key=fakes.woovi.public_key_pem)
+    add_gateway("gw_backup", "sandbox.test", priority=2)
+    fakes.lose_next_create.add("woovi.test")
+    fakes.woovi.fail(503, method="DELETE", times=None)
+    payment = new_payment(deps)
+    assert route_charge(deps, payment, "Curso").gateway_id == "gw_backup"
+    return fakes, deps, payment
+
+
+def test_other_events_of_a_voided_attempt_do_not_touch_the_payment(world: Any) -> None:
+    from funil.payments.webhook import handle_webhook
+
+    fakes, deps, payment = _voided_woovi(world)
+    fakes.woovi.expire(payment.payment_id)
+    body, headers = fakes.woovi.webhook(payment.payment_id, event="OPENPIX:CHARGE_EXPIRED")
+    status, answer = handle_webhook(deps, "gw_woovi", "url-secret-gw_woovi", headers, body)
+    assert (status, answer["results"]) == (200, ["ignored:voided_attempt"])
+    assert deps.payments.get(payment.payment_id)["status"] == "pending"  # the sandbox's charge is still payable
+    assert deps.conversions.sent == deps.deliveries.sent == []
+
+
+def test_a_voided_attempt_paid_after_the_shown_charge_is_alerted_not_confirmed_again(
+    world: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from datetime import UTC, datetime
+
+    from funil.payments import transitions
+    from funil.payments.webhook import handle_webhook
+
+    fakes, deps, payment = _voided_woovi(world)
+    now = datetime.now(UTC)
+    transitions.confirm(
+        deps.items, payment.payment_id, now, conversions=deps.conversions, deliveries=deps.deliveries, now=now
+    )
+    fakes.woovi.pay(payment.payment_id)  # the buyer paid twice
+    body, headers = fakes.woovi.webhook(payment.payment_id)
+    status, answer = handle_webhook(deps, "gw_woovi", "url-secret-gw_woovi", headers, body)
+    assert (status, answer["results"]) == (200, ["unchanged:paid"])
     assert len(deps.conversions.sent) == len(deps.deliveries.sent) == 1
     assert [r.message for r in caplog.records].count("ALERT paid through a voided routing attempt") == 1

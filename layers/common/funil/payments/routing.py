@@ -9,8 +9,11 @@ A timeout during creation is *ambiguous*: the charge may exist, and a buyer must
 payable charge we do not know about. Before failing over, the attempt is voided: its charge is
 found (our payment id is the charge id where we choose it, else the gateway's listing is searched
 for our reference) and cancelled. When it can be neither found nor cancelled the attempt is
-recorded as ``void_unverified``; its code was never shown to anyone, and a webhook for it still
-matches the payment (``funil.payments.webhook.find_payment`` accepts any gateway it attempted).
+recorded as ``void_unverified`` and an ALERT is logged. Its code was never shown to the buyer, so a
+payment of it is unlikely; if one comes, its webhook still confirms the sale (and alerts), while
+its other events (expired, cancelled, refunded) are ignored: they do not speak for the charge the
+buyer holds (``funil.payments.webhook``). A gateway whose configuration cannot be loaded is a
+failed attempt, not the end of routing.
 
 Every attempt is recorded (``ATTEMPT#nn`` under the payment, pattern 19); the payment then carries
 the gateway, its charge id (pattern 15), the BR Code and the charge's expiry.
@@ -81,7 +84,17 @@ def route_charge(pay: Deps, payment: Payment, description: str, rng: random.Rand
     number = 0
     for gateway in gateways:
         gateway_id = str(gateway["gateway_id"])
-        adapter = pay.adapter(gateway)
+        try:
+            adapter = pay.adapter(gateway)
+        except Exception as error:  # a broken config or key must not stop the other gateways
+            number += 1
+            # The type only: a config error's text may quote a credential.
+            failed = {"outcome": "failed", "error": f"config: {type(error).__name__}"}
+            pay.payments.put_attempt(
+                payment.payment_id, number, {"gateway_id": gateway_id, "at": iso(pay.now()), **failed}
+            )
+            log.error("ALERT a gateway's configuration cannot be used", extra={"gateway": gateway_id})
+            continue
         if adapter.capabilities.min_amount_cents > payment.amount_cents:
             log.info("gateway skipped: amount below its minimum", extra={"gateway": gateway_id})
             continue
@@ -91,9 +104,17 @@ def route_charge(pay: Deps, payment: Payment, description: str, rng: random.Rand
         try:
             charge = adapter.create_charge(request)
         except GatewayError as error:
-            attempt.update(error=str(error)[:200], elapsed_ms=_elapsed_ms(started))
-            attempt["outcome"] = _void(adapter, payment, pay.now()) if error.ambiguous else "failed"
+            attempt.update(error=str(error)[:200], elapsed_ms=_elapsed_ms(started), outcome="failed")
+            if error.ambiguous:
+                attempt["outcome"], found = _void(adapter, payment, pay.now())
+                if found:
+                    attempt["gateway_charge_id"] = found
             pay.payments.put_attempt(payment.payment_id, number, attempt)
+            if attempt["outcome"] == "void_unverified":
+                log.error(
+                    "ALERT an ambiguous charge could not be voided; its webhook still counts",
+                    extra={"payment_id": payment.payment_id, "gateway": gateway_id},
+                )
             log.warning(
                 "PIX charge failed at a gateway; trying the next",
                 extra={"payment_id": payment.payment_id, "gateway": gateway_id, "outcome": attempt["outcome"]},
@@ -106,31 +127,28 @@ def route_charge(pay: Deps, payment: Payment, description: str, rng: random.Rand
     raise NoCharge("no gateway created the charge")
 
 
-def _void(adapter: GatewayAdapter, payment: Payment, now: datetime) -> str:
-    """Make an ambiguous attempt's charge unpayable. Returns the attempt's outcome."""
+def _void(adapter: GatewayAdapter, payment: Payment, now: datetime) -> tuple[str, str | None]:
+    """Make an ambiguous attempt's charge unpayable. Returns the attempt's outcome and the charge id found."""
+    charge_id: str | None = None
     try:
         charge_id = _find_charge_id(adapter, payment, now)
         if charge_id is None:
-            return "void_absent" if adapter.capabilities.can_list else "void_unverified"
+            return ("void_absent" if adapter.capabilities.can_list else "void_unverified"), None
         if not adapter.capabilities.can_cancel:
-            return "void_unverified"
+            return "void_unverified", charge_id
         try:
             adapter.cancel_charge(charge_id)
-            return "void_canceled"
+            return "void_canceled", charge_id
         except GatewayError as error:
             if error.transient:
                 raise
             # Nothing cancellable under that id: it was never created, or is no longer payable.
             status = adapter.get_charge(charge_id).status
-            return "void_canceled" if status is not ChargeStatus.PENDING else "void_unverified"
+            return ("void_canceled" if status is not ChargeStatus.PENDING else "void_unverified"), charge_id
     except GatewayError as error:
         if not error.transient and adapter.capabilities.we_choose_id:
-            return "void_absent"  # our id is unknown to the gateway: the charge was never created
-        log.error(
-            "ALERT an ambiguous charge could not be voided",
-            extra={"payment_id": payment.payment_id, "gateway": adapter.kind},
-        )
-        return "void_unverified"
+            return "void_absent", None  # our id is unknown to the gateway: the charge was never created
+        return "void_unverified", charge_id
 
 
 def _find_charge_id(adapter: GatewayAdapter, payment: Payment, now: datetime) -> str | None:

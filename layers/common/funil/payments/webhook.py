@@ -22,6 +22,7 @@ from funil.clock import iso, to_epoch_s
 from funil.payments.gateway_store import url_secret_matches
 from funil.payments.gateways.base import (
     Charge,
+    ChargeStatus,
     GatewayAdapter,
     GatewayError,
     WebhookAuth,
@@ -170,13 +171,25 @@ def handle_webhook(
             log.warning("webhook for an unknown payment", extra={"gateway_id": gateway_id, "charge_id": charge_id})
             results.append("unknown")
             continue
-        outcome = apply(deps, payment, seen)
-        if outcome == "confirmed" and payment.get("gateway_id") not in (None, gateway_id):
-            # A charge routing voided (its answer was lost) was paid anyway: the sale stands, and the
-            # operator checks that the buyer did not pay the charge shown to them as well.
-            log.error(
-                "ALERT paid through a voided routing attempt",
-                extra={"payment_id": payment["payment_id"], "gateway_id": gateway_id, "shown": payment["gateway_id"]},
-            )
-        results.append(outcome)
+        if payment.get("gateway_id") not in (None, gateway_id):
+            results.append(_voided_attempt(deps, payment, seen, gateway_id))
+            continue
+        results.append(apply(deps, payment, seen))
     return 200, {"ok": True, "results": results}
+
+
+def _voided_attempt(deps: Deps, payment: dict[str, Any], seen: Observation, gateway_id: str) -> str:
+    """An event about a charge routing voided, not the one the buyer was shown (``funil.payments.routing``).
+
+    Only a payment counts: the money is real, so the sale stands (confirmed once, as any other),
+    and the operator checks for a double payment, whichever charge was paid first. Its expiry,
+    cancellation or refund says nothing about the charge the buyer holds: ignored.
+    """
+    if seen.kind != "payment" or seen.status is not ChargeStatus.PAID:
+        log.info("event of a voided routing attempt: ignored", extra={"gateway_id": gateway_id})
+        return "ignored:voided_attempt"
+    log.error(
+        "ALERT paid through a voided routing attempt",
+        extra={"payment_id": payment["payment_id"], "gateway_id": gateway_id, "shown": payment["gateway_id"]},
+    )
+    return apply(deps, payment, seen)
