@@ -418,3 +418,26 @@ def test_refund_of_a_message_delivery_has_nothing_to_revoke(
     calls = len(telegram_api.recorded())
     assert refund_and_redeliver(consumer, table) == {"batchItemFailures": []}
     assert len(telegram_api.recorded()) == calls
+
+
+def test_refund_while_the_delivery_is_in_progress_waits_for_it_then_revokes(
+    consumer: Any, table: Any, seed: Any, telegram_api: FakeTelegramApi
+) -> None:
+    from funil.delivery.records import DeliveryRecords
+
+    put_offer(table, seed, {"kind": "invite_link", "chat_id": VIP_CHAT})
+    put_payment(table, seed)
+    payment = table.get(f"PAYMENT#{PAYMENT}", "PAYMENT")
+    records = DeliveryRecords(table)
+    claim = records.claim(payment, "other-consumer", datetime.now(UTC))  # another consumer, mid-delivery
+    assert not hasattr(claim, "final")
+
+    failed = refund_and_redeliver(consumer, table)
+    assert len(failed["batchItemFailures"]) == 1  # retried, not skipped: the link is about to exist
+    assert telegram_api.sent("revokeChatInviteLink") == []
+
+    records.release(PAYMENT, "other-consumer", "test", datetime.now(UTC))  # that consumer is done
+    records.keep_invite_link(PAYMENT, "other-consumer", "https://t.me/+InProgress01", VIP_CHAT)
+    assert run(consumer, sqs_event(PAYMENT)) == {"batchItemFailures": []}
+    (revoked,) = telegram_api.sent("revokeChatInviteLink")
+    assert revoked["invite_link"] == "https://t.me/+InProgress01"

@@ -221,6 +221,10 @@ def revoke_access(payment: Mapping[str, Any], deps: DeliveryDeps) -> Outcome:
     record = records.get(payment_id) or {}
     link, chat_id = record.get("invite_link"), record.get("invite_chat_id")
     if not link or chat_id is None:
+        leased = int(record.get("claim_expires_at") or 0) > to_epoch_s(deps.now())
+        if record.get("status") == DeliveryStatus.IN_PROGRESS and leased:
+            # A consumer that read the payment as paid is delivering now: look again once it is done.
+            raise RetryLater("delivery_in_progress")
         return "skipped"  # no link was handed out (a message delivery, or refunded before delivery)
     if record.get("access_revoked_at"):
         return "duplicate"

@@ -11,8 +11,9 @@ Confirmation hands the payment on through two queues: a Purchase ``ConversionMes
 each was enqueued (``purchase_enqueued_at``, ``delivery_enqueued_at``); a repeated confirmation (a
 duplicate webhook, the reconciler) sends whichever is not yet recorded. A message may thus be sent
 twice after a crash between send and record; both consumers are idempotent on the payment. A
-refund sends the Refund event and, when a delivery was enqueued, the payment to the delivery queue
-again (``revoke_enqueued_at``): the consumer finds it refunded and revokes the unused invite link.
+refund sends the Refund event and the payment to the delivery queue again (``revoke_enqueued_at``;
+also when the delivery's own record was lost to a crash): the consumer finds it refunded and
+revokes the unused invite link, if one was handed out.
 """
 
 from __future__ import annotations
@@ -209,11 +210,7 @@ def ensure_handed_on(
         conversions.send(refund_message(payment).model_dump_json(), {"kind": "Refund"})
         _record_sent(items, payment_id, "refund_enqueued_at", now)
         sent.append("refund")
-    if (
-        status == PaymentStatus.REFUNDED
-        and payment.get("delivery_enqueued_at")
-        and not payment.get("revoke_enqueued_at")
-    ):
+    if status == PaymentStatus.REFUNDED and payment.get("paid_at") and not payment.get("revoke_enqueued_at"):
         # The delivery consumer sees the payment refunded and revokes the buyer's unused invite link.
         deliveries.send(delivery_body(payment))
         _record_sent(items, payment_id, "revoke_enqueued_at", now)
