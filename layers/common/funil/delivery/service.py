@@ -11,8 +11,10 @@ Plain logic: the handler gives it the table, a Telegram port and the clock. Per 
 4. the message (link previews disabled), then the record is marked delivered.
 
 A refunded payment takes the access back (``revoke_access``): the buyer's invite link is revoked
-with ``revokeChatInviteLink`` unless the buyer already joined through it, and join requests through
-it are declined from then on. Safe to repeat.
+with ``revokeChatInviteLink`` and join requests through it are declined from then on. Only joins
+through a join-request link are known (``joined_at``: we approve them), so only those report
+``already_used``; a one-member link is revoked either way (a member who joined stays: removing one
+is support's decision). Safe to repeat.
 
 Telegram errors: 403 → the lead is unreachable (their state, never the bot's), acknowledged;
 429 → retried after ``retry_after`` (the message's visibility timeout); 401 → the bot's token is
