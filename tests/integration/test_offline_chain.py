@@ -189,3 +189,17 @@ def test_click_start_buy_pay_deliver_and_four_events_once_each(stack: LocalStack
         if event.get("event_id") in wanted
     )
     assert received == Counter(dict.fromkeys(wanted.items(), 1))
+
+
+def test_a_lost_webhook_is_caught_by_the_reconciler_through_the_stack(stack: LocalStack, client: httpx.Client) -> None:
+    # The payer pays but the sandbox's webhook never arrives: ReconcilerFunction's own HTTP client
+    # asks the sandbox at the stack's URL and confirms the payment the same way.
+    created = client.post("/_local/sandbox/checkout", json={"amount_cents": 1290}).json()
+    stack.sandbox.fake.pay(created["gateway_charge_id"])  # type: ignore[attr-defined]  # no deliver: lost
+    assert payment(client, created["payment_id"])["status"] == "pending"
+
+    ran = client.post("/_local/schedules/ReconcilerFunction")
+    assert ran.status_code == 200 and ran.json()["result"]["counts"].get("confirmed") == 1
+    assert stack.drain(15)
+    stored = payment(client, created["payment_id"])
+    assert stored["status"] == "paid" and stored["purchase_enqueued_at"]
