@@ -93,7 +93,9 @@ def test_bad_checkouts_are_refused_and_write_nothing(client: httpx.Client, body:
 
 
 def test_paying_sends_the_signed_webhook_through_the_real_route(stack: LocalStack, client: httpx.Client) -> None:
-    created = client.post("/_local/sandbox/checkout", json={"amount_cents": 990, "telegram_user_id": 777001}).json()
+    buyer = 777001
+    wanted = {"amount_cents": 1990, "offer_id": "grupo_vip", "telegram_user_id": buyer}
+    created = client.post("/_local/sandbox/checkout", json=wanted).json()
     paid = client.post(f"/_local/sandbox/pay/{created['payment_id']}")
     assert paid.status_code == 200
     assert (paid.json()["webhook_status"], paid.json()["payment_status"]) == (200, "paid")
@@ -102,10 +104,21 @@ def test_paying_sends_the_signed_webhook_through_the_real_route(stack: LocalStac
     assert stored["status"] == "paid" and stored["purchase_enqueued_at"] and stored["delivery_enqueued_at"]
     webhooks = client.get("/_local/items", params={"prefix": "WEBHOOK#gw_sandbox_demo#"}).json()
     assert any(created["payment_id"] in item["body"] for item in webhooks)
+    purchases = [
+        e for e in client.get("/_local/capi").json() if e.get("event_id") == f"purchase_{created['payment_id']}"
+    ]
+    assert [event["event_name"] for event in purchases] == ["Purchase"]
+    sent = client.get(f"/_local/telegram/{stored['bot_id']}/calls", params={"chat": str(buyer)}).json()
+    assert [call["method"] for call in sent if "t.me/+" in json.dumps(call)] == ["sendMessage"]
 
     again = client.post(f"/_local/sandbox/pay/{created['payment_id']}")  # the gateway repeats itself
     assert (again.status_code, again.json()["payment_status"]) == (200, "paid")
     assert payment(client, created["payment_id"])["confirmed_at"] == stored["confirmed_at"]
+    assert stack.drain(15)
+    assert (
+        len([e for e in client.get("/_local/capi").json() if e.get("event_id") == f"purchase_{created['payment_id']}"])
+        == 1
+    )
 
 
 def test_paying_an_unknown_payment_is_404(client: httpx.Client) -> None:
