@@ -7,12 +7,14 @@ route, so a simulated payment goes through GatewayWebhookFunction exactly like a
 
     POST /_local/sandbox/checkout        {"amount_cents": 1990}  → a pending payment + its BR Code
     POST /_local/sandbox/pay/{payment}   the payer pays: the sandbox sends its signed webhook
+    POST /_local/sandbox/refund/{payment}, /_local/sandbox/expire/{payment}   the same, refunded / expired
     GET  /_local/sandbox/charges         the sandbox's charges
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +41,7 @@ class CheckoutRequest(BaseModel):
     bot_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
     offer_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
     telegram_user_id: int | None = Field(default=None, gt=0)
-    description: str = Field(default="Pagamento de teste (sandbox)", max_length=140)
+    description: str | None = Field(default=None, min_length=1, max_length=140)  # else the offer's title
 
 
 class SandboxLocal:
@@ -94,7 +96,8 @@ class SandboxLocal:
         deps = self.payments_deps()
         deps.payments.create(payment)
         try:
-            routed = route_charge(deps, payment, request.description)
+            description = request.description or (offer.title if offer else "Pagamento de teste (sandbox)")
+            routed = route_charge(deps, payment, description)
         except NoCharge as error:
             return 502, {"error": f"no charge: {error}", "payment_id": payment.payment_id}
         return 201, {
@@ -108,22 +111,29 @@ class SandboxLocal:
             "expires_at": routed.charge.expires_at.isoformat() if routed.charge.expires_at else None,
         }
 
-    def pay(self, payment_id: str) -> tuple[int, dict[str, Any]]:
+    def settle(self, payment_id: str, action: str) -> tuple[int, dict[str, Any]]:
+        """The payer pays (or the bank refunds, or the charge expires): the sandbox's signed webhook."""
         from funil.payments.repository import Payments
 
         payment = Payments(self.table).get(payment_id) if payment_id.isalnum() else None
         if payment is None or payment.get("gateway_id") != DEMO_GATEWAY:
             return 404, {"error": "no sandbox payment with that id"}
+        statuses: list[int] = []  # this call's webhook answer (other calls may deliver meanwhile)
+
+        def deliver(url: str, headers: dict[str, str], body: bytes) -> int:
+            statuses.append(self.deliver(url, headers, body))
+            return statuses[-1]
+
+        settle = {"pay": self.fake.pay, "refund": self.fake.refund, "expire": self.fake.expire}[action]
         try:
-            charge = self.fake.pay(str(payment["gateway_charge_id"]), self.deliver)
+            charge = settle(str(payment["gateway_charge_id"]), deliver)
         except KeyError:
             return 404, {"error": "the sandbox has no charge for that payment"}
-        webhook = self.fake.webhooks[-1]
         after = Payments(self.table).get(payment_id) or {}
         return 200, {
             "payment_id": payment_id,
             "charge": charge,
-            "webhook_status": webhook["status"],
+            "webhook_status": statuses[-1] if statuses else None,
             "payment_status": after.get("status"),
         }
 
@@ -154,16 +164,20 @@ def register(stack: LocalStack, fake: SandboxGateway | None = None) -> SandboxGa
         status, payload = sandbox.checkout(wanted)
         return LocalResponse.json(payload, status)
 
-    def pay(request: LocalRequest) -> LocalResponse:
-        status, payload = sandbox.pay(request.path_params["payment_id"])
-        return LocalResponse.json(payload, status)
+    def settle(action: str) -> Callable[[LocalRequest], LocalResponse]:
+        def route(request: LocalRequest) -> LocalResponse:
+            status, payload = sandbox.settle(request.path_params["payment_id"], action)
+            return LocalResponse.json(payload, status)
+
+        return route
 
     def charges(_: LocalRequest) -> LocalResponse:
         return LocalResponse.json(sorted(sandbox.fake.charges.values(), key=lambda charge: str(charge["created_at"])))
 
     stack.add_route("ANY", API_PREFIX + "/{path+}", api)
     stack.add_route("POST", "/_local/sandbox/checkout", checkout)
-    stack.add_route("POST", "/_local/sandbox/pay/{payment_id}", pay)
+    for action in ("pay", "refund", "expire"):
+        stack.add_route("POST", f"/_local/sandbox/{action}/{{payment_id}}", settle(action))
     stack.add_route("GET", "/_local/sandbox/charges", charges)
     stack.sandbox = sandbox  # type: ignore[attr-defined]
     return sandbox.fake

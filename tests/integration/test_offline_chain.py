@@ -216,3 +216,29 @@ def test_a_lost_webhook_is_caught_by_the_reconciler_through_the_stack(stack: Loc
     assert stack.drain(15)
     stored = payment(client, created["payment_id"])
     assert stored["status"] == "paid" and stored["purchase_enqueued_at"]
+
+
+def test_a_refund_and_an_expiry_come_through_the_real_route(stack: LocalStack, client: httpx.Client) -> None:
+    sold = {"amount_cents": 1990, "offer_id": "grupo_vip", "telegram_user_id": 777002}
+    paid = client.post("/_local/sandbox/checkout", json=sold).json()
+    assert client.post(f"/_local/sandbox/pay/{paid['payment_id']}").json()["payment_status"] == "paid"
+    assert stack.drain(15)
+
+    refunded = client.post(f"/_local/sandbox/refund/{paid['payment_id']}").json()
+    assert (refunded["webhook_status"], refunded["payment_status"]) == (200, "refunded")
+    assert stack.drain(15)
+    vip = [
+        call["method"]
+        for call in client.get("/_local/telegram/bot_demo_a/calls").json()
+        if call["params"].get("chat_id") == -1001000000001
+    ]
+    assert vip[-2:] == ["createChatInviteLink", "revokeChatInviteLink"]  # the buyer's link no longer works
+
+    pending = client.post("/_local/sandbox/checkout", json={"amount_cents": 500}).json()
+    expired = client.post(f"/_local/sandbox/expire/{pending['payment_id']}").json()
+    assert (expired["webhook_status"], expired["payment_status"]) == (200, "expired")
+    assert [
+        c["status"] for c in client.get("/_local/sandbox/charges").json() if c["reference"] == pending["payment_id"]
+    ] == ["expired"]
+    for action in ("refund", "expire"):
+        assert client.post(f"/_local/sandbox/{action}/{'cd' * 16}").status_code == 404
