@@ -40,6 +40,14 @@ def test_click_start_buy_pay_and_receive_the_delivery(stack: Any, bridge: Any) -
     page.wait_for_function(
         "[...document.querySelectorAll('.msg.bot img')].some(img => img.complete && img.naturalWidth > 0)"
     )
+    pending = get_json(stack, f"/_local/telegram/{bot_id}/pending")[0]  # the newest: this one
+    brcode = next(
+        charge["brcode"]
+        for charge in get_json(stack, "/_local/sandbox/charges")
+        if charge["reference"] == pending["payment_id"]
+    )
+    assert page.locator(".msg.bot code", has_text=brcode).first.is_visible(), "the copy-paste code is shown"
+    assert page.get_by_role("button", name=re.compile("Copiar")).first.is_visible()
     page.get_by_role("button", name=re.compile("Pagar este PIX no sandbox")).click()
     invite = page.get_by_role("link", name="Entrar no grupo VIP")
     invite.wait_for(timeout=20_000)
