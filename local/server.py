@@ -410,9 +410,23 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.log_request(status)
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.info("%s %s", self.address_string(), format % args)
+        log.info("%s %s", self.address_string(), mask_secrets(format % args))
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
+
+
+_SECRETS_IN_PATHS = (
+    (re.compile(r"(/pay/[^/\s?]+/)[^/\s?]+"), r"\1***"),  # the gateway webhook's URL secret
+    (re.compile(r"(/bot)[^/\s?]+(/)"), r"\1***\2"),  # a bot token in a Bot API path
+    (re.compile(r"(access_token=)[^&\s]+"), r"\1***"),
+)
+
+
+def mask_secrets(line: str) -> str:
+    """A request line fit for the log: no URL secret, bot token or access token (DESIGN.md §3)."""
+    for pattern, replacement in _SECRETS_IN_PATHS:
+        line = pattern.sub(replacement, line)
+    return line
 
 
 def _clear_settings_cache() -> None:

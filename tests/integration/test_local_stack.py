@@ -279,3 +279,17 @@ def test_schedule_route_invokes_the_function(stack: LocalStack, client: httpx.Cl
     assert event["resources"][0].startswith(f"arn:aws:events:{aws.REGION}:{aws.ACCOUNT}:rule/")
     assert client.post("/_local/schedules/NoSuchFunction").status_code == 404
     assert client.post("/_local/schedules/TestBareFunction").status_code == 404  # has no schedule
+
+
+def test_request_log_lines_carry_no_secrets() -> None:
+    from local.server import mask_secrets
+
+    line = (
+        '"POST /pay/gw_sandbox_demo/Zx9-secretPart_123/pix HTTP/1.1" 200 - '
+        '"POST /_local/tgapi/bot700001:TEST-funil-local-demo-bot-00-not-real/sendMessage HTTP/1.1" 200 - '
+        '"POST /graph/v26.0/123/events?access_token=EAAB123&x=1 HTTP/1.1" 200 -'
+    )
+    masked = mask_secrets(line)
+    assert "Zx9-secretPart_123" not in masked and "/pay/gw_sandbox_demo/***/pix" in masked
+    assert "TEST-funil" not in masked and "/bot***/sendMessage" in masked
+    assert "EAAB123" not in masked and "access_token=***&x=1" in masked
