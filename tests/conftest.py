@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,18 @@ from local.template import ROOT, load
 
 ensure_layer_on_path()
 aws.use_fake_credentials()
+aws.serialise_moto()
+
+OUTSIDE_THE_REPOSITORY = ROOT.parent / "shared"  # where a checkout's siblings may sit; a user's clone has none
+
+
+def _refuse_reads_outside_the_repository(event: str, args: tuple[Any, ...]) -> None:
+    """Every test runs as in a lone clone: opening a sibling folder's file fails the run at once."""
+    if event == "open" and isinstance(args[0], str | Path) and Path(args[0]).is_relative_to(OUTSIDE_THE_REPOSITORY):
+        raise PermissionError(f"tests and the local stack must not read outside the repository: {args[0]}")
+
+
+sys.addaudithook(_refuse_reads_outside_the_repository)
 
 EVENTS = ROOT / "events"
 

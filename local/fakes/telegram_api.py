@@ -5,7 +5,7 @@ parameters) answers like Telegram: ``{"ok": true, "result": …}`` with realisti
 (Message, User, WebhookInfo, ChatInviteLink, True…) or ``{"ok": false, "error_code": …,
 "description": …, "parameters": {"retry_after": n}}``.
 
-Every call is validated against the Bot API oracle (``../shared/oracles/telegram-bot-api.json``,
+Every call is validated against the Bot API oracle (``tests/oracles/telegram-bot-api.json``,
 Bot API 10.1): unknown methods and parameters, types (nested JSON-serialized objects included),
 required fields and the length limits the spec states ("1-64 bytes", "0-1024 characters"…), plus
 the rules the spec states in prose that matter to Funil (one button kind per inline button, Stars
@@ -44,7 +44,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
-SPEC_PATH = ROOT.parent / "shared" / "oracles" / "telegram-bot-api.json"
+SPEC_PATH = ROOT / "tests" / "oracles" / "telegram-bot-api.json"
 PATH_RE = re.compile(r"/bot(?P<token>[^/]+)/(?P<method>[A-Za-z0-9_]+)$")
 TOKEN_RE = re.compile(r"^(?P<id>\d{1,20}):[A-Za-z0-9_-]{30,64}$")
 LIMIT_RE = re.compile(r"(\d+)-(\d+) (characters|bytes)")

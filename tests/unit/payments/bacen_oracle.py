@@ -1,4 +1,4 @@
-"""Banco Central's API Pix OpenAPI (``../shared/oracles/bacen-pix-api-2.9.0.yaml``) as a request oracle.
+"""Banco Central's API Pix OpenAPI (``tests/oracles/bacen-pix-api-2.9.0.yaml``) as a request oracle.
 
 ``validate_request`` finds the operation for a recorded ``httpx.Request`` (path template + method),
 checks its path and query parameters and its JSON body against the spec's schemas (OpenAPI 3.0
@@ -20,7 +20,7 @@ from openapi_schema_validator import OAS30Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-SPEC_PATH = Path(__file__).resolve().parents[3].parent / "shared" / "oracles" / "bacen-pix-api-2.9.0.yaml"
+SPEC_PATH = Path(__file__).resolve().parents[2] / "oracles" / "bacen-pix-api-2.9.0.yaml"
 BASE = "urn:bacen-pix-api"
 TXID_ANCHORED = re.compile(r"^[a-zA-Z0-9]{26,35}$")
 

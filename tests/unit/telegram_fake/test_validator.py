@@ -1,4 +1,4 @@
-"""The fake Bot API's validator against the oracle (../shared/oracles/telegram-bot-api.json)."""
+"""The fake Bot API's validator against the oracle (tests/oracles/telegram-bot-api.json)."""
 
 from __future__ import annotations
 
