@@ -2,7 +2,7 @@
 click corpus, and two DynamoDB stubs that count every call.
 
 - ``FakeDynamoClient``: stands in for the boto3 client under the real ``funil.adapters.dynamo.Table``,
-  so the handler's own serialisation CPU is measured, the SDK's is not (warm CPU budget, DESIGN.md §8).
+  so the handler's own serialisation CPU is measured, the SDK's is not (warm CPU budget, docs/architecture.md §8).
 - ``install_wire_stub``: keeps the real boto3 client and answers at botocore's ``before-send`` hook,
   so parameter validation, JSON serialisation, SigV4 signing and response parsing all run; only the
   socket is skipped (first-click and memory figures).

@@ -1,4 +1,4 @@
-"""capi_sender budgets (DESIGN.md §8): CPU per event built (≤ 0.3 ms) and Graph requests per pixel
+"""capi_sender budgets (docs/architecture.md §8): CPU per event built (≤ 0.3 ms) and Graph requests per pixel
 per batch (1 per pixel per batch of ≤ 1000 events).
 
 1. Builder: ``funil.capi.builder.build_event`` on realistic PageView / Lead / Purchase sources

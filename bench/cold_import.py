@@ -1,6 +1,6 @@
 """Cold import of the redirect handler module against ``import boto3; boto3.client("dynamodb")``.
 
-Budget (DESIGN.md §8): importing ``functions/redirect/app.py`` costs at most 1.3x the baseline, both
+Budget (docs/architecture.md §8): importing ``functions/redirect/app.py`` costs at most 1.3x the baseline, both
 measured without .pyc (Lambda builds ship none unless we precompile); the redirect fits 128 MB.
 
 Each run is a fresh interpreter: ``python -B`` (writes no bytecode) with PYTHONPYCACHEPREFIX pointing

@@ -1,4 +1,4 @@
-"""Telegram ``/start <token>`` → reply against DESIGN.md §8 (≤ 4 network calls, warm CPU ≤ 15 ms),
+"""Telegram ``/start <token>`` → reply against docs/architecture.md §8 (≤ 4 network calls, warm CPU ≤ 15 ms),
 and the cold import of the webhook's handler module.
 
 Warm: ``functions/telegram_webhook/app.lambda_handler`` (the real module, its real boto3 clients and
@@ -486,7 +486,10 @@ def cold(runs: int, importtime_runs: int, top: int) -> dict[str, Any]:
 
 
 def render(report: dict[str, Any]) -> str:
-    lines = [f"budget (DESIGN.md §8): /start -> reply <= {CALLS_BUDGET} network calls, warm CPU <= {CPU_BUDGET_MS} ms"]
+    lines = [
+        f"budget (docs/architecture.md §8): /start -> reply <= {CALLS_BUDGET} network calls, "
+        f"warm CPU <= {CPU_BUDGET_MS} ms"
+    ]
     if "warm" in report:
         lines += ["", f"{'case':<28}{'n':>5}{'mean':>8}{'p50':>8}{'p90':>8}{'p99':>8}{'max':>8}  calls  verdict"]
         for row in report["warm"]:

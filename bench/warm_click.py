@@ -1,6 +1,6 @@
 """Warm CPU per click of the redirect (``GET /go/{slug}``) with DynamoDB I/O stubbed.
 
-Budget (DESIGN.md §8): warm handler CPU <= 1.5 ms per click excluding I/O; exactly one DynamoDB
+Budget (docs/architecture.md §8): warm handler CPU <= 1.5 ms per click excluding I/O; exactly one DynamoDB
 write per human click and no other network call (link routes come from the per-container cache).
 
 Variants, each over the same corpus of realistic events (see ``_stubs.corpus``):
@@ -190,7 +190,7 @@ def run_variant(name: str, warmup: list[tuple[str, dict]], events: list[tuple[st
 def render(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     lines = [
         f"warm CPU per click (time.process_time_ns), {meta['clicks']} clicks after {meta['warmup']} warm-up; "
-        f"budget {BUDGET_US:.0f} µs (DESIGN.md §8)",
+        f"budget {BUDGET_US:.0f} µs (docs/architecture.md §8)",
         f"python {meta['python']} on {meta['machine']}, {meta['cpus']} CPUs",
         "",
         f"{'variant':<22}{'mean µs':>10}{'p50 µs':>10}{'p90 µs':>10}{'p99 µs':>10}{'max µs':>10}  budget",

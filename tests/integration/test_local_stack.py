@@ -107,7 +107,7 @@ def test_beacon_queues_one_server_page_view(stack: LocalStack, client: httpx.Cli
     assert client.post("/go/demo/c", content=body, headers=headers).status_code == 204
     assert client.post("/go/demo/c", content=body, headers=headers).status_code == 204
     if any(consumer.trigger.queue == "ConversionsQueue" for consumer in stack.poller.consumers):
-        assert stack.drain(5)  # a later issue consumes the queue: it must empty it
+        assert stack.drain(5)  # CapiSenderFunction consumes the queue: it must empty it
     else:
         assert _counts(client)["ConversionsQueue"]["visible"] == before + 1
 

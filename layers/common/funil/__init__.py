@@ -2,5 +2,5 @@
 
 Modules on the redirect hot path (``http``, ``useragent``, ``clicks``, ``bridge``, ``privacy``,
 ``ids``, ``rotation``, ``config``, ``adapters.dynamo``) import only the standard library, boto3 and
-crawlerdetect (no pydantic, no Powertools): see DESIGN.md §8 and bench/.
+crawlerdetect (no pydantic, no Powertools): see docs/architecture.md §8 and bench/.
 """

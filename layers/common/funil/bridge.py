@@ -1,4 +1,4 @@
-"""The bridge page between the ad and Telegram (DESIGN.md §2.2).
+"""The bridge page between the ad and Telegram (docs/architecture.md §2.2).
 
 It fires the Meta Pixel PageView with eventID ``pv_<token>``, posts the browser's ``_fbp``/``_fbc``
 to our own domain (ad blockers block Meta's, not ours) so the server PageView carries them, then

@@ -120,7 +120,7 @@ def build_click_item(
     trusted_proxy_hops: int,
     ttl_margin_days: int,
 ) -> dict[str, Any]:
-    """The click item as stored: one durable record of this visit (DESIGN.md §2.1)."""
+    """The click item as stored: one durable record of this visit (docs/architecture.md §2.1)."""
     click_ids, utm, ad = _campaign_params(request.query)
     now_ms = clock.to_epoch_ms(now)
     fbc, fbc_source = meta_cookies.choose_fbc(request.cookies.get("_fbc"), click_ids.get("fbclid"), now_ms)

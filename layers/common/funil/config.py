@@ -1,7 +1,7 @@
 """Settings read once per container from the environment (set by template.yaml).
 
 Plain dataclass on purpose: this module is on the redirect's cold path, where pydantic's import
-cost would break the budget in DESIGN.md §8.
+cost would break the budget in docs/architecture.md §8.
 """
 
 from __future__ import annotations

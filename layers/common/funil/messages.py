@@ -3,7 +3,7 @@
 The conversions queue carries one message per Meta event to send. A message names the event
 (kind + stable id) and refers to the records it is built from; the sender loads them, so a message
 never carries personal data and a replay always uses what is stored. Consumers are idempotent on
-``event_id`` (DESIGN.md §3).
+``event_id`` (docs/architecture.md §3).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """A tracking link as the redirect sees it: its tenant, the bots it may send a visitor to, its pixel.
 
 Built from the link, bot and pixel items and cached briefly per container. Lean dataclasses, not
-pydantic models: this is the redirect's hot path (DESIGN.md §8); the full config models, which
+pydantic models: this is the redirect's hot path (docs/architecture.md §8); the full config models, which
 validate what is written, live in ``funil.models``.
 """
 

@@ -1,4 +1,4 @@
-"""``GET /go/{slug}``: record the click and answer with the bridge page (DESIGN.md §2.1–2.2).
+"""``GET /go/{slug}``: record the click and answer with the bridge page (docs/architecture.md §2.1–2.2).
 
 Exactly one DynamoDB write and no other network call before responding (link routes are cached).
 """

@@ -6,7 +6,7 @@ matcher (one case-insensitive Python regex of ~1,460 alternatives) costs 2-4 ms 
 User-Agent, over the redirect's whole CPU budget; RE2 matches the same list in ~0.1 ms.
 In-app browsers of Instagram, Facebook and TikTok are people. The device/OS/browser parse is a
 small table of our own: ua-parser's full regex set costs ~0.3 s of cold import, more than the
-redirect's whole budget (DESIGN.md §8), and reports need only the coarse fields below.
+redirect's whole budget (docs/architecture.md §8), and reports need only the coarse fields below.
 """
 
 from __future__ import annotations

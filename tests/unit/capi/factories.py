@@ -1,4 +1,4 @@
-"""Items as the other issues store them (docs/data-model.md), for the conversions tests."""
+"""Items as the click path, the bot and the payments core store them (docs/data-model.md), for the conversions tests."""
 
 from __future__ import annotations
 

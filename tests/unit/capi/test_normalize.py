@@ -1,4 +1,4 @@
-"""Normalisation and hashing held against Meta's SDK (DESIGN.md §3, §7).
+"""Normalisation and hashing held against Meta's SDK (docs/architecture.md §3, §7).
 
 Each case: (field, input, our normalised value, what the SDK must be given to agree). ``SAME``
 means the SDK gets the raw input and must produce exactly our hash; any other value names the

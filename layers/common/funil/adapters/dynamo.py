@@ -1,7 +1,7 @@
 """DynamoDB: the application table (single-table design, docs/data-model.md).
 
 Uses the low-level client with boto3's type (de)serialisers: ``boto3.resource`` costs more cold
-import time than the redirect's budget allows (DESIGN.md §8).
+import time than the redirect's budget allows (docs/architecture.md §8).
 """
 
 from __future__ import annotations

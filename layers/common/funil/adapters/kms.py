@@ -1,4 +1,4 @@
-"""KMS: secrets stored in the table as base64 ciphertext, decrypted only in memory (DESIGN.md §3)."""
+"""KMS: secrets stored in the table as base64 ciphertext, decrypted only in memory (docs/architecture.md §3)."""
 
 from __future__ import annotations
 

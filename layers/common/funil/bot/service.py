@@ -1,4 +1,4 @@
-"""``POST /tg/{bot_id}``: one Telegram update, handled once (DESIGN.md §2.3–2.4).
+"""``POST /tg/{bot_id}``: one Telegram update, handled once (docs/architecture.md §2.3–2.4).
 
 Order of checks: unknown bot → 404; wrong ``X-Telegram-Bot-Api-Secret-Token`` → 401, compared in
 constant time with the bot's KMS-decrypted secret, before the body is parsed; an update already

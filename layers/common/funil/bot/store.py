@@ -190,7 +190,7 @@ def unflag_lead_event(table: Table, bot_id: str, user_id: int, flagged_at: str) 
 
 
 def mark_lead_unreachable(table: Table, bot_id: str, user_id: int, now: datetime, reason: str) -> None:
-    """403 from this user: their state, never the bot's (DESIGN.md §9)."""
+    """403 from this user: their state, never the bot's health (docs/architecture.md §9)."""
     try:
         table.update(
             *lead_key(bot_id, user_id),

@@ -1,4 +1,4 @@
-"""Delivery: the paid buyer gets the product once (DESIGN.md §2.7).
+"""Delivery: the paid buyer gets the product once (docs/architecture.md §2.7).
 
 ``service`` consumes the delivery queue (a message per paid payment) and sends the buyer the offer's
 content, or a one-time invite link (member_limit 1) / a join-request link approved only for the

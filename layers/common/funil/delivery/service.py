@@ -326,7 +326,7 @@ def delivery_message(
 
 
 def _mark_lead_unreachable(deps: DeliveryDeps, payment: Mapping[str, Any], now: datetime) -> None:
-    """The buyer's own state (DESIGN.md §9: one user's block is never the bot's health)."""
+    """The buyer's own state (docs/architecture.md §9: one user's block is never the bot's health)."""
     try:
         deps.items.update(
             f"LEAD#{payment['bot_id']}#{payment['telegram_user_id']}",

@@ -1,1 +1,1 @@
-"""Payments: PIX charges through per-tenant gateways, confirmed exactly once (DESIGN.md §2.4–2.5)."""
+"""Payments: PIX charges through per-tenant gateways, confirmed exactly once (docs/architecture.md §2.4–2.5)."""

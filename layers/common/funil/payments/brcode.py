@@ -1,6 +1,6 @@
 """PIX BR Code (EMV® QRCPS merchant-presented TLV) built and parsed in-process, and its QR PNG.
 
-Never send a PIX payload to a third-party service (DESIGN.md §3): the copia-e-cola string and its
+Never send a PIX payload to a third-party service (docs/architecture.md §9): the copia-e-cola string and its
 QR image are made here. Layout (Manual de Padrões para Iniciação do Pix, BR Code):
 
     00 "01" payload format · 01 "12" (dynamic: single use) ·

@@ -1,4 +1,4 @@
-"""Routing a new payment's PIX charge through the tenant's gateways (DESIGN.md §2.4).
+"""Routing a new payment's PIX charge through the tenant's gateways (docs/architecture.md §2.4).
 
 Order: the tenant's enabled gateways by priority (lower first); within one priority a weighted
 random order (weight 0 = only a fallback), so a 3:1 split sends three charges in four to the first

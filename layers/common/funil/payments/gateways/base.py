@@ -1,4 +1,4 @@
-"""The gateway protocol every PIX gateway adapter implements (DESIGN.md §2.4).
+"""The gateway protocol every PIX gateway adapter implements (docs/architecture.md §2.4).
 
 One adapter module per gateway (``funil/payments/gateways/<kind>.py``). Adapters are built as
 ``Adapter(config, http, now=clock)`` and translate between the gateway's wire format and these
