@@ -1,4 +1,4 @@
-"""``python -m local [--host 127.0.0.1] [--port 3000]``: the local stack in the foreground."""
+"""``python -m local [--host 127.0.0.1] [--port 3000] [--schedule-speed N]``: the local stack in the foreground."""
 
 from __future__ import annotations
 
@@ -14,12 +14,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local", description="Funil's local stack (no Docker).")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=3000)
+    parser.add_argument(
+        "--schedule-speed",
+        type=float,
+        default=1.0,
+        metavar="N",
+        help="run the template's schedules N times faster than real time (60: a 5-minute schedule every 5 s)",
+    )
     args = parser.parse_args(argv)
+    if args.schedule_speed <= 0:
+        parser.error("--schedule-speed must be positive")
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
 
     from local.server import start_stack  # imports moto and boto3: after argument errors are reported
 
-    stack = start_stack(args.host, args.port)
+    stack = start_stack(args.host, args.port, schedule_speed=args.schedule_speed)
     stopping = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -29,7 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, stop)
     print(f"Funil local stack on {stack.base_url}", flush=True)
     print(f"  demo link:  {stack.base_url}/go/{stack.seed.link_slug}", flush=True)
-    for path in ("/_local/seed", "/_local/items", "/_local/items?prefix=CLICK%23", "/_local/queues"):
+    for function in stack.functions.values():
+        for schedule in function.schedules:
+            if schedule.period_seconds:
+                every = schedule.period_seconds / args.schedule_speed
+                print(f"  schedule:   {function.logical_id} every {every:g} s ({schedule.expression})", flush=True)
+    inspect = ("/_local/seed", "/_local/items", "/_local/items?prefix=CLICK%23", "/_local/queues", "/_local/schedules")
+    for path in inspect:
         print(f"  inspect:    {stack.base_url}{path}", flush=True)
     print("Ctrl-C stops it.", flush=True)
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,31 @@ def use_fake_credentials() -> None:
     )
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
         os.environ.pop(name, None)
+
+
+_MOTO_LOCK = threading.RLock()
+
+
+def serialise_moto() -> None:
+    """Let one AWS call at a time into moto, whichever thread makes it.
+
+    moto's in-memory backends are not thread-safe (a transaction iterating a table while another
+    thread writes it raises ``dictionary changed size during iteration``). AWS itself serialises
+    nothing, but every call is short, so one lock around the stubber costs the local stack nothing
+    that matters and makes concurrent handlers see what they would see on AWS. Idempotent.
+    """
+    from moto.core.models import botocore_stubber
+
+    if getattr(botocore_stubber.process_request, "serialised", False):
+        return
+    unlocked = botocore_stubber.process_request
+
+    def process_request(request: Any) -> Any:
+        with _MOTO_LOCK:
+            return unlocked(request)
+
+    process_request.serialised = True  # type: ignore[attr-defined]
+    botocore_stubber.process_request = process_request  # type: ignore[method-assign]
 
 
 def _table_kwargs(name: str, props: dict[str, Any]) -> dict[str, Any]:

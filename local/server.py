@@ -25,7 +25,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import ModuleType
 from typing import Any
@@ -48,7 +47,10 @@ from local.apigw import (
 )
 from local.handlers import Handler, LambdaContext, ensure_layer_on_path, load_handler
 from local.poller import Consumer, SqsPoller
+from local.scheduler import Scheduler, scheduled_event
 from local.template import Function, Template, load
+
+__all__ = ["LocalRequest", "LocalResponse", "LocalStack", "scheduled_event", "start_stack"]
 
 log = logging.getLogger("funil.local")
 
@@ -133,26 +135,12 @@ class _Route:
         return f"{self.method} {self.path}"
 
 
-def scheduled_event(rule: str, now: float | None = None) -> dict[str, Any]:
-    """The event EventBridge sends a rule's Lambda target on schedule."""
-    moment = datetime.fromtimestamp(time.time() if now is None else now, UTC)
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": aws.ACCOUNT,
-        "time": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": aws.REGION,
-        "resources": [f"arn:aws:events:{aws.REGION}:{aws.ACCOUNT}:rule/{rule}"],
-        "detail": {},
-    }
-
-
 class LocalStack:
     """The running stack. Build it with ``start_stack``."""
 
-    def __init__(self, template: Template, resources: aws.Resources, seed: Any, mock: Any) -> None:
+    def __init__(
+        self, template: Template, resources: aws.Resources, seed: Any, mock: Any, schedule_speed: float | None = 1.0
+    ) -> None:
         self.template = template
         self.resources = resources
         self.seed = seed
@@ -160,6 +148,9 @@ class LocalStack:
         self.base_url = ""
         self.port = 0
         self.poller = SqsPoller(self.invoke_function)
+        # None: schedules run only on request (tests that must not see a background run)
+        self.scheduler = Scheduler(self.invoke_function, schedule_speed or 1.0)
+        self._schedules_run_themselves = schedule_speed is not None
         self._mock = mock
         self._saved_env: dict[str, str | None] = {}
         self._local_routes: list[_Route] = []
@@ -169,6 +160,7 @@ class LocalStack:
         self._registry_lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._on_stop: list[Callable[[], None]] = []
         self._stopped = False
 
     # -- extension points -------------------------------------------------------------------------
@@ -188,6 +180,12 @@ class LocalStack:
         for trigger in function.queues:
             url = self.resources.queues[trigger.queue]
             self.poller.add(Consumer(function, trigger, url, self.resources.queue_arns[trigger.queue]))
+        if self._schedules_run_themselves:
+            self.scheduler.add(function)
+
+    def on_stop(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` when the stack stops, before the server closes (an extension's timers)."""
+        self._on_stop.append(callback)
 
     def set_env(self, name: str, value: str) -> None:
         """Set a variable the handlers read (restored on stop); call before the handlers load."""
@@ -222,6 +220,13 @@ class LocalStack:
     def module(self, logical_id: str) -> ModuleType:
         """The loaded module of a function's handler (its module-level state, for tests)."""
         return sys.modules[self._handler(self.functions[logical_id]).__module__]
+
+    def intercept(self, logical_id: str, wrap: Callable[[Handler], Handler]) -> None:
+        """Replace a function's handler with ``wrap(handler)`` (fault injection: a crash, a 503)."""
+        function = self.functions[logical_id]
+        handler = self._handler(function)
+        with self._registry_lock:
+            self._handlers[logical_id] = wrap(handler)
 
     def preload(self) -> None:
         """Import every handler now so a broken one shows at start (logged; its routes answer 500)."""
@@ -293,7 +298,7 @@ class LocalStack:
 
     def _serve(self, host: str, port: int) -> None:
         handler_class = type("BoundRequestHandler", (_RequestHandler,), {"stack": self})
-        server_class = _IPv6Server if ":" in host else ThreadingHTTPServer
+        server_class = _IPv6Server if ":" in host else _Server
         self._server = server_class((host, port), handler_class)
         shown_host = "127.0.0.1" if host in {"0.0.0.0", ""} else (f"[{host}]" if ":" in host else host)
         self.port = self._server.server_port
@@ -309,7 +314,10 @@ class LocalStack:
         if self._stopped:
             return
         self._stopped = True
-        # Consumers first: one being invoked may still call a fake on this server.
+        for callback in self._on_stop:
+            callback()
+        # Consumers and schedules first: one being invoked may still call a fake on this server.
+        self.scheduler.stop()
         self.poller.stop()
         if self._server is not None:
             self._server.shutdown()
@@ -331,7 +339,14 @@ class LocalStack:
         self.stop()
 
 
-class _IPv6Server(ThreadingHTTPServer):
+class _Server(ThreadingHTTPServer):
+    # The listen backlog: socketserver's default of 5 resets connections once a handful arrive at
+    # once; API Gateway queues far more. The kernel caps it at net.core.somaxconn.
+    request_queue_size = 1024
+    daemon_threads = True
+
+
+class _IPv6Server(_Server):
     address_family = socket.AF_INET6
 
 
@@ -423,7 +438,7 @@ _SECRETS_IN_PATHS = (
 
 
 def mask_secrets(line: str) -> str:
-    """A request line fit for the log: no URL secret, bot token or access token (DESIGN.md §3)."""
+    """A request line fit for the log: no URL secret, bot token or access token (docs/architecture.md §3)."""
     for pattern, replacement in _SECRETS_IN_PATHS:
         line = pattern.sub(replacement, line)
     return line
@@ -468,32 +483,37 @@ def _mount_introspection(stack: LocalStack) -> None:
         function = stack.functions.get(request.path_params["function"])
         if function is None:
             return LocalResponse.json({"error": "unknown function"}, 404)
-        name = request.arg("schedule") or (function.schedules[0] if function.schedules else None)
-        if name is None or name not in function.schedules:
+        schedule = function.schedule(request.arg("schedule"))
+        if schedule is None:
             return LocalResponse.json({"error": "no such schedule on this function"}, 404)
-        event = _schedule_input(stack.template, function, name) or scheduled_event(f"{function.logical_id}{name}")
         try:
-            result = stack.invoke_function(function, event)
+            result = stack.scheduler.fire(function, schedule)
         except Exception:
-            log.exception("%s failed on schedule %s", function.logical_id, name)
+            log.exception("%s failed on schedule %s", function.logical_id, schedule.name)
             return LocalResponse.json({"error": "handler failed", "function": function.logical_id}, 500)
-        return LocalResponse.json({"function": function.logical_id, "schedule": name, "result": result})
+        return LocalResponse.json({"function": function.logical_id, "schedule": schedule.name, "result": result})
+
+    def schedules(_: LocalRequest) -> LocalResponse:
+        listed = [
+            {
+                "function": function.logical_id,
+                "schedule": schedule.name,
+                "expression": schedule.expression,
+                "every_seconds": (schedule.period_seconds / stack.scheduler.speed)
+                if schedule.period_seconds and stack._schedules_run_themselves
+                else None,
+            }
+            for function in stack.functions.values()
+            for schedule in function.schedules
+        ]
+        runs = [vars(run) for run in stack.scheduler.runs[-50:]]
+        return LocalResponse.json({"speed": stack.scheduler.speed, "schedules": listed, "recent_runs": runs})
 
     stack.add_route("GET", "/_local/seed", seed)
     stack.add_route("GET", "/_local/items", items)
     stack.add_route("GET", "/_local/queues", queues)
     stack.add_route("POST", "/_local/schedules/{function}", schedule)
-
-
-def _schedule_input(template: Template, function: Function, name: str) -> dict[str, Any] | None:
-    """A schedule's fixed ``Input`` replaces EventBridge's event, as on AWS."""
-    resource = template.raw["Resources"].get(function.logical_id) or {}
-    event = ((resource.get("Properties") or {}).get("Events") or {}).get(name) or {}
-    raw = (event.get("Properties") or {}).get("Input")
-    if not isinstance(raw, str):
-        return None
-    parsed = json.loads(raw)
-    return parsed if isinstance(parsed, dict) else None
+    stack.add_route("GET", "/_local/schedules", schedules)
 
 
 # Fakes of the outside world (Telegram, Meta Graph, gateways) that every stack mounts unless the
@@ -526,14 +546,18 @@ def start_stack(
     port: int = 0,
     extensions: Iterable[Extension] | None = None,
     preload: bool = True,
+    schedule_speed: float | None = 1.0,
 ) -> LocalStack:
     """Start moto, provision the template, seed the demo, and serve in background threads.
 
     ``extensions`` run after the server is bound (``stack.base_url`` is known) and before the
     handlers load, so they can add routes, functions and environment variables. ``None`` mounts
     DEFAULT_EXTENSIONS (the fakes, so no handler reaches the real outside world); a list, exactly those.
+    ``schedule_speed`` runs the template's rate schedules by themselves, that many times faster than
+    real time; None leaves them to ``POST /_local/schedules/{function}``.
     """
     aws.use_fake_credentials()
+    aws.serialise_moto()
     ensure_layer_on_path()
     mock = mock_aws()
     mock.start()
@@ -541,7 +565,7 @@ def start_stack(
     try:
         template = load()
         resources = aws.provision(template)
-        stack = LocalStack(template, resources, None, mock)
+        stack = LocalStack(template, resources, None, mock, schedule_speed)
         _apply_env(stack, aws.function_environment(template, resources))
         stack.set_env("FUNIL_LOCAL", "1")
         from funil.adapters.dynamo import Table
@@ -559,6 +583,7 @@ def start_stack(
         if preload:
             stack.preload()
         stack.poller.start()
+        stack.scheduler.start()
     except BaseException:
         if stack is not None:
             stack.stop()

@@ -60,6 +60,25 @@ class QueueTrigger:
     report_failures: bool
 
 
+_RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+@dataclass(frozen=True)
+class Schedule:
+    name: str  # the event's name in the template
+    expression: str  # rate(5 minutes), cron(...)
+    input: str | None = None  # a fixed Input replaces EventBridge's event, as on AWS
+
+    @property
+    def period_seconds(self) -> float | None:
+        """The period of a ``rate(...)``; None for cron expressions (run only on request locally)."""
+        found = _RATE.fullmatch(self.expression.strip())
+        if found is None:
+            return None
+        return int(found.group(1)) * _UNIT_SECONDS[found.group(2).rstrip("s")]
+
+
 @dataclass(frozen=True)
 class Function:
     logical_id: str
@@ -68,8 +87,12 @@ class Function:
     environment: dict[str, Any]
     routes: tuple[HttpRoute, ...] = ()
     queues: tuple[QueueTrigger, ...] = ()
-    schedules: tuple[str, ...] = ()
+    schedules: tuple[Schedule, ...] = ()
     timeout: int = 10
+
+    def schedule(self, name: str | None) -> Schedule | None:
+        """The named schedule, or the first when no name is given."""
+        return next((s for s in self.schedules if name in {None, s.name}), None)
 
     @property
     def module_path(self) -> Path:
@@ -123,7 +146,14 @@ def load(path: Path = TEMPLATE_PATH) -> Template:
                     )
                 )
             elif event["Type"] in {"Schedule", "ScheduleV2"}:
-                schedules.append(event_name)
+                raw_input = event_props.get("Input")
+                schedules.append(
+                    Schedule(
+                        event_name,
+                        str(event_props.get("Schedule") or event_props.get("ScheduleExpression") or ""),
+                        raw_input if isinstance(raw_input, str) else None,
+                    )
+                )
         env = {**global_env, **((props.get("Environment") or {}).get("Variables") or {})}
         template.functions[name] = Function(
             logical_id=name,
