@@ -8,7 +8,8 @@ route, so a simulated payment goes through GatewayWebhookFunction exactly like a
     POST /_local/sandbox/checkout        {"amount_cents": 1990}  → a pending payment + its BR Code
     POST /_local/sandbox/pay/{payment}   the payer pays: the sandbox sends its signed webhook
     POST /_local/sandbox/refund/{payment}, /_local/sandbox/expire/{payment}   the same, refunded / expired
-    GET  /_local/sandbox/charges         the sandbox's charges
+    GET  /_local/sandbox/charges         the sandbox's charges, each with its webhook's tries
+                                         (a webhook without a 2xx is retried: local.fakes.sandbox)
 """
 
 from __future__ import annotations
@@ -56,6 +57,15 @@ class SandboxLocal:
     def deliver(self, url: str, headers: dict[str, str], body: bytes) -> int:
         """The sandbox's webhook, over HTTP to the stack (the real route, the real handler)."""
         return self.http.post(url, content=body, headers=headers).status_code
+
+    def charges(self) -> list[dict[str, Any]]:
+        """The sandbox's charges, oldest first, each with its webhook's tries."""
+        with self.fake._lock:
+            charges = [
+                {**charge, "webhook_attempts": list(self.fake.attempts.get(charge["id"], []))}
+                for charge in self.fake.charges.values()
+            ]
+        return sorted(charges, key=lambda charge: str(charge["created_at"]))
 
     def payments_deps(self) -> Any:
         from funil.adapters.kms import Kms
@@ -118,11 +128,15 @@ class SandboxLocal:
         payment = Payments(self.table).get(payment_id) if payment_id.isalnum() else None
         if payment is None or payment.get("gateway_id") != DEMO_GATEWAY:
             return 404, {"error": "no sandbox payment with that id"}
-        statuses: list[int] = []  # this call's webhook answer (other calls may deliver meanwhile)
+        statuses: list[int | None] = []  # this call's first webhook answer (retries come later)
 
-        def deliver(url: str, headers: dict[str, str], body: bytes) -> int:
-            statuses.append(self.deliver(url, headers, body))
-            return statuses[-1]
+        def deliver(url: str, headers: dict[str, str], body: bytes) -> int | None:
+            try:
+                status: int | None = self.deliver(url, headers, body)
+            except httpx.HTTPError:
+                status = None
+            statuses.append(status)
+            return status
 
         settle = {"pay": self.fake.pay, "refund": self.fake.refund, "expire": self.fake.expire}[action]
         try:
@@ -133,7 +147,7 @@ class SandboxLocal:
         return 200, {
             "payment_id": payment_id,
             "charge": charge,
-            "webhook_status": statuses[-1] if statuses else None,
+            "webhook_status": statuses[0] if statuses else None,
             "payment_status": after.get("status"),
         }
 
@@ -172,13 +186,14 @@ def register(stack: LocalStack, fake: SandboxGateway | None = None) -> SandboxGa
         return route
 
     def charges(_: LocalRequest) -> LocalResponse:
-        return LocalResponse.json(sorted(sandbox.fake.charges.values(), key=lambda charge: str(charge["created_at"])))
+        return LocalResponse.json(sandbox.charges())
 
     stack.add_route("ANY", API_PREFIX + "/{path+}", api)
     stack.add_route("POST", "/_local/sandbox/checkout", checkout)
     for action in ("pay", "refund", "expire"):
         stack.add_route("POST", f"/_local/sandbox/{action}/{{payment_id}}", settle(action))
     stack.add_route("GET", "/_local/sandbox/charges", charges)
+    stack.on_stop(sandbox.fake.close)
     stack.sandbox = sandbox  # type: ignore[attr-defined]
     return sandbox.fake
 

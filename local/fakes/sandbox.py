@@ -3,7 +3,10 @@
 ``handle(request) -> httpx.Response`` serves the API the sandbox adapter calls (mount it with
 ``httpx.MockTransport(fake.handle)`` or behind the local stack). ``pay``/``refund``/``expire``
 play the payer and send the signed webhook to the charge's ``webhook_url`` through ``deliver``.
-Faults: ``down`` (HTTP 503) and ``timeout`` (raises as httpx does).
+Like a real gateway, a webhook that does not get a 2xx is sent again after each of
+``retry_delays`` (growing; seconds apart, not hours, so a local sale does not wait), each attempt
+freshly signed; ``attempts`` keeps every try per charge. Faults: ``down`` (HTTP 503) and
+``timeout`` (raises as httpx does).
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from funil.payments.gateways.sandbox import SIGNATURE_HEADER, reference_to_txid,
 
 __all__ = ["SandboxGateway", "sign"]
 
-Deliver = Callable[[str, dict[str, str], bytes], int]  # (url, headers, body) → HTTP status
+Deliver = Callable[[str, dict[str, str], bytes], int | None]  # (url, headers, body) → HTTP status, None if unreached
+RETRY_DELAYS = (2.0, 4.0, 8.0, 16.0, 32.0)  # after the first try: six tries over about a minute
 
 
 @dataclass
@@ -36,10 +40,14 @@ class SandboxGateway:
     charges: dict[str, dict[str, Any]] = field(default_factory=dict)
     webhooks: list[dict[str, Any]] = field(default_factory=list)  # what was sent and the answer
     webhook_url: str | None = None
+    retry_delays: tuple[float, ...] = RETRY_DELAYS
+    attempts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # charge id → webhook tries
     down: bool = False
     timeout: bool = False
     requests: int = 0
     _lock: threading.RLock = field(default_factory=threading.RLock)
+    _retries: set[threading.Timer] = field(default_factory=set)
+    _closed: bool = False
 
     # --- the API ---------------------------------------------------------------------------------
 
@@ -139,12 +147,53 @@ class SandboxGateway:
                 charge["paid_at"] = iso(datetime.now(UTC))
             snapshot = dict(charge)
         url = snapshot.get("webhook_url") or self.webhook_url
-        answer: int | None = None
         if deliver is not None and url:
-            headers, body = self.signed_webhook(snapshot, event_type)
-            answer = deliver(str(url), headers, body)
-        self.webhooks.append({"charge_id": snapshot["id"], "type": event_type, "status": answer})
+            self._send(str(url), snapshot, event_type, deliver, attempt=1)
+        else:
+            self.webhooks.append({"charge_id": snapshot["id"], "type": event_type, "status": None})
         return snapshot
+
+    def _send(self, url: str, charge: dict[str, Any], event_type: str, deliver: Deliver, attempt: int) -> None:
+        """One try of a webhook; anything but a 2xx schedules the next try, until the delays run out."""
+        headers, body = self.signed_webhook(charge, event_type)
+        try:
+            status = deliver(url, headers, body)
+        except httpx.HTTPError:
+            status = None  # refused, reset or timed out: the gateway saw no answer
+        delivered = status is not None and 200 <= status < 300
+        retry_in = self.retry_delays[attempt - 1] if not delivered and attempt <= len(self.retry_delays) else None
+        with self._lock:
+            self.webhooks.append({"charge_id": charge["id"], "type": event_type, "status": status})
+            self.attempts.setdefault(charge["id"], []).append(
+                {
+                    "attempt": attempt,
+                    "type": event_type,
+                    "at": iso(datetime.now(UTC)),
+                    "status": status,
+                    "next_retry_in_seconds": retry_in,
+                }
+            )
+            if retry_in is None or self._closed:
+                return
+            timer = threading.Timer(retry_in, self._retry, (url, charge, event_type, deliver, attempt + 1))
+            timer.daemon = True
+            self._retries.add(timer)
+        timer.start()
+
+    def _retry(self, url: str, charge: dict[str, Any], event_type: str, deliver: Deliver, attempt: int) -> None:
+        with self._lock:
+            self._retries = {timer for timer in self._retries if timer.is_alive()}
+            if self._closed:
+                return
+        self._send(url, charge, event_type, deliver, attempt)
+
+    def close(self) -> None:
+        """Cancel the webhook retries still waiting (the stack is stopping)."""
+        with self._lock:
+            self._closed = True
+            retries, self._retries = self._retries, set()
+        for timer in retries:
+            timer.cancel()
 
     def pay(self, charge_or_reference: str, deliver: Deliver | None = None) -> dict[str, Any]:
         return self._settle(charge_or_reference, "paid", "charge.paid", deliver)

@@ -242,3 +242,63 @@ def test_a_refund_and_an_expiry_come_through_the_real_route(stack: LocalStack, c
     ] == ["expired"]
     for action in ("refund", "expire"):
         assert client.post(f"/_local/sandbox/{action}/{'cd' * 16}").status_code == 404
+
+
+def test_a_webhook_that_failed_is_sent_again_until_it_gets_a_2xx(stack: LocalStack, client: httpx.Client) -> None:
+    # Our endpoint answers 503 once (a crashed or throttled function): like a real gateway, the
+    # sandbox tries again after a growing delay, and the sale is confirmed by its webhook.
+    fake = stack.sandbox.fake  # type: ignore[attr-defined]
+    fake.retry_delays = (0.2, 0.4, 0.8)
+    failures = [503]
+
+    def flaky(handler: Any) -> Any:
+        def once_down(event: dict[str, Any], context: Any) -> Any:
+            if failures and event.get("routeKey", "").startswith("POST /pay/"):
+                return {"statusCode": failures.pop(), "body": '{"message":"Service Unavailable"}'}
+            return handler(event, context)
+
+        return once_down
+
+    stack.intercept("GatewayWebhookFunction", flaky)
+    created = client.post("/_local/sandbox/checkout", json={"amount_cents": 1490, "telegram_user_id": 777003}).json()
+    paid = client.post(f"/_local/sandbox/pay/{created['payment_id']}").json()
+    assert paid["webhook_status"] == 503 and paid["payment_status"] == "pending"
+
+    deadline = time.monotonic() + 20
+    while payment(client, created["payment_id"])["status"] != "paid":
+        assert time.monotonic() < deadline, "the sandbox never retried its webhook"
+        time.sleep(0.05)
+    (charge,) = [c for c in client.get("/_local/sandbox/charges").json() if c["id"] == created["gateway_charge_id"]]
+    tries = charge["webhook_attempts"]
+    assert [(t["attempt"], t["status"]) for t in tries] == [(1, 503), (2, 200)]
+    assert tries[0]["next_retry_in_seconds"] == 0.2 and tries[1]["next_retry_in_seconds"] is None
+    assert charge["webhook_url"] or fake.webhook_url  # where it was sent
+
+
+def test_a_webhook_never_answered_is_retried_a_bounded_number_of_times() -> None:
+    from local.fakes.sandbox import SandboxGateway
+
+    fake = SandboxGateway(retry_delays=(0.01, 0.02), webhook_url="http://127.0.0.1:9/pay/x/y")
+    created = fake.handle(
+        httpx.Request(
+            "POST",
+            "http://sandbox/v1/charges",
+            headers={"authorization": f"Bearer {fake.api_key}"},
+            json={"reference": "a" * 32, "amount_cents": 100},
+        )
+    ).json()
+    sent: list[str] = []
+
+    def unreachable(url: str, headers: dict[str, str], body: bytes) -> int | None:
+        sent.append(url)
+        raise httpx.ConnectError("refused")
+
+    fake.pay(created["id"], unreachable)
+    deadline = time.monotonic() + 5
+    while len(fake.attempts.get(created["id"], [])) < 3:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    fake.close()
+    assert [t["status"] for t in fake.attempts[created["id"]]] == [None, None, None]
+    assert fake.attempts[created["id"]][-1]["next_retry_in_seconds"] is None  # the last try: no more
+    assert len(sent) == 3
