@@ -4,7 +4,9 @@
 
 - ``POST /_local/graph/{version}/{dataset}/events``: the fake Conversions API (local/fakes/meta_graph.py);
   capi_sender reaches it because META_GRAPH_BASE_URL points at ``<stack>/_local/graph``;
-- ``GET /_local/capi``: the events Meta "received", each exactly as sent (``?pixel=<dataset id>``);
+- ``GET /_local/capi``: the events Meta "received", each exactly as sent (``?pixel=<dataset id>``,
+  ``?payment=<payment id>``: its InitiateCheckout, Purchase, Refund; ``?token=<click token>``: the
+  click's PageView, the Lead it attributed and its payments' events);
 - ``GET /_local/capi/deliveries``: the delivery records (``CAPI#…``) with status, attempts, match quality;
 - ``GET /_local/capi/requests``: one line per Graph request (pixel, events, injected fault);
 - ``POST /_local/capi/faults``: inject a fault, JSON like ``{"status": 500, "code": 2, "is_transient": true}``,
@@ -18,6 +20,7 @@ and sets PUBLIC_BASE_URL to the stack's URL so event_source_url names the local 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -33,14 +36,37 @@ GRAPH_PREFIX = "/_local/graph"
 FAULT_FIELDS = {"status", "code", "subcode", "message", "is_transient", "timeout", "times", "event_id"}
 
 
-def _deliveries(table_name: str) -> list[dict[str, Any]]:
+def _items(table_name: str, prefix: str) -> list[dict[str, Any]]:
     from funil.adapters.dynamo import deserialize
 
     client = boto3.client("dynamodb", region_name=aws.REGION)
     items: list[dict[str, Any]] = []
     for page in client.get_paginator("scan").paginate(TableName=table_name):
-        items.extend(deserialize(item) for item in page.get("Items", []) if item["pk"]["S"].startswith("CAPI#"))
-    return sorted(items, key=lambda item: str(item.get("updated_at", "")))
+        items.extend(deserialize(item) for item in page.get("Items", []) if item["pk"]["S"].startswith(prefix))
+    return items
+
+
+def _deliveries(table_name: str) -> list[dict[str, Any]]:
+    return sorted(_items(table_name, "CAPI#"), key=lambda item: str(item.get("updated_at", "")))
+
+
+def _payment_events(payment_id: str) -> Callable[[str], bool]:
+    """A payment's events: ic_<id>, purchase_<id>, refund_<id>…"""
+    return lambda event_id: event_id.endswith(f"_{payment_id}")
+
+
+def _click_events(table_name: str, token: str) -> Callable[[str], bool]:
+    """A click's events: its PageView, the Lead of the start it attributed, its payments' events."""
+    wanted = {f"pv_{token}"}
+    for touch in _items(table_name, "LEAD#"):
+        if touch.get("type") == "touch" and str(touch.get("sk", "")).endswith(f"#{token}"):
+            wanted.add(f"lead_{touch['bot_id']}_{touch['telegram_user_id']}")
+    payments = {
+        str(item["payment_id"])
+        for item in _items(table_name, "PAYMENT#")
+        if item.get("sk") == "PAYMENT" and (item.get("attribution") or {}).get("click_token") == token
+    }
+    return lambda event_id: event_id in wanted or any(event_id.endswith(f"_{p}") for p in payments)
 
 
 def _give_demo_pixel_a_token(stack: LocalStack) -> None:
@@ -68,7 +94,14 @@ def register(stack: LocalStack, fake: FakeMetaGraph | None = None) -> FakeMetaGr
         return LocalResponse.json(payload, status)
 
     def received(request: LocalRequest) -> LocalResponse:
-        return LocalResponse.json(graph.events(request.arg("pixel")))
+        events = graph.events(request.arg("pixel"))
+        payment, token = request.arg("payment"), request.arg("token")
+        if payment:
+            events = [event for event in events if _payment_events(payment)(str(event.get("event_id")))]
+        if token:
+            belongs = _click_events(stack.resources.tables["AppTable"], token)
+            events = [event for event in events if belongs(str(event.get("event_id")))]
+        return LocalResponse.json(events)
 
     def deliveries(_: LocalRequest) -> LocalResponse:
         return LocalResponse.json(_deliveries(stack.resources.tables["AppTable"]))

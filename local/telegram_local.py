@@ -20,6 +20,8 @@
   link: a join-request link sends the bot a ``chat_join_request`` update;
 - ``GET /_local/chat/{bot_id}``: a web chat with the bot (pt-BR, no external resources): Start with
   a token (``?start=``), messages, photos, inline buttons, PIX paid through the sandbox, the delivery;
+  a token minted for another bot is named on the page with a link to that bot's chat;
+- ``GET /_local/chat?start=<token>``: the chat of the bot the click's token belongs to (a redirect);
 - ``GET /_local/telegram``: the bots with their chat page and calls URLs;
   ``GET /_local/telegram/violations``: the calls that broke the Bot API spec;
 - ``DELETE /_local/telegram``: forget calls, violations and faults.
@@ -297,6 +299,27 @@ def register(stack: LocalStack, fake: FakeTelegramApi | None = None) -> FakeTele
         status, payload = telegram.join(request.path_params["bot_id"], body["invite_link"], body["user"])
         return LocalResponse.json(payload, status)
 
+    def token_bot(token: str | None) -> str | None:
+        """The bot a click's token was minted for (the link's rotation chose it), if the click exists."""
+        from funil import keys
+        from funil.adapters.dynamo import Table
+
+        if not token or not token.replace("-", "").replace("_", "").isalnum() or len(token) > 64:
+            return None
+        click = Table(stack.resources.tables["AppTable"]).get(*keys.click(token))
+        return str(click["bot_id"]) if click and click.get("bot_id") else None
+
+    def chat_for_token(request: LocalRequest) -> LocalResponse:
+        token = request.arg("start")
+        bot_id = token_bot(token)
+        if bot_id is None or bot_id not in telegram.credentials:
+            return LocalResponse.html(
+                "<!doctype html><meta charset=utf-8><title>Token desconhecido</title><h1>Token desconhecido</h1>"
+                '<p>Nenhum clique com esse token. Os bots: <a href="/_local/telegram">/_local/telegram</a>',
+                404,
+            )
+        return LocalResponse(302, b"", {"location": f"/_local/chat/{bot_id}?{urlencode({'start': token})}"})
+
     def chat_page(request: LocalRequest) -> LocalResponse:
         bot_id = request.path_params["bot_id"]
         if bot_id not in telegram.credentials:
@@ -305,7 +328,12 @@ def register(stack: LocalStack, fake: FakeTelegramApi | None = None) -> FakeTele
             )
         username = api.bots[telegram.credentials[bot_id][0]].username
         page = CHAT_PAGE.read_text(encoding="utf-8")
-        config = json.dumps({"botId": bot_id, "username": username}).replace("<", "\\u003c")
+        settings: dict[str, Any] = {"botId": bot_id, "username": username}
+        owner = token_bot(request.arg("start"))
+        if owner is not None and owner != bot_id and owner in telegram.credentials:
+            # Telegram would hand this token to another bot: say which, and link its chat.
+            settings["tokenBot"] = {"id": owner, "username": api.bots[telegram.credentials[owner][0]].username}
+        config = json.dumps(settings).replace("<", "\\u003c")
         response = LocalResponse.html(page.replace("/*__CONFIG__*/null", config))
         response.headers["cache-control"] = "no-store"
         return response
@@ -337,6 +365,7 @@ def register(stack: LocalStack, fake: FakeTelegramApi | None = None) -> FakeTele
     stack.add_route("GET", "/_local/telegram/{bot_id}/files/{n}", file)
     stack.add_route("GET", "/_local/telegram/{bot_id}/pending", pending)
     stack.add_route("POST", "/_local/telegram/{bot_id}/join", join)
+    stack.add_route("GET", "/_local/chat", chat_for_token)
     stack.add_route("GET", "/_local/chat/{bot_id}", chat_page)
     stack.set_env("TELEGRAM_API_BASE_URL", stack.base_url + TGAPI_PREFIX)
     stack.set_env("PUBLIC_BASE_URL", stack.base_url)
