@@ -202,6 +202,31 @@ def test_click_start_buy_pay_deliver_and_four_events_once_each(stack: LocalStack
         if event.get("event_id") in wanted
     )
     assert received == Counter(dict.fromkeys(wanted.items(), 1))
+    # The inspector's filters: one click's events, one payment's events.
+    by_click = client.get("/_local/capi", params={"token": token}).json()
+    assert sorted(event["event_name"] for event in by_click) == ["InitiateCheckout", "Lead", "PageView", "Purchase"]
+    by_payment = client.get("/_local/capi", params={"payment": payment_id}).json()
+    assert sorted(event["event_name"] for event in by_payment) == ["InitiateCheckout", "Purchase"]
+
+
+def test_the_chat_for_a_token_is_the_chat_of_the_bot_the_link_chose(client: httpx.Client) -> None:
+    page = client.get("/go/demo?fbclid=IwAR0whichBot", headers={"user-agent": UA})
+    token = re.search(r"start=([A-Za-z0-9_-]{22})", page.text).group(1)  # type: ignore[union-attr]
+    (click,) = client.get("/_local/items", params={"prefix": f"CLICK#{token}"}).json()
+    chosen = click["bot_id"]
+
+    opened = client.get("/_local/chat", params={"start": token})
+    assert opened.status_code == 302
+    assert opened.headers["location"] == f"/_local/chat/{chosen}?start={token}"
+    assert '"tokenBot"' not in client.get(opened.headers["location"]).text  # its own bot: nothing to say
+
+    other = next(bot["id"] for bot in client.get("/_local/seed").json()["bots"] if bot["id"] != chosen)
+    elsewhere = client.get(f"/_local/chat/{other}", params={"start": token})
+    assert elsewhere.status_code == 200
+    assert f'"tokenBot": {{"id": "{chosen}"' in elsewhere.text  # the page names the right bot and links it
+
+    assert client.get("/_local/chat", params={"start": "A" * 22}).status_code == 404
+    assert client.get("/_local/chat", params={"start": "<script>"}).status_code == 404
 
 
 def test_a_lost_webhook_is_caught_by_the_reconciler_through_the_stack(stack: LocalStack, client: httpx.Client) -> None:
