@@ -65,7 +65,7 @@ def add_paths() -> None:
             sys.path.insert(0, path)
 
 
-# --- configuration: three links of one tenant, as funil.models.*.to_item() writes them -------------
+# --- configuration: three links of one tenant, as funil.operator.models.*.to_item() writes them -------------
 
 TENANT = "t_bench"
 PIXEL_ID = "px_bench"

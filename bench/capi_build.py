@@ -1,9 +1,9 @@
 """capi_sender budgets (docs/architecture.md §8): CPU per event built (≤ 0.3 ms) and Graph requests per pixel
 per batch (1 per pixel per batch of ≤ 1000 events).
 
-1. Builder: ``funil.capi.builder.build_event`` on realistic PageView / Lead / Purchase sources
+1. Builder: ``funil.conversions.builder.build_event`` on realistic PageView / Lead / Purchase sources
    (normalisation and SHA-256 of every key included), single-threaded, ``time.process_time``.
-2. Sender: ``funil.capi.sender.process_batch`` over batches of 100 and 1000 messages spread over
+2. Sender: ``funil.conversions.sender.process_batch`` over batches of 100 and 1000 messages spread over
    1 and 3 pixels, with in-memory stand-ins for DynamoDB and the fake Graph API
    (local/fakes/meta_graph.py through httpx.MockTransport), counting Graph requests per pixel and
    the sender's own CPU per event (message parsing, building, claiming, grouping, JSON encoding).
@@ -26,13 +26,13 @@ sys.path[:0] = [str(ROOT / "layers" / "common"), str(ROOT)]
 
 import httpx  # noqa: E402
 from funil.adapters.meta_graph import GraphClient  # noqa: E402
-from funil.capi.builder import BuildSettings, Sources, build_event  # noqa: E402
-from funil.capi.deliveries import Claim, ClaimOutcome, DeliveryStatus  # noqa: E402
-from funil.capi.sender import SenderDeps, SenderSettings, SqsRecord, process_batch  # noqa: E402
+from funil.conversions.builder import BuildSettings, Sources, build_event  # noqa: E402
+from funil.conversions.sender import SenderDeps, SenderSettings, SqsRecord, process_batch  # noqa: E402
+from funil.conversions.storage import ClaimOutcome, EventClaim, EventStatus  # noqa: E402
 from funil.messages import ConversionMessage, EventKind  # noqa: E402
 
 from local.fakes.meta_graph import FakeMetaGraph  # noqa: E402
-from tests.unit.capi.factories import (  # noqa: E402
+from tests.unit.conversions.factories import (  # noqa: E402
     ACCESS_TOKEN,
     BASE_URL,
     NOW,
@@ -74,21 +74,21 @@ class MemoryItems:
 
 
 class MemoryDeliveries:
-    """The claim semantics of funil.capi.deliveries, in memory (no I/O in the CPU figure)."""
+    """The claim semantics of funil.conversions.storage, in memory (no I/O in the CPU figure)."""
 
     def __init__(self) -> None:
         self.records: dict[str, dict[str, Any]] = {}
 
     def claim(self, message: ConversionMessage, *, claim_id: str, now: datetime, lease_seconds: int,
-              event_time: int | None) -> Claim:  # fmt: skip
+              event_time: int | None) -> EventClaim:  # fmt: skip
         key = message.deduplication_key
         record = self.records.setdefault(key, {"attempts": 0, "event_time": event_time})
-        if record.get("status") == DeliveryStatus.SENT:
-            return Claim(ClaimOutcome.DUPLICATE, record)
-        record.update(status=DeliveryStatus.IN_PROGRESS, claim_id=claim_id, attempts=record["attempts"] + 1)
-        return Claim(ClaimOutcome.CLAIMED, record)
+        if record.get("status") == EventStatus.SENT:
+            return EventClaim(ClaimOutcome.DUPLICATE, record)
+        record.update(status=EventStatus.IN_PROGRESS, claim_id=claim_id, attempts=record["attempts"] + 1)
+        return EventClaim(ClaimOutcome.CLAIMED, record)
 
-    def finish(self, message: ConversionMessage, *, claim_id: str, status: DeliveryStatus, now: datetime,
+    def finish(self, message: ConversionMessage, *, claim_id: str, status: EventStatus, now: datetime,
                fields: Any) -> bool:  # fmt: skip
         self.records[message.deduplication_key].update(status=status, **fields)
         return True

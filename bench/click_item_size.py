@@ -1,6 +1,6 @@
 """DynamoDB size of the click item the redirect writes, and the write units it costs (docs/cost.md).
 
-Builds the item with ``funil.clicks.build_click_item`` from ``events/redirect_get.json`` (and from the
+Builds the item with ``funil.click.capture.build_click_item`` from ``events/redirect_get.json`` (and from the
 benchmark corpus, for the spread), serialises it with ``funil.adapters.dynamo.serialize`` exactly as
 the redirect's PutItem sends it, and sizes it with DynamoDB's rules
 (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html):
@@ -72,10 +72,11 @@ def write_units(size_bytes: int) -> int:
 
 
 def click_item(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    from funil import http, ids, useragent
-    from funil.clicks import ClickRequest, build_click_item
+    from funil import http, ids
+    from funil.click import useragent
+    from funil.click.capture import ClickRequest, build_click_item
+    from funil.click.links import route_from_items
     from funil.config import settings
-    from funil.routes import route_from_items
 
     items = _stubs.config_items()
     slug = http.path_parameter(event, "slug") or "demo"
@@ -103,7 +104,7 @@ def click_item(event: dict[str, Any], now: datetime) -> dict[str, Any]:
 
 
 def beacon_additions(item: dict[str, Any]) -> dict[str, Any]:
-    """What ``ClickRepository.record_beacon`` adds to a click on its first beacon."""
+    """What ``Clicks.record_beacon`` adds to a click on its first beacon."""
     added: dict[str, Any] = {
         "beacon_count": 1,
         "last_beacon_at": "2026-11-22T18:30:01.234Z",

@@ -5,7 +5,7 @@ write per human click and no other network call (link routes come from the per-c
 
 Variants, each over the same corpus of realistic events (see ``_stubs.corpus``):
 
-- ``serve_click``: ``funil.tracking.serve_click`` with ``ClickDeps`` built on the real repositories
+- ``serve_click``: ``funil.click.entry.serve_click`` with ``ClickDeps`` built on the real repositories
   and ``Table`` over an in-memory client (``FakeDynamoClient``): the handler's own CPU, including
   its DynamoDB type serialisation, excluding the SDK.
 - ``lambda_handler``: ``functions/redirect/app.lambda_handler`` with its module-level ``DEPS``
@@ -67,16 +67,16 @@ def summarise(values_ns: list[int]) -> dict[str, float]:
 
 
 def _deps(table: Any) -> Any:
+    from funil.click.entry import ClickDeps
+    from funil.click.storage import Clicks, Links
     from funil.clock import utc_now
     from funil.config import settings
-    from funil.repositories import ClickRepository, LinkRepository
-    from funil.tracking import ClickDeps
 
     current = settings()
     return ClickDeps(
         # Frozen clock: the cache never expires during the run.
-        links=LinkRepository(table, current.link_cache_seconds, monotonic=lambda: 0.0),
-        clicks=ClickRepository(table),
+        links=Links(table, current.link_cache_seconds, monotonic=lambda: 0.0),
+        clicks=Clicks(table),
         settings=current,
         now=utc_now,
     )
@@ -85,7 +85,7 @@ def _deps(table: Any) -> Any:
 def build_variant(name: str) -> tuple[Callable[[dict[str, Any]], Any], Any]:
     """(call, store) for a variant; ``store`` counts the DynamoDB calls it receives."""
     from funil.adapters.dynamo import Table
-    from funil.tracking import serve_click
+    from funil.click.entry import serve_click
 
     if name == "serve_click":
         client = _stubs.FakeDynamoClient(_stubs.config_items())
@@ -106,13 +106,13 @@ def build_variant(name: str) -> tuple[Callable[[dict[str, Any]], Any], Any]:
 
 
 def _reset_ua_caches() -> None:
-    from funil import useragent
+    from funil.click import useragent
 
     useragent.classify.cache_clear()
 
 
 def run_variant(name: str, warmup: list[tuple[str, dict]], events: list[tuple[str, dict]]) -> dict[str, Any]:
-    from funil import useragent
+    from funil.click import useragent
 
     call, store = build_variant(name)
     _reset_ua_caches()

@@ -70,7 +70,7 @@ class SandboxLocal:
     def payments_deps(self) -> Any:
         from funil.adapters.kms import Kms
         from funil.adapters.sqs import Queue
-        from funil.payments.service import Deps
+        from funil.payments.ports import Deps
 
         queues = self.stack.resources.queues
         return Deps(
@@ -123,7 +123,7 @@ class SandboxLocal:
 
     def settle(self, payment_id: str, action: str) -> tuple[int, dict[str, Any]]:
         """The payer pays (or the bank refunds, or the charge expires): the sandbox's signed webhook."""
-        from funil.payments.repository import Payments
+        from funil.payments.storage import Payments
 
         payment = Payments(self.table).get(payment_id) if payment_id.isalnum() else None
         if payment is None or payment.get("gateway_id") != DEMO_GATEWAY:

@@ -69,6 +69,7 @@ class Scheduler:
         self._invoke = invoke
         self.speed = speed
         self._due: list[tuple[float, Function, Schedule]] = []
+        self._changed = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.runs: list[Run] = []
@@ -79,7 +80,9 @@ class Scheduler:
             if period is None:
                 log.info("%s %s (%s) runs only on request", function.logical_id, schedule.name, schedule.expression)
                 continue
-            self._due.append((time.monotonic() + period / self.speed, function, schedule))
+            with self._changed:
+                self._due.append((time.monotonic() + period / self.speed, function, schedule))
+                self._changed.notify()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="local-schedules", daemon=True)
@@ -87,6 +90,8 @@ class Scheduler:
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
+        with self._changed:
+            self._changed.notify()
         if self._thread is not None:
             self._thread.join(timeout)
 
@@ -100,19 +105,24 @@ class Scheduler:
         finally:
             self.runs.append(Run(function.logical_id, schedule.name, datetime.now(UTC).isoformat(), ok))
 
+    def _next(self) -> tuple[Function, Schedule] | None:
+        """Wait for the next schedule due (None when stopping) and book its following run."""
+        with self._changed:
+            while not self._stop.is_set():
+                self._due.sort(key=lambda due: due[0])
+                wait = self._due[0][0] - time.monotonic() if self._due else None
+                if wait is not None and wait <= 0:
+                    when, function, schedule = self._due[0]
+                    step = (schedule.period_seconds or 0.0) / self.speed
+                    # EventBridge skips what a long run missed; it never catches up.
+                    self._due[0] = (max(when + step, time.monotonic() + step / 2), function, schedule)
+                    return function, schedule
+                self._changed.wait(wait)
+        return None
+
     def _run(self) -> None:
-        while not self._stop.is_set():
-            if not self._due:
-                return
-            self._due.sort(key=lambda due: due[0])
-            when, function, schedule = self._due[0]
-            if self._stop.wait(max(0.0, when - time.monotonic())):
-                return
-            step = (schedule.period_seconds or 0.0) / self.speed
-            following = when + step
-            if following < time.monotonic():  # EventBridge skips what a long run missed; it never catches up
-                following = time.monotonic() + step
-            self._due[0] = (following, function, schedule)
+        while (due := self._next()) is not None:
+            function, schedule = due
             try:
                 self.fire(function, schedule)
             except Exception:

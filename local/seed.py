@@ -16,7 +16,7 @@ from typing import Any
 from funil.adapters.dynamo import Table
 from funil.bot.models import Offer
 from funil.delivery.models import DeliveryKind, DeliverySpec
-from funil.models import Bot, Link, LinkBot, Pixel, Tenant
+from funil.operator.models import Bot, Link, LinkBot, Pixel, Tenant
 
 DEMO_TENANT = "t_demo"
 DEMO_LINK = "demo"
@@ -156,7 +156,7 @@ class SandboxCredentials:
 def seed_sandbox_gateway(table: Table, key_id: str, base_url: str, seed: Seed | None = None) -> SandboxCredentials:
     """The demo tenant's PIX gateway: the sandbox at ``base_url``, credentials encrypted with KMS."""
     from funil.adapters.kms import Kms
-    from funil.payments.gateway_store import Gateway
+    from funil.payments.storage import Gateway
 
     credentials = SandboxCredentials(
         api_key=secrets.token_urlsafe(24),

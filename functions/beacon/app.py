@@ -8,10 +8,10 @@ from typing import Any
 from funil import http
 from funil.adapters.dynamo import Table
 from funil.adapters.sqs import Queue
-from funil.beacon import BeaconDeps, accept_beacon
+from funil.click.beacon import BeaconDeps, accept_beacon
+from funil.click.storage import Clicks, Links
 from funil.clock import utc_now
 from funil.config import settings
-from funil.repositories import ClickRepository, LinkRepository
 
 log = logging.getLogger()
 log.setLevel(logging.INFO)
@@ -19,8 +19,8 @@ log.setLevel(logging.INFO)
 _settings = settings()
 _table = Table(_settings.table_name)
 DEPS = BeaconDeps(
-    links=LinkRepository(_table, _settings.link_cache_seconds),
-    clicks=ClickRepository(_table),
+    links=Links(_table, _settings.link_cache_seconds),
+    clicks=Clicks(_table),
     conversions=Queue(_settings.conversions_queue_url),
     now=utc_now,
 )

@@ -1,4 +1,4 @@
-"""SQS conversions queue → Meta Conversions API, each event once (funil.capi.sender).
+"""SQS conversions queue → Meta Conversions API, each event once (funil.conversions.sender).
 
 Glue only: settings from the environment, the collaborators, and the batch response with
 ``batchItemFailures`` (the event source mapping has ReportBatchItemFailures).
@@ -15,10 +15,10 @@ from funil.adapters.dynamo import Table
 from funil.adapters.kms import Kms
 from funil.adapters.meta_graph import DEFAULT_BASE_URL, DEFAULT_VERSION, GraphClient
 from funil.adapters.sqs import Queue, sqs_client
-from funil.capi.deliveries import DeliveryRepository
-from funil.capi.sender import SenderDeps, SenderSettings, SqsRecord, process_batch
 from funil.clock import utc_now
 from funil.config import settings
+from funil.conversions.sender import SenderDeps, SenderSettings, SqsRecord, process_batch
+from funil.conversions.storage import EventRecords
 
 log = logging.getLogger()
 log.setLevel(logging.INFO)
@@ -50,7 +50,7 @@ def _delay_retry(receipt_handle: str, seconds: int) -> None:
 
 DEPS = SenderDeps(
     items=_table,
-    deliveries=DeliveryRepository(_table),
+    deliveries=EventRecords(_table),
     graph=GraphClient(
         os.environ.get("META_GRAPH_BASE_URL") or DEFAULT_BASE_URL,
         os.environ.get("META_GRAPH_VERSION") or DEFAULT_VERSION,

@@ -1,4 +1,4 @@
-"""SQS delivery queue → the buyer's product over Telegram, once per payment (funil.delivery.service).
+"""SQS delivery queue → the buyer's product over Telegram, once per payment (funil.delivery.entry).
 
 Glue only: settings from the environment, the collaborators, the batch response with
 ``batchItemFailures`` (the event source mapping has ReportBatchItemFailures). Bot tokens are
@@ -17,8 +17,8 @@ from funil.adapters.kms import CachedKms
 from funil.adapters.sqs import sqs_client
 from funil.clock import iso, utc_now
 from funil.config import settings
-from funil.delivery.service import DeliveryDeps, DeliverySettings, SqsRecord, process_batch
-from funil.delivery.telegram_port import AdapterDeliveryTelegram, BotClients
+from funil.delivery.entry import DeliveryDeps, DeliverySettings, SqsRecord, process_batch
+from funil.delivery.ports import AdapterDeliveryTelegram, BotClients
 
 log = logging.getLogger()
 log.setLevel(logging.INFO)

@@ -14,7 +14,7 @@ from funil import http
 from funil.adapters.dynamo import Table
 from funil.config import settings
 from funil.delivery.page import PageDeps, serve_delivery_page
-from funil.payments.repository import Payments
+from funil.payments.storage import Payments
 
 log = logging.getLogger()
 log.setLevel(logging.INFO)

@@ -1,4 +1,4 @@
-"""POST /pay/{gateway_id}/{secret} (API Pix: .../pix): a PIX gateway's webhook (funil.payments.webhook)."""
+"""POST /pay/{gateway_id}/{secret} (API Pix: .../pix): a PIX gateway's webhook (funil.payments.entry)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from funil.adapters.kms import CachedKms
 from funil.adapters.sqs import Queue
 from funil.clock import utc_now
 from funil.config import settings
-from funil.payments.service import Deps
-from funil.payments.webhook import handle_webhook
+from funil.payments.entry import handle_webhook
+from funil.payments.ports import Deps
 
 log = logging.getLogger()
 log.setLevel(logging.INFO)

@@ -12,8 +12,8 @@ from funil.adapters.kms import CachedKms
 from funil.adapters.sqs import Queue
 from funil.clock import utc_now
 from funil.config import settings
+from funil.payments.ports import Deps
 from funil.payments.reconcile import reconcile
-from funil.payments.service import Deps
 
 log = logging.getLogger()
 log.setLevel(logging.INFO)

@@ -7,10 +7,10 @@ from typing import Any
 
 from funil import http
 from funil.adapters.dynamo import Table
+from funil.click.entry import ClickDeps, serve_click
+from funil.click.storage import Clicks, Links
 from funil.clock import utc_now
 from funil.config import settings
-from funil.repositories import ClickRepository, LinkRepository
-from funil.tracking import ClickDeps, serve_click
 
 log = logging.getLogger()
 log.setLevel(logging.INFO)
@@ -18,8 +18,8 @@ log.setLevel(logging.INFO)
 _settings = settings()
 _table = Table(_settings.table_name)
 DEPS = ClickDeps(
-    links=LinkRepository(_table, _settings.link_cache_seconds),
-    clicks=ClickRepository(_table),
+    links=Links(_table, _settings.link_cache_seconds),
+    clicks=Clicks(_table),
     settings=_settings,
     now=utc_now,
 )

@@ -1,4 +1,4 @@
-"""POST /tg/{bot_id}: one Telegram update (funil.bot.service).
+"""POST /tg/{bot_id}: one Telegram update (funil.bot.entry).
 
 Glue only: the collaborators are built once per container — the table, KMS (decrypted secrets and
 tokens cached in memory, never logged), the conversions and delivery queues, the payments core and
@@ -17,12 +17,12 @@ from funil.adapters.dynamo import Table
 from funil.adapters.kms import CachedKms
 from funil.adapters.sqs import Queue
 from funil.adapters.telegram import TelegramClient
-from funil.bot.deps import BotDeps
-from funil.bot.service import handle_webhook
+from funil.bot.entry import handle_webhook
+from funil.bot.ports import BotDeps
 from funil.clock import utc_now
 from funil.config import settings
 from funil.payments.brcode import qr_png
-from funil.payments.service import Deps as PaymentDeps
+from funil.payments.ports import Deps as PaymentDeps
 
 log = logging.getLogger()
 log.setLevel(logging.INFO)

@@ -8,12 +8,12 @@ from datetime import timedelta
 from typing import Any
 
 import boto3
-from funil.capi.replay import main, replay
+from funil.conversions.replay import main, replay
 from funil.messages import EventKind
 
 from local import aws
 from tests.integration.test_capi_sender import Capi, _encrypt_token, capi  # noqa: F401 - the fixture
-from tests.unit.capi.factories import NOW, PAYMENT, message, payment_item, pixel_item
+from tests.unit.conversions.factories import NOW, PAYMENT, message, payment_item, pixel_item
 
 
 def _sqs() -> Any:

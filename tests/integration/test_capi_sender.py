@@ -21,7 +21,7 @@ from local.fakes.meta_graph import FakeMetaGraph, Fault
 from local.handlers import LambdaContext, load_handler
 from local.template import load
 from tests.conftest import queue_messages
-from tests.unit.capi.factories import (
+from tests.unit.conversions.factories import (
     ACCESS_TOKEN,
     BOT,
     META_PIXEL,

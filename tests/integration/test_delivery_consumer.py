@@ -281,7 +281,7 @@ def test_the_payments_cores_confirmation_feeds_the_consumer_and_the_page(
 ) -> None:
     """Schema check across the seam: confirm() → delivery body → this consumer → /d/{token}."""
     from funil.payments.models import Payment
-    from funil.payments.repository import Payments
+    from funil.payments.storage import Payments
     from funil.payments.transitions import confirm
 
     put_offer(table, seed, MESSAGE)
@@ -423,7 +423,7 @@ def test_refund_of_a_message_delivery_has_nothing_to_revoke(
 def test_refund_while_the_delivery_is_in_progress_waits_for_it_then_revokes(
     consumer: Any, table: Any, seed: Any, telegram_api: FakeTelegramApi
 ) -> None:
-    from funil.delivery.records import DeliveryRecords
+    from funil.delivery.storage import DeliveryRecords
 
     put_offer(table, seed, {"kind": "invite_link", "chat_id": VIP_CHAT})
     put_payment(table, seed)

@@ -70,7 +70,7 @@ class PayEnv:
     ) -> str:
         from funil.payments.gateways.base import ChargeRequest
         from funil.payments.models import Payment
-        from funil.payments.repository import Payments
+        from funil.payments.storage import Payments
 
         tenant = "t2" if gateway_id == "gw_other" else "t1"
         payment = Payment.new(
@@ -124,7 +124,7 @@ class PayEnv:
 @pytest.fixture
 def pay(aws_env: aws.Resources, table: Any) -> PayEnv:
     from funil.adapters.kms import Kms
-    from funil.payments.gateway_store import Gateway
+    from funil.payments.storage import Gateway
 
     fake = SandboxGateway(webhook_secret=WEBHOOK_SECRET)
     other = SandboxGateway(webhook_secret=OTHER_WEBHOOK_SECRET, api_key="other-api-key")

@@ -69,7 +69,7 @@ class World:
         """A payment with its charge at the gateway: (payment id, gateway charge id)."""
         from funil.payments.gateways.base import ChargeRequest
         from funil.payments.models import Payment
-        from funil.payments.repository import Payments
+        from funil.payments.storage import Payments
 
         payment = Payment.new(
             tenant_id=TENANT, amount_cents=amount_cents, now=datetime.now(UTC), bot_id="bot1", telegram_user_id=42
@@ -120,8 +120,8 @@ class World:
 @pytest.fixture
 def world(aws_env: aws.Resources, table: Any) -> Iterator[World]:
     from funil.adapters.kms import Kms
-    from funil.payments.gateway_store import Gateway
     from funil.payments.gateways import apipix
+    from funil.payments.storage import Gateway
 
     apipix._TOKENS.clear()
     function = load().functions["GatewayWebhookFunction"]
@@ -312,7 +312,7 @@ def test_pushinpay_refund_of_a_payment_never_confirmed_is_flagged_not_confirmed(
 
 
 def test_reconciler_flags_a_pending_payment_whose_charge_came_back_refunded(world: World) -> None:
-    from funil.payments.repository import Payments
+    from funil.payments.storage import Payments
 
     function = load().functions["ReconcilerFunction"]
     reconciler = load_handler(function, fresh=True)
@@ -342,7 +342,7 @@ def test_reconciler_flags_a_pending_payment_whose_charge_came_back_refunded(worl
 def test_refund_racing_a_confirmation_is_still_a_refund(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """The refund's first write finds the payment pending; before it can close it, another webhook
     confirms it. The close then finds it paid, and the refund goes through after all."""
-    from funil.payments import service, transitions
+    from funil.payments import observations, transitions
 
     payment_id, tx_id = world.create_payment("gw_push")
     world.pushinpay.pay(tx_id)
@@ -356,7 +356,7 @@ def test_refund_racing_a_confirmation_is_still_a_refund(world: World, monkeypatc
         )  # the other webhook's write
         return real_close(items, pid, now)
 
-    monkeypatch.setattr(service.transitions, "mark_canceled", confirmed_meanwhile)
+    monkeypatch.setattr(observations.transitions, "mark_canceled", confirmed_meanwhile)
     status, answer = world.post("gw_push", world.pushinpay.webhook_body(tx_id))
     assert (status, answer["results"]) == (200, ["refunded"])
     payment = world.payment(payment_id)

@@ -17,7 +17,7 @@ import pytest
 from local import aws
 from local.poller import records_to_delete
 from local.server import LocalRequest, LocalResponse, LocalStack, start_stack
-from local.template import ROOT, Function, HttpRoute, QueueTrigger
+from local.template import ROOT, Function, HttpRoute, QueueTrigger, Schedule
 
 BROWSER_UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -56,7 +56,7 @@ def stack() -> Iterator[LocalStack]:
         started.add_function(_function("TestEchoFunction", "echo", routes=(HttpRoute("ANY", "/_test/echo/{rest+}"),)))
         started.add_function(_function("TestBareFunction", "bare", routes=(HttpRoute("GET", "/_test/bare"),)))
         started.add_function(_function("TestBoomFunction", "boom", routes=(HttpRoute("GET", "/_test/boom"),)))
-        started.add_function(_function("TestTickFunction", "tick", schedules=("Tick",), timeout=7))
+        started.add_function(_function("TestTickFunction", "tick", schedules=(Schedule("Tick", "rate(1 hour)"),), timeout=7))
         started.add_route("POST", "/_fake/hello/{name}", _hello)
         yield started
     finally:

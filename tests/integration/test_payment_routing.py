@@ -82,7 +82,7 @@ CREDENTIALS: dict[str, tuple[str, dict[str, str], dict[str, Any]]] = {
 @pytest.fixture
 def world(aws_env: aws.Resources, table: Any) -> Any:
     from funil.adapters.kms import Kms
-    from funil.payments.service import Deps
+    from funil.payments.ports import Deps
 
     fakes = Gateways()
     deps = Deps(
@@ -102,7 +102,7 @@ def world(aws_env: aws.Resources, table: Any) -> Any:
         credentials: dict[str, str] | None = None,
         **extra: Any,
     ) -> None:
-        from funil.payments.gateway_store import Gateway
+        from funil.payments.storage import Gateway
 
         kind, known, options = CREDENTIALS[host]
         credentials = known if credentials is None else credentials
@@ -341,8 +341,8 @@ def test_charges_split_between_gateways_of_one_priority_by_weight(world: Any) ->
 def test_a_voided_attempt_paid_anyway_is_confirmed_once_and_alerted(
     world: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
+    from funil.payments.entry import handle_webhook
     from funil.payments.routing import route_charge
-    from funil.payments.webhook import handle_webhook
 
     fakes, deps, add_gateway = world
     add_gateway("gw_woovi", "woovi.test", priority=1, webhook_public_key=fakes.woovi.public_key_pem)
@@ -394,7 +394,7 @@ def _voided_woovi(world: Any) -> tuple[Any, Any, Any]:
 
 
 def test_other_events_of_a_voided_attempt_do_not_touch_the_payment(world: Any) -> None:
-    from funil.payments.webhook import handle_webhook
+    from funil.payments.entry import handle_webhook
 
     fakes, deps, payment = _voided_woovi(world)
     fakes.woovi.expire(payment.payment_id)
@@ -411,7 +411,7 @@ def test_a_voided_attempt_paid_after_the_shown_charge_is_alerted_not_confirmed_a
     from datetime import UTC, datetime
 
     from funil.payments import transitions
-    from funil.payments.webhook import handle_webhook
+    from funil.payments.entry import handle_webhook
 
     fakes, deps, payment = _voided_woovi(world)
     now = datetime.now(UTC)

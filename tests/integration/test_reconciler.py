@@ -21,7 +21,7 @@ from tests.integration.test_gateway_webhook import URL_SECRET, WEBHOOK_SECRET, d
 @pytest.fixture
 def world(aws_env: aws.Resources, table: Any) -> tuple[Any, SandboxGateway, Any]:
     from funil.adapters.kms import Kms
-    from funil.payments.gateway_store import Gateway
+    from funil.payments.storage import Gateway
 
     fake = SandboxGateway(webhook_secret=WEBHOOK_SECRET)
     gateway = Gateway(gateway_id="gw_sandbox", tenant_id="t1", kind="sandbox", base_url="http://sandbox.test")
@@ -36,7 +36,7 @@ def world(aws_env: aws.Resources, table: Any) -> tuple[Any, SandboxGateway, Any]
 def _payment(table: Any, fake: SandboxGateway, created: datetime, gateway_state: str | None, **extra: Any) -> str:
     from funil.clock import iso
     from funil.payments.models import Payment
-    from funil.payments.repository import Payments
+    from funil.payments.storage import Payments
 
     payment = Payment.new(tenant_id="t1", amount_cents=1990, now=created, bot_id="bot1", **extra)
     if gateway_state is not None:
@@ -89,7 +89,7 @@ def test_reconciler_over_1000_pending_payments(aws_env: aws.Resources, table: An
     assert statuses == expected
     assert Counter(c["status"] for c in fake.charges.values())["canceled"] == 100 + 250  # old pending cancelled
     # Only the still-payable ones remain in the pending index.
-    from funil.payments.repository import Payments
+    from funil.payments.storage import Payments
 
     assert sorted(item["payment_id"] for item in Payments(table).all_pending()) == sorted(
         pid for pid, status in expected.items() if status == "pending"
@@ -102,7 +102,7 @@ def test_reconciler_over_1000_pending_payments(aws_env: aws.Resources, table: An
 
 
 def test_pending_index_is_oldest_first_across_shards(table: Any, world: Any) -> None:
-    from funil.payments.repository import Payments
+    from funil.payments.storage import Payments
 
     _, fake, _ = world
     now = datetime.now(UTC)

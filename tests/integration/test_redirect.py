@@ -248,12 +248,12 @@ def test_malformed_and_oversized_values_are_dropped_or_truncated(invoke, event, 
 
 def test_storage_failure_still_sends_the_visitor_to_telegram(invoke, event, seed, table, monkeypatch, caplog):
     invoke(RUN, event("redirect_get.json"))  # warm the link cache
-    from funil.repositories import ClickRepository
+    from funil.click.storage import Clicks
 
     def broken(self, item):
         raise RuntimeError("DynamoDB unavailable")
 
-    monkeypatch.setattr(ClickRepository, "add", broken)
+    monkeypatch.setattr(Clicks, "add", broken)
     answer = invoke(RUN, event("redirect_get.json"))
     assert answer["statusCode"] == 200 and "t.me/FunilDemo" in answer["body"]
     assert "click not stored" in caplog.text
@@ -261,7 +261,7 @@ def test_storage_failure_still_sends_the_visitor_to_telegram(invoke, event, seed
 
 
 def test_unexpected_error_is_a_500_without_stack_trace(invoke, event, seed, monkeypatch):
-    from funil import tracking
+    from funil.click import entry as tracking
 
     def explode(*args, **kwargs):
         raise KeyError("secret internals")

@@ -88,7 +88,7 @@ def test_webhook_is_set_when_not_ours(tg: TgEnv, monkeypatch: pytest.MonkeyPatch
 
 
 def test_join_request_approved_only_for_the_buyer(tg: TgEnv) -> None:
-    from funil.delivery.records import DeliveryRecords
+    from funil.delivery.storage import DeliveryRecords
 
     chat = -1001000000001
     link = "https://t.me/+BuyerOnlyLink01"

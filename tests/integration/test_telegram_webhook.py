@@ -232,8 +232,8 @@ def test_revoked_token_marks_the_bot_unhealthy(tg: TgEnv) -> None:
     assert (status, body["outcome"]) == (200, "bot_token_invalid")
     health = tg.table.get(f"BOT#{tg.bot_a}", "BOT")["health"]
     assert health["status"] == "token_invalid" and health["reason"] == "telegram_401"
-    # links now skip it (funil.routes keeps only healthy bots)
-    from funil.routes import bot_is_eligible
+    # links now skip it (funil.click.links keeps only healthy bots)
+    from funil.click.links import bot_is_eligible
 
     assert not bot_is_eligible(tg.table.get(f"BOT#{tg.bot_a}", "BOT"), tg.tenant)
     assert bot_is_eligible(tg.table.get(f"BOT#{tg.bot_b}", "BOT"), tg.tenant)

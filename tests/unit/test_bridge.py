@@ -2,7 +2,8 @@ import json
 import re
 from html.parser import HTMLParser
 
-from funil import bridge, pages
+from funil import pages
+from funil.click import bridge
 
 TOKEN = "AbCdEfGhIjKlMnOpQrStUv"
 

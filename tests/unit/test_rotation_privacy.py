@@ -2,9 +2,9 @@ import random
 from collections import Counter
 
 import pytest
-from funil import privacy
-from funil.rotation import choose_weighted
-from funil.routes import BotTarget
+from funil.click import privacy
+from funil.click.links import BotTarget
+from funil.click.rotation import choose_weighted
 
 
 def test_weighted_choice_follows_weights():

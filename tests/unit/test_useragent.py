@@ -1,5 +1,5 @@
 import pytest
-from funil.useragent import classify
+from funil.click.useragent import classify
 
 HUMANS = {
     "instagram_ios": (
@@ -93,7 +93,7 @@ def test_huge_user_agent_is_bounded():
 def test_re2_compiled_list_agrees_with_crawlerdetect_itself():
     """crawlerdetect's own matcher is the oracle for our RE2 compilation of its list."""
     from crawlerdetect import CrawlerDetect
-    from funil.useragent import is_crawler
+    from funil.click.useragent import is_crawler
 
     oracle = CrawlerDetect()
     corpus = (

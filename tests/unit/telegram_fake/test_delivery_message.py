@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from funil.delivery.entry import delivery_message
 from funil.delivery.models import DeliveryJob, DeliverySpec
-from funil.delivery.service import delivery_message
 from pydantic import ValidationError
 
 from local.fakes.telegram_api import validate_call

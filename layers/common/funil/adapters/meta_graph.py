@@ -1,7 +1,7 @@
 """Meta Graph API: POST /{version}/{dataset id}/events (Conversions API).
 
 The access token travels in the JSON body, never in the URL (URLs get logged). Responses are
-reduced to :class:`GraphResult`; nothing here decides what to retry (funil.capi.sender does).
+reduced to :class:`GraphResult`; nothing here decides what to retry (funil.conversions.sender does).
 """
 
 from __future__ import annotations

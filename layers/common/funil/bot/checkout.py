@@ -6,7 +6,7 @@
   InitiateCheckout goes to the conversions queue. A second tap while that charge is payable shows
   the same charge again (``CHARGE#<offer>`` under the lead), so a buyer never holds two PIX codes.
 - ``c:<payment>``: asks the payment's gateway and applies the answer through the payments core's
-  one state machine (``funil.payments.service.apply``).
+  one state machine (``funil.payments.observations.apply``).
 - ``s:<offer>`` (Telegram Stars): the same payment in XTR (``fiat_amount_cents`` keeps the BRL
   price for Meta), an invoice whose payload is ``p:<payment>``; ``pre_checkout_query`` is validated
   against the payment; ``successful_payment`` records ``telegram_payment_charge_id`` (pattern 21)
@@ -21,19 +21,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from funil.adapters.telegram import MAX_COPY_TEXT_CHARS, Button
-from funil.bot import store, texts
-from funil.bot.deps import BotDeps
+from funil.bot import storage, texts
 from funil.bot.models import BotView, OfferView
-from funil.bot.ports import BotApi
+from funil.bot.ports import BotApi, BotDeps
 from funil.bot.updates import Incoming
 from funil.clock import parse_iso, to_epoch_s
 from funil.messages import ConversionMessage, ConversionRefs, EventKind
 from funil.payments import transitions
 from funil.payments.gateways.base import ChargeStatus, GatewayError
 from funil.payments.models import Payment, PaymentStatus, new_payment_id, payment_key
-from funil.payments.repository import Payments
+from funil.payments.observations import Observation, apply
 from funil.payments.routing import NoCharge, route_charge
-from funil.payments.service import Observation, apply
+from funil.payments.storage import Payments
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +116,7 @@ def _claim(
     bot: BotView,
 ) -> bool:
     expires = parse_iso(payment.charge_expires_at)
-    return store.claim_charge(
+    return storage.claim_charge(
         deps.table,
         key,
         replaces=str(existing["payment_id"]) if existing else None,
@@ -136,7 +135,7 @@ def _claim(
 
 
 def _current_charge(deps: BotDeps, key: tuple[str, str]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    existing = store.get_charge(deps.table, key)
+    existing = storage.get_charge(deps.table, key)
     payment = Payments(deps.table).get(str(existing["payment_id"]), consistent=True) if existing else None
     return existing, payment
 
@@ -169,7 +168,7 @@ def buy_pix(
     assert incoming.chat_id is not None
     assert incoming.person is not None
     now = deps.now()
-    key = store.charge_key(bot.bot_id, incoming.person.user_id, offer.offer_id, "pix")
+    key = storage.charge_key(bot.bot_id, incoming.person.user_id, offer.offer_id, "pix")
     existing, current = _current_charge(deps, key)
     if _reusable(current, "pix", now):
         assert current is not None
@@ -263,7 +262,7 @@ def buy_stars(
         api.send_message(incoming.chat_id, texts.OFFER_GONE)
         return "stars_unavailable"
     now = deps.now()
-    key = store.charge_key(bot.bot_id, incoming.person.user_id, offer.offer_id, "xtr")
+    key = storage.charge_key(bot.bot_id, incoming.person.user_id, offer.offer_id, "xtr")
     existing, current = _current_charge(deps, key)
     if _reusable(current, "stars", now) and current is not None and current.get("amount_cents") == offer.stars_price:
         _send_invoice(api, incoming.chat_id, offer, current)
@@ -364,7 +363,7 @@ def refunded_payment(deps: BotDeps, bot: BotView, incoming: Incoming) -> str:
     """Telegram tells us a Stars payment was refunded: paid → refunded through the state machine."""
     assert incoming.payment is not None
     charge_id = incoming.payment.get("telegram_payment_charge_id")
-    payment = store.stars_payment(deps.table, str(charge_id)) if isinstance(charge_id, str) else None
+    payment = storage.stars_payment(deps.table, str(charge_id)) if isinstance(charge_id, str) else None
     if payment is None or payment.get("bot_id") != bot.bot_id or payment.get("tenant_id") != bot.tenant_id:
         return "refund_unmatched"
     return f"refund_{apply(deps.payments, payment, Observation(status=ChargeStatus.REFUNDED, kind='refund'))}"

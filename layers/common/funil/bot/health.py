@@ -20,9 +20,9 @@ from typing import Any
 
 from funil.adapters.dynamo import Table
 from funil.adapters.telegram import BotTokenInvalid, RateLimited, TelegramFailure, TelegramUnavailable
-from funil.bot import store
-from funil.bot.deps import Secrets
+from funil.bot import storage
 from funil.clock import iso
+from funil.ports import Secrets
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ def _record(
     *,
     extra: dict[str, Any] | None = None,
 ) -> str:
-    store.mark_bot_health(deps.table, str(bot["bot_id"]), status, reason, now, extra=extra)
+    storage.mark_bot_health(deps.table, str(bot["bot_id"]), status, reason, now, extra=extra)
     return status if not reason else f"{status}:{reason.split(':')[0]}"
 
 

@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from funil.clock import iso
-from funil.delivery.records import DeliveryRecords, invite_key
+from funil.delivery.storage import DeliveryRecords, invite_key
 from funil.payments.models import PaymentStatus, payment_key
-from funil.payments.repository import Items
+from funil.ports import Items
 
 
 @dataclass(frozen=True, slots=True)

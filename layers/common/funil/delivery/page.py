@@ -1,7 +1,7 @@
 """``GET /d/{token}``: the delivery page (pt-BR; English when the browser prefers it).
 
 A paid payment's page shows the access and fires the browser Purchase through the Pixel with the
-server's event id (``purchase_<payment>``), value and currency (funil.capi.browser), so Meta counts
+server's event id (``purchase_<payment>``), value and currency (funil.conversions.browser), so Meta counts
 the sale once. Unpaid, refunded or unknown tokens get a clear page without any event. The page only
 reads: opening it never sends the server Purchase (that comes from the payment's confirmation), so
 a link-preview fetcher or a second visit changes nothing.
@@ -16,13 +16,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from funil import bridge, http, pages
-from funil.capi.browser import BrowserPurchase, browser_purchase
+from funil import http, pages
+from funil.click import bridge
+from funil.click.links import BOT_USERNAME_RE, META_PIXEL_ID_RE
+from funil.conversions.browser import BrowserPurchase, browser_purchase
 from funil.delivery.models import DeliveryStatus
-from funil.delivery.records import record_key
+from funil.delivery.storage import record_key
 from funil.payments.models import PaymentStatus
-from funil.payments.repository import Items
-from funil.routes import BOT_USERNAME_RE, META_PIXEL_ID_RE
+from funil.ports import Items
 
 log = logging.getLogger(__name__)
 

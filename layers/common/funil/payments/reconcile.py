@@ -17,7 +17,8 @@ from typing import Any
 from funil.clock import parse_iso
 from funil.payments import transitions
 from funil.payments.gateways.base import ChargeStatus, GatewayError
-from funil.payments.service import Deps, Observation, apply
+from funil.payments.observations import Observation, apply
+from funil.payments.ports import Deps
 
 log = logging.getLogger(__name__)
 

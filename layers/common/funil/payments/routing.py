@@ -12,7 +12,7 @@ for our reference) and cancelled. When it can be neither found nor cancelled the
 recorded as ``void_unverified`` and an ALERT is logged. Its code was never shown to the buyer, so a
 payment of it is unlikely; if one comes, its webhook still confirms the sale (and alerts), while
 its other events (expired, cancelled, refunded) are ignored: they do not speak for the charge the
-buyer holds (``funil.payments.webhook``). A gateway whose configuration cannot be loaded is a
+buyer holds (``funil.payments.entry``). A gateway whose configuration cannot be loaded is a
 failed attempt, not the end of routing.
 
 Every attempt is recorded (``ATTEMPT#nn`` under the payment, pattern 19); the payment then carries
@@ -33,7 +33,7 @@ from typing import Any
 from funil.clock import iso, parse_iso
 from funil.payments.gateways.base import Charge, ChargeRequest, ChargeStatus, GatewayAdapter, GatewayError
 from funil.payments.models import Payment, charge_index, payment_key
-from funil.payments.service import Deps
+from funil.payments.ports import Deps
 
 log = logging.getLogger(__name__)
 

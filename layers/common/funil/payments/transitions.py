@@ -23,19 +23,15 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from funil.adapters.dynamo import is_conditional_failure
 from funil.clock import iso
 from funil.messages import ConversionMessage, ConversionRefs, EventKind
 from funil.payments.models import PaymentStatus, delivery_index, payment_key
-from funil.payments.repository import Items
+from funil.ports import Items, MessageQueue
 
 log = logging.getLogger(__name__)
-
-
-class Sender(Protocol):
-    def send(self, body: str, attributes: dict[str, str] | None = None) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +187,7 @@ def _record_sent(items: Items, payment_id: str, attribute: str, now: datetime) -
 
 
 def ensure_handed_on(
-    items: Items, payment: dict[str, Any], conversions: Sender, deliveries: Sender, now: datetime
+    items: Items, payment: dict[str, Any], conversions: MessageQueue, deliveries: MessageQueue, now: datetime
 ) -> list[str]:
     """Send what a paid/refunded payment has not recorded as enqueued. Returns what was sent."""
     sent: list[str] = []
@@ -223,8 +219,8 @@ def confirm(
     payment_id: str,
     paid_at: datetime,
     *,
-    conversions: Sender,
-    deliveries: Sender,
+    conversions: MessageQueue,
+    deliveries: MessageQueue,
     now: datetime,
 ) -> Outcome:
     """pending → paid, then make sure the Purchase and the delivery were enqueued (also on repeats)."""
@@ -236,7 +232,13 @@ def confirm(
 
 
 def refund(
-    items: Items, payment_id: str, *, conversions: Sender, deliveries: Sender, now: datetime, reason: str = "refund"
+    items: Items,
+    payment_id: str,
+    *,
+    conversions: MessageQueue,
+    deliveries: MessageQueue,
+    now: datetime,
+    reason: str = "refund",
 ) -> Outcome:
     """paid → refunded, then make sure the Refund was enqueued (also on repeats)."""
     outcome = mark_refunded(items, payment_id, now, reason)

@@ -8,10 +8,10 @@ from typing import Any
 
 from funil import keys
 from funil.adapters.dynamo import Table, is_conditional_failure
-from funil.routes import LinkRoute, route_from_items
+from funil.click.links import LinkRoute, route_from_items
 
 
-class LinkRepository:
+class Links:
     """Link routes by slug, cached per container for ``ttl_seconds``.
 
     A config change (bot disabled, weight changed, bot unhealthy) shows within the TTL; unknown
@@ -48,7 +48,7 @@ class LinkRepository:
         return route_from_items(link_item, bots, pixel)
 
 
-class ClickRepository:
+class Clicks:
     def __init__(self, table: Table) -> None:
         self.table = table
 

@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import Any
 
 from funil import clock, meta_cookies
-from funil.capi import normalize
+from funil.conversions import normalize
 from funil.messages import ConversionMessage, EventKind
 
 # Meta rejects a whole request when one event is older than 7 days; keep a margin for the time

@@ -11,19 +11,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from funil import bridge, http, ids, pages, rotation, useragent
-from funil.clicks import ClickRequest, build_click_item
+from funil import http, ids, pages
+from funil.click import bridge, rotation, useragent
+from funil.click.capture import ClickRequest, build_click_item
+from funil.click.links import is_slug
+from funil.click.storage import Clicks, Links
 from funil.config import Settings
-from funil.repositories import ClickRepository, LinkRepository
-from funil.routes import is_slug
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class ClickDeps:
-    links: LinkRepository
-    clicks: ClickRepository
+    links: Links
+    clicks: Clicks
     settings: Settings
     now: Callable[[], datetime]
     new_token: Callable[[], str] = ids.new_click_token

@@ -21,7 +21,7 @@ from funil.messages import ConversionMessage
 RECORD_RETENTION = timedelta(days=90)  # TTL only tidies; the dashboard shows 90 days
 
 
-class DeliveryStatus(StrEnum):
+class EventStatus(StrEnum):
     IN_PROGRESS = "in_progress"
     SENT = "sent"
     RETRYING = "retrying"  # a transient failure: the message is back on the queue
@@ -31,7 +31,7 @@ class DeliveryStatus(StrEnum):
     INVALID = "invalid"  # cannot be built from what is stored: dead-lettered
 
 
-FINAL = frozenset({DeliveryStatus.SENT, DeliveryStatus.EXPIRED})
+FINAL = frozenset({EventStatus.SENT, EventStatus.EXPIRED})
 NO_PIXEL = "-"
 
 
@@ -50,7 +50,7 @@ class ClaimOutcome(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Claim:
+class EventClaim:
     outcome: ClaimOutcome
     record: Mapping[str, Any]
 
@@ -64,7 +64,7 @@ class Claim:
         return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-class DeliveryRepository:
+class EventRecords:
     def __init__(self, table: Table) -> None:
         self.table = table
 
@@ -76,7 +76,7 @@ class DeliveryRepository:
         now: datetime,
         lease_seconds: int,
         event_time: int | None,
-    ) -> Claim:
+    ) -> EventClaim:
         """Lease the event for this sender; records ``event_time`` on the first claim only."""
         now_iso, now_s = clock.iso(now), clock.to_epoch_s(now)
         sets = [
@@ -91,17 +91,17 @@ class DeliveryRepository:
             ":tenant": message.tenant_id,
             ":event_id": message.event_id,
             ":kind": message.kind.value,
-            ":in_progress": DeliveryStatus.IN_PROGRESS.value,
+            ":in_progress": EventStatus.IN_PROGRESS.value,
             ":claim_id": claim_id,
             ":lease": now_s + lease_seconds,
             ":zero": 0,
             ":one": 1,
             ":now": now_iso,
             ":now_s": now_s,
-            ":gsi1pk": status_index(message.pixel_id, DeliveryStatus.IN_PROGRESS, now_iso)["gsi1pk"],
+            ":gsi1pk": status_index(message.pixel_id, EventStatus.IN_PROGRESS, now_iso)["gsi1pk"],
             ":ttl": clock.to_epoch_s(now + RECORD_RETENTION),
-            ":sent": DeliveryStatus.SENT.value,
-            ":expired": DeliveryStatus.EXPIRED.value,
+            ":sent": EventStatus.SENT.value,
+            ":expired": EventStatus.EXPIRED.value,
         }
         if message.pixel_id:
             sets.append("pixel_id = :pixel")
@@ -128,15 +128,15 @@ class DeliveryRepository:
                 raise
             current = self.table.get(*key, consistent=True) or {}
             final = current.get("status") in FINAL
-            return Claim(ClaimOutcome.DUPLICATE if final else ClaimOutcome.BUSY, current)
-        return Claim(ClaimOutcome.CLAIMED, record)
+            return EventClaim(ClaimOutcome.DUPLICATE if final else ClaimOutcome.BUSY, current)
+        return EventClaim(ClaimOutcome.CLAIMED, record)
 
     def finish(
         self,
         message: ConversionMessage,
         *,
         claim_id: str,
-        status: DeliveryStatus,
+        status: EventStatus,
         now: datetime,
         fields: Mapping[str, Any],
     ) -> bool:
@@ -172,7 +172,7 @@ class DeliveryRepository:
     def get(self, pixel_id: str | None, event_id: str) -> dict[str, Any] | None:
         return self.table.get(*delivery_key(pixel_id, event_id), consistent=True)
 
-    def by_status(self, pixel_id: str, status: DeliveryStatus) -> list[dict[str, Any]]:
+    def by_status(self, pixel_id: str, status: EventStatus) -> list[dict[str, Any]]:
         return list(
             self.table.query(
                 "gsi1pk = :pk", {":pk": status_index(pixel_id, status, "")["gsi1pk"]}, index="gsi1", forward=False

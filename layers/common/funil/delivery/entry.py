@@ -35,9 +35,9 @@ from pydantic import ValidationError
 
 from funil.clock import Clock, iso, to_epoch_s
 from funil.delivery.models import DeliveryJob, DeliveryKind, DeliverySpec, DeliveryStatus, Outcome
-from funil.delivery.records import Busy, DeliveryRecords
+from funil.delivery.storage import Busy, DeliveryRecords
 from funil.payments.models import PaymentStatus, payment_key
-from funil.payments.repository import Items
+from funil.ports import Items
 
 log = logging.getLogger(__name__)
 

@@ -1,17 +1,16 @@
 """Configuration entities as stored in the application table (pydantic v2).
 
 These validate what is written (seed, admin). Hot paths read the same items into lean views
-(``funil.routes``). ``to_item`` gives the DynamoDB item with its keys (docs/data-model.md).
+(``funil.click.links``). ``to_item`` gives the DynamoDB item with its keys (docs/data-model.md).
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from funil import keys
-from funil.routes import BOT_USERNAME_RE, DEFAULT_ATTRIBUTION_WINDOW_DAYS, META_PIXEL_ID_RE, SLUG_RE
+from funil.click.links import BOT_USERNAME_RE, DEFAULT_ATTRIBUTION_WINDOW_DAYS, META_PIXEL_ID_RE, SLUG_RE
+from pydantic import BaseModel, ConfigDict, Field
 
 ENTITY_ID = r"^[A-Za-z0-9_-]{1,64}$"
 

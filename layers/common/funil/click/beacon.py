@@ -14,16 +14,16 @@ from typing import Any
 
 from funil import clock, http, ids, messages, meta_cookies
 from funil.adapters.sqs import Queue
-from funil.repositories import ClickRepository, LinkRepository
-from funil.routes import is_slug
+from funil.click.links import is_slug
+from funil.click.storage import Clicks, Links
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class BeaconDeps:
-    links: LinkRepository
-    clicks: ClickRepository
+    links: Links
+    clicks: Clicks
     conversions: Queue
     now: Callable[[], datetime]
 

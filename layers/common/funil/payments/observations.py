@@ -1,54 +1,23 @@
-"""What the webhook, the reconciler and a "check payment" button share: building a gateway's
-adapter from its stored config, and applying what a gateway says about a charge to the payment
-through the state machine (``funil.payments.transitions``)."""
+"""What a gateway says about a charge, applied to the payment through the state machine.
+
+The webhook, the reconciler and the bot's "check payment" button all observe a charge (a verified
+webhook, or the charge re-read from the gateway) and hand the observation to ``apply``, which
+decides through ``funil.payments.transitions`` alone.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import httpx
-
-from funil.clock import Clock, utc_now
 from funil.payments import transitions
-from funil.payments.gateway_store import Secrets, load_config
-from funil.payments.gateways import build_adapter
-from funil.payments.gateways.base import ChargeStatus, GatewayAdapter, GatewayConfig
+from funil.payments.gateways.base import ChargeStatus
 from funil.payments.models import PaymentStatus
-from funil.payments.repository import Items, Payments
-from funil.payments.transitions import Sender
+from funil.payments.ports import Deps
 
 log = logging.getLogger(__name__)
-
-AdapterFactory = Callable[..., GatewayAdapter]
-
-
-@dataclass
-class Deps:
-    items: Items
-    secrets: Secrets
-    http: httpx.Client
-    conversions: Sender
-    deliveries: Sender
-    now: Clock = utc_now
-    build: AdapterFactory = build_adapter
-    _adapters: dict[str, GatewayAdapter] = field(default_factory=dict, repr=False)
-
-    @property
-    def payments(self) -> Payments:
-        return Payments(self.items)
-
-    def adapter(self, gateway_item: dict[str, Any]) -> GatewayAdapter:
-        """The gateway's adapter, built once per container (credentials decrypted in memory)."""
-        gateway_id = str(gateway_item["gateway_id"])
-        stamp = f"{gateway_id}#{gateway_item.get('credentials_ciphertext', '')}#{gateway_item.get('base_url', '')}"
-        if stamp not in self._adapters:
-            config: GatewayConfig = load_config(gateway_item, self.secrets)
-            self._adapters[stamp] = self.build(config, self.http, now=self.now)
-        return self._adapters[stamp]
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 Built from the link, bot and pixel items and cached briefly per container. Lean dataclasses, not
 pydantic models: this is the redirect's hot path (docs/architecture.md §8); the full config models, which
-validate what is written, live in ``funil.models``.
+validate what is written, live in ``funil.operator.models``.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 from funil import clock
-from funil.capi.browser import browser_purchase, purchase_event_id
-from funil.capi.builder import (
+from funil.conversions.browser import browser_purchase, purchase_event_id
+from funil.conversions.builder import (
     REDACTED,
     BuildSettings,
     BuildStatus,
@@ -16,10 +16,10 @@ from funil.capi.builder import (
     external_id_for,
     match_quality,
 )
-from funil.capi.hashing import sha256_hex
+from funil.conversions.hashing import sha256_hex
 from funil.messages import EventKind
 
-from tests.unit.capi.factories import (
+from tests.unit.conversions.factories import (
     BASE_URL,
     CLICKED_AT,
     FBC,

@@ -27,10 +27,9 @@ from datetime import datetime
 from typing import Any
 
 from funil.adapters.telegram import BotTokenInvalid, RateLimited, TelegramUnavailable, UserUnreachable
-from funil.bot import checkout, leads, store, texts
-from funil.bot.deps import BotDeps, BotWithoutToken
+from funil.bot import checkout, leads, storage, texts
 from funil.bot.models import BotView
-from funil.bot.ports import BotApi
+from funil.bot.ports import BotApi, BotDeps, BotWithoutToken
 from funil.bot.updates import Incoming, parse, start_token
 from funil.delivery.join_requests import decide_join_request
 
@@ -72,21 +71,21 @@ def process(deps: BotDeps, bot: BotView, incoming: Incoming) -> Result:
             claimed = True  # the claim is part of the start's transaction
             outcome = start(deps, bot, api, incoming, now)
         else:
-            store.claim_update(deps.table, bot, incoming.update_id, incoming.kind, now)
+            storage.claim_update(deps.table, bot, incoming.update_id, incoming.kind, now)
             claimed = True
             outcome = dispatch(deps, bot, api, incoming, now)
-    except store.DuplicateUpdate:
+    except storage.DuplicateUpdate:
         return 200, {"ok": True, "outcome": "duplicate"}
-    except store.ForeignLead:
+    except storage.ForeignLead:
         log.error("ALERT a lead key of this bot belongs to another tenant", extra={"bot_id": bot.bot_id})
         return 200, {"ok": True, "outcome": "foreign_lead"}
     except UserUnreachable:
         if incoming.person is not None:
-            store.mark_lead_unreachable(deps.table, bot.bot_id, incoming.person.user_id, now, "blocked_bot")
+            storage.mark_lead_unreachable(deps.table, bot.bot_id, incoming.person.user_id, now, "blocked_bot")
         return 200, {"ok": True, "outcome": "user_unreachable"}
     except BotTokenInvalid:
         log.error("ALERT bot token refused by Telegram: bot marked token_invalid", extra={"bot_id": bot.bot_id})
-        store.mark_bot_health(deps.table, bot.bot_id, "token_invalid", "telegram_401", now)
+        storage.mark_bot_health(deps.table, bot.bot_id, "token_invalid", "telegram_401", now)
         deps.forget_bot(bot.bot_id)
         return 200, {"ok": True, "outcome": "bot_token_invalid"}
     except BotWithoutToken:
@@ -107,7 +106,7 @@ def _release(deps: BotDeps, bot: BotView, incoming: Incoming, claimed: bool) -> 
     if not claimed:
         return
     try:
-        store.release_update(deps.table, bot.bot_id, incoming.update_id)
+        storage.release_update(deps.table, bot.bot_id, incoming.update_id)
     except Exception:
         log.warning("could not release update %s", incoming.update_id)
 
@@ -117,27 +116,27 @@ def start(deps: BotDeps, bot: BotView, api: BotApi, incoming: Incoming, now: dat
     person = incoming.person
     assert incoming.command is not None
     if person is None or incoming.chat_id is None:
-        store.claim_update(deps.table, bot, incoming.update_id, "start_ignored", now)
+        storage.claim_update(deps.table, bot, incoming.update_id, "start_ignored", now)
         return "ignored"
     token = start_token(incoming.command)
-    click, lead = store.read_start(deps.table, bot.bot_id, person.user_id, token)
+    click, lead = storage.read_start(deps.table, bot.bot_id, person.user_id, token)
     touch = leads.resolve_click(click, bot, token, now)
     plan = leads.plan_start(
         bot, person, touch, lead, update_id=incoming.update_id, started_at=incoming.sent_at or now, now=now
     )
-    store.write_start(
+    storage.write_start(
         deps.table,
-        update=store.update_item(bot, incoming.update_id, "start", now),
+        update=storage.update_item(bot, incoming.update_id, "start", now),
         lead_update=(plan.expression, plan.values, plan.names),
         tenant_id=bot.tenant_id,
-        lead_pk=store.lead_key(bot.bot_id, person.user_id),
+        lead_pk=storage.lead_key(bot.bot_id, person.user_id),
         touch=plan.touch_item,
     )
     if plan.lead_event is not None:
         try:
             deps.conversions.send(plan.lead_event.model_dump_json(), {"kind": "Lead"})
         except Exception:
-            store.unflag_lead_event(deps.table, bot.bot_id, person.user_id, plan.values[":now"])
+            storage.unflag_lead_event(deps.table, bot.bot_id, person.user_id, plan.values[":now"])
             raise
     show_offers(bot, api, incoming.chat_id, person.first_name)
     return "start_attributed" if touch.attributed else f"start_organic_{touch.reason}"
@@ -152,13 +151,13 @@ def show_offers(bot: BotView, api: BotApi, chat_id: int, first_name: str | None)
 def _ensure_lead(deps: BotDeps, bot: BotView, api: BotApi, incoming: Incoming, now: datetime) -> dict[str, Any]:
     """The lead of an update that is not a /start (an organic lead when we never saw this user)."""
     assert incoming.person is not None
-    lead = store.get_lead(deps.table, bot.bot_id, incoming.person.user_id)
+    lead = storage.get_lead(deps.table, bot.bot_id, incoming.person.user_id)
     if lead is not None:
         return lead
     touch = leads.resolve_click(None, bot, None, now)
     plan = leads.plan_start(bot, incoming.person, touch, None, update_id=incoming.update_id, started_at=now, now=now)
     deps.table.update(
-        *store.lead_key(bot.bot_id, incoming.person.user_id),
+        *storage.lead_key(bot.bot_id, incoming.person.user_id),
         plan.expression,
         {**plan.values, ":tenant": bot.tenant_id},
         names=plan.names,
@@ -167,7 +166,7 @@ def _ensure_lead(deps: BotDeps, bot: BotView, api: BotApi, incoming: Incoming, n
     deps.table.put(plan.touch_item)
     if plan.lead_event is not None:
         deps.conversions.send(plan.lead_event.model_dump_json(), {"kind": "Lead"})
-    return store.get_lead(deps.table, bot.bot_id, incoming.person.user_id) or {}
+    return storage.get_lead(deps.table, bot.bot_id, incoming.person.user_id) or {}
 
 
 def dispatch(deps: BotDeps, bot: BotView, api: BotApi, incoming: Incoming, now: datetime) -> str:

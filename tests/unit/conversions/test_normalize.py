@@ -12,8 +12,8 @@ from datetime import date
 
 import pytest
 from facebook_business.adobjects.serverside.normalize import Normalize
-from funil.capi import normalize
-from funil.capi.hashing import sha256_hex
+from funil.conversions import normalize
+from funil.conversions.hashing import sha256_hex
 
 SAME = object()
 

@@ -1,7 +1,7 @@
 """capi_sender's logic: one SQS batch of conversion messages in, Meta requests out, outcomes recorded.
 
 Per batch: parse, drop in-batch duplicates, load what the messages reference (batch reads), build
-each event, claim it (funil.capi.deliveries), group the ready ones by pixel (≤ 1000 per request),
+each event, claim it (funil.conversions.storage), group the ready ones by pixel (≤ 1000 per request),
 send, and record every event's outcome. Failure classes (docs/conversions.md):
 
 - transient (network error, timeout, 5xx, throttling codes, ``is_transient``, events_received
@@ -27,8 +27,8 @@ from pydantic import ValidationError
 
 from funil import clock
 from funil.adapters.meta_graph import GraphResult
-from funil.capi.builder import BuildSettings, BuildStatus, BuiltEvent, Sources, build_event
-from funil.capi.deliveries import Claim, ClaimOutcome, DeliveryRepository, DeliveryStatus
+from funil.conversions.builder import BuildSettings, BuildStatus, BuiltEvent, Sources, build_event
+from funil.conversions.storage import ClaimOutcome, EventClaim, EventRecords, EventStatus
 from funil.messages import ConversionMessage
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ class SenderSettings:
 @dataclass
 class SenderDeps:
     items: ItemLoader
-    deliveries: DeliveryRepository
+    deliveries: EventRecords
     graph: GraphSender
     access_token: Callable[[str], str]  # ciphertext (base64) → token, cached by the caller
     dead_letter: Callable[[str, Mapping[str, str]], None]  # (body, attributes)
@@ -116,7 +116,7 @@ class _Pending:
     record: SqsRecord
     message: ConversionMessage
     built: BuiltEvent
-    claim: Claim
+    claim: EventClaim
     claim_id: str
     pixel: Mapping[str, Any]
 
@@ -283,13 +283,13 @@ class Sender:
         if built.status is BuildStatus.READY:
             return pending
         status = {
-            BuildStatus.SKIPPED: DeliveryStatus.SKIPPED,
-            BuildStatus.EXPIRED: DeliveryStatus.EXPIRED,
-            BuildStatus.INVALID: DeliveryStatus.INVALID,
+            BuildStatus.SKIPPED: EventStatus.SKIPPED,
+            BuildStatus.EXPIRED: EventStatus.EXPIRED,
+            BuildStatus.INVALID: EventStatus.INVALID,
         }[built.status]
         fields = {"reason": built.reason, "event_time": built.event_time}
         self._finish(pending, status, fields)
-        if status is DeliveryStatus.INVALID:
+        if status is EventStatus.INVALID:
             self._dead_letter(report, record, message, str(built.reason), str(built.reason))
         else:
             report.outcomes[record.message_id] = status.value
@@ -352,7 +352,7 @@ class Sender:
 
     # -- outcomes ----------------------------------------------------------------------------------
 
-    def _finish(self, pending: _Pending, status: DeliveryStatus, fields: Mapping[str, Any]) -> None:
+    def _finish(self, pending: _Pending, status: EventStatus, fields: Mapping[str, Any]) -> None:
         try:
             kept = self.deps.deliveries.finish(
                 pending.message, claim_id=pending.claim_id, status=status, now=self.deps.now(), fields=fields
@@ -389,15 +389,15 @@ class Sender:
             "http_status": result.status_code,
             "reason": None,
         }
-        self._finish(pending, DeliveryStatus.SENT, fields)
+        self._finish(pending, EventStatus.SENT, fields)
         report.outcomes[pending.record.message_id] = "sent"
 
     def _transient(self, report: BatchReport, pending: _Pending, fields: Mapping[str, Any]) -> None:
-        self._finish(pending, DeliveryStatus.RETRYING, {**self._event_fields(pending), **fields})
+        self._finish(pending, EventStatus.RETRYING, {**self._event_fields(pending), **fields})
         self._retry(report, pending.record)
 
     def _permanent(self, report: BatchReport, pending: _Pending, reason: str, fields: Mapping[str, Any]) -> None:
-        self._finish(pending, DeliveryStatus.DEAD, {**self._event_fields(pending), **fields, "reason": reason})
+        self._finish(pending, EventStatus.DEAD, {**self._event_fields(pending), **fields, "reason": reason})
         self._dead_letter(report, pending.record, pending.message, reason, str(fields.get("error_message") or reason))
 
     def _retry(self, report: BatchReport, record: SqsRecord) -> None:

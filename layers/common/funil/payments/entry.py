@@ -19,7 +19,6 @@ from datetime import timedelta
 from typing import Any
 
 from funil.clock import iso, to_epoch_s
-from funil.payments.gateway_store import url_secret_matches
 from funil.payments.gateways.base import (
     Charge,
     ChargeStatus,
@@ -29,7 +28,9 @@ from funil.payments.gateways.base import (
     WebhookEvent,
     WebhookRejected,
 )
-from funil.payments.service import Deps, Observation, apply
+from funil.payments.observations import Observation, apply
+from funil.payments.ports import Deps
+from funil.payments.storage import url_secret_matches
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from funil import clock, meta_cookies, privacy
-from funil.routes import BotTarget, LinkRoute
-from funil.useragent import Visitor
+from funil import clock, meta_cookies
+from funil.click import privacy
+from funil.click.links import BotTarget, LinkRoute
+from funil.click.useragent import Visitor
 
 # Click ids of the ad networks our users buy from. Meta's fbclid builds fbc; the others are kept
 # for attribution reports and future connectors.

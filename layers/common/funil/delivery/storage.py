@@ -18,7 +18,7 @@ from typing import Any
 from funil.adapters.dynamo import is_conditional_failure
 from funil.clock import iso, to_epoch_s
 from funil.delivery.models import FINAL_STATUSES, DeliveryStatus
-from funil.payments.repository import Items  # delivery records sit beside payments: one table shape
+from funil.ports import Items
 
 RECORD_TTL_DAYS = 400
 _CLAIMABLE = (
@@ -36,7 +36,7 @@ def invite_key(invite_link: str) -> tuple[str, str]:
 
 
 @dataclass(frozen=True, slots=True)
-class Claim:
+class DeliveryClaim:
     claim_id: str
     record: dict[str, Any]  # the record after the claim (invite link of an earlier attempt…)
 
@@ -57,7 +57,7 @@ class DeliveryRecords:
         self.items = items
         self.lease_seconds = lease_seconds
 
-    def claim(self, payment: dict[str, Any], claim_id: str, now: datetime) -> Claim | Busy:
+    def claim(self, payment: dict[str, Any], claim_id: str, now: datetime) -> DeliveryClaim | Busy:
         pk, sk = record_key(str(payment["payment_id"]))
         try:
             record = self.items.update(
@@ -91,7 +91,7 @@ class DeliveryRecords:
             if not is_conditional_failure(error):
                 raise
             return Busy(self.items.get(pk, sk, consistent=True) or {})
-        return Claim(claim_id, record)
+        return DeliveryClaim(claim_id, record)
 
     def _finish(self, payment_id: str, claim_id: str, expression: str, values: dict[str, Any]) -> None:
         pk, sk = record_key(payment_id)

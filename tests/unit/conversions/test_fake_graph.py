@@ -8,10 +8,10 @@ from typing import Any
 import httpx
 import pytest
 from funil.adapters.meta_graph import GraphClient
-from funil.capi.hashing import sha256_hex
+from funil.conversions.hashing import sha256_hex
 
 from local.fakes.meta_graph import FakeMetaGraph, Fault
-from tests.unit.capi.factories import ACCESS_TOKEN, FBC, FBP, IP, META_PIXEL, NOW, UA
+from tests.unit.conversions.factories import ACCESS_TOKEN, FBC, FBP, IP, META_PIXEL, NOW, UA
 
 GOOD: dict[str, Any] = {
     "event_name": "Purchase",

@@ -27,7 +27,7 @@ import unicodedata
 from collections.abc import Callable
 from datetime import date, datetime
 
-from funil.capi.hashing import hash_normalised, is_sha256_hex
+from funil.conversions.hashing import hash_normalised, is_sha256_hex
 
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SDK_PHONE_RE = re.compile(r"^\d{1,4}\(?\d{2,3}\)?\d{4,}$")

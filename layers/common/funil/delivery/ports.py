@@ -1,4 +1,4 @@
-"""The Bot API calls of a delivery, through the one Telegram adapter, mapped onto funil.delivery.service's errors.
+"""The Bot API calls of a delivery, through the one Telegram adapter, mapped onto funil.delivery.entry's errors.
 
 ``AdapterDeliveryTelegram(clients)``: ``clients(bot_id)`` gives the bot's
 ``funil.adapters.telegram.TelegramClient``, so delivery shares the container's one event loop, one
@@ -10,7 +10,7 @@ container (in memory only).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import TypeVar
 
 from funil.adapters.telegram import (
     BotTokenInvalid,
@@ -21,14 +21,10 @@ from funil.adapters.telegram import (
     UserUnreachable,
 )
 from funil.adapters.telegram import Button as TelegramButton
-from funil.delivery.service import Button, RetryLater, TokenInvalid, Unreachable
-from funil.payments.repository import Items
+from funil.delivery.entry import Button, RetryLater, TokenInvalid, Unreachable
+from funil.ports import Items, Secrets
 
 T = TypeVar("T")
-
-
-class Secrets(Protocol):
-    def decrypt(self, ciphertext_b64: str, context: Any = None) -> str: ...
 
 
 class BotWithoutToken(RuntimeError):

@@ -5,7 +5,7 @@ events still inside Meta's 7-day window; older ones (and unparseable ones) stay 
 queue, reported. The sender re-claims ``dead``/``invalid`` delivery records, so a replayed event is
 sent once, with the event_time recorded on its first attempt.
 
-    PYTHONPATH=layers/common python -m funil.capi.replay [--dry-run] [--reason meta_error_190] \
+    PYTHONPATH=layers/common python -m funil.conversions.replay [--dry-run] [--reason meta_error_190] \
         [--dlq-url URL] [--queue-url URL]     # defaults: CONVERSIONS_DLQ_URL, CONVERSIONS_QUEUE_URL
 """
 
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from funil import clock
-from funil.capi.builder import MAX_EVENT_AGE
+from funil.conversions.builder import MAX_EVENT_AGE
 from funil.messages import ConversionMessage
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ def replay(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m funil.capi.replay", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m funil.conversions.replay", description=__doc__.split("\n\n")[0])
     parser.add_argument("--dlq-url", default=os.environ.get("CONVERSIONS_DLQ_URL"))
     parser.add_argument("--queue-url", default=os.environ.get("CONVERSIONS_QUEUE_URL"))
     parser.add_argument("--reason", help="only messages dead-lettered for this reason (e.g. meta_error_190)")

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from funil.capi.builder import commerce_data
+from funil.conversions.builder import commerce_data
 from funil.messages import EVENT_ID_PREFIX, EventKind
 
 

@@ -1,0 +1,150 @@
+"""Payments and gateways as stored (docs/data-model.md patterns 13–17, 19).
+
+Lookups of payments live here; their state changes live in ``transitions``. A tenant's gateways are
+``GATEWAY#<gateway>`` / ``GATEWAY`` items: credentials (API keys, client secrets, the sandbox's
+webhook signing secret) are one JSON object encrypted with KMS (encryption context
+``{"gateway_id": …}``) in ``credentials_ciphertext``, decrypted in memory only into
+``GatewayConfig.credentials`` (never logged, not in repr). The secret of the webhook URL
+``/pay/{gateway_id}/{secret}`` is stored only as its SHA-256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from funil import keys
+from funil.operator.models import ENTITY_ID
+from funil.payments.gateways.base import GatewayConfig
+from funil.payments.models import PENDING_SHARDS, Payment, attempt_key, gateway_key, payment_key
+from funil.ports import Items, Secrets
+
+__all__ = ["Gateway", "Payments", "load_config", "secret_hash", "url_secret_matches"]
+
+
+class Payments:
+    def __init__(self, items: Items) -> None:
+        self.items = items
+
+    def create(self, payment: Payment) -> None:
+        self.items.put(payment.to_item(), condition="attribute_not_exists(pk)")
+
+    def get(self, payment_id: str, consistent: bool = False) -> dict[str, Any] | None:
+        return self.items.get(*payment_key(payment_id), consistent=consistent)
+
+    def by_gateway_charge(self, gateway_id: str, gateway_charge_id: str) -> dict[str, Any] | None:
+        for item in self.items.query(
+            "gsi1pk = :pk AND gsi1sk = :sk",
+            {":pk": f"GWCHARGE#{gateway_id}#{gateway_charge_id}", ":sk": "PAYMENT"},
+            index="gsi1",
+            limit=2,
+        ):
+            return item
+        return None
+
+    def by_delivery_token(self, token: str) -> dict[str, Any] | None:
+        for item in self.items.query(
+            "gsi2pk = :pk AND gsi2sk = :sk", {":pk": f"DELIVERY#{token}", ":sk": "PAYMENT"}, index="gsi2", limit=2
+        ):
+            return item
+        return None
+
+    def pending(self, shard: int, page_size: int = 100) -> Iterator[dict[str, Any]]:
+        """Pending payments of one shard, oldest first, page by page (pattern 17)."""
+        yield from self.items.query(
+            "gsi2pk = :pk", {":pk": f"PENDING#{shard}"}, index="gsi2", forward=True, limit=page_size
+        )
+
+    def all_pending(self, page_size: int = 100) -> Iterator[dict[str, Any]]:
+        """Every pending payment, oldest first across shards (a merge of the shards' ordered pages)."""
+        import heapq
+
+        streams = [self.pending(shard, page_size) for shard in range(PENDING_SHARDS)]
+        yield from heapq.merge(*streams, key=lambda item: str(item.get("gsi2sk", "")))
+
+    def attempts(self, payment_id: str) -> list[dict[str, Any]]:
+        return list(
+            self.items.query(
+                "pk = :pk AND begins_with(sk, :prefix)", {":pk": payment_key(payment_id)[0], ":prefix": "ATTEMPT#"}
+            )
+        )
+
+    def put_attempt(self, payment_id: str, number: int, fields: dict[str, Any]) -> None:
+        pk, sk = attempt_key(payment_id, number)
+        self.items.put({"pk": pk, "sk": sk, "type": "attempt", "payment_id": payment_id, **fields})
+
+    def gateway(self, gateway_id: str) -> dict[str, Any] | None:
+        return self.items.get(*gateway_key(gateway_id))
+
+    def tenant_gateways(self, tenant_id: str) -> list[dict[str, Any]]:
+        return [
+            item
+            for item in self.items.query(
+                "gsi1pk = :pk AND begins_with(gsi1sk, :prefix)",
+                {":pk": f"TENANT#{tenant_id}", ":prefix": "GATEWAY#"},
+                index="gsi1",
+            )
+            if item.get("tenant_id") == tenant_id and item.get("sk") == "GATEWAY"
+        ]
+
+
+# -- gateways ---------------------------------------------------------------------------------------
+
+
+def secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+_DUMMY_HASH = secret_hash("no such gateway")
+
+
+def url_secret_matches(item: dict[str, Any] | None, secret: str) -> bool:
+    """Constant-time comparison of the URL secret's hash (also spent when the gateway is unknown)."""
+    stored = str((item or {}).get("url_secret_sha256") or _DUMMY_HASH)
+    return hmac.compare_digest(stored, secret_hash(secret)) and item is not None
+
+
+class Gateway(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    gateway_id: str = Field(pattern=ENTITY_ID)
+    tenant_id: str = Field(pattern=ENTITY_ID)
+    kind: str
+    name: str = ""
+    enabled: bool = True
+    priority: int = Field(default=1, ge=0, le=100)  # lower first
+    weight: int = Field(default=1, ge=0, le=1000)  # split within a priority
+    base_url: str = ""
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    def to_item(self, secrets: Secrets, key_id: str, credentials: dict[str, str], url_secret: str) -> dict[str, Any]:
+        pk, sk = gateway_key(self.gateway_id)
+        return {
+            "pk": pk,
+            "sk": sk,
+            "type": "gateway",
+            **keys.tenant_index(self.tenant_id, "GATEWAY", self.gateway_id),
+            **self.model_dump(mode="json"),
+            "credentials_ciphertext": secrets.encrypt(key_id, json.dumps(credentials), {"gateway_id": self.gateway_id}),
+            "url_secret_sha256": secret_hash(url_secret),
+        }
+
+
+def load_config(item: dict[str, Any], secrets: Secrets) -> GatewayConfig:
+    ciphertext = item.get("credentials_ciphertext")
+    credentials: dict[str, str] = {}
+    if ciphertext:
+        credentials = json.loads(secrets.decrypt(str(ciphertext), {"gateway_id": str(item["gateway_id"])}))
+    return GatewayConfig(
+        gateway_id=str(item["gateway_id"]),
+        tenant_id=str(item["tenant_id"]),
+        kind=str(item["kind"]),
+        base_url=str(item.get("base_url") or ""),
+        credentials=credentials,
+        options=dict(item.get("options") or {}),
+    )

@@ -1,0 +1,57 @@
+"""The collaborators every step shares, as the logic sees them: the table, the secrets, a queue.
+
+Adapters implement them (``funil.adapters.dynamo.Table``, ``funil.adapters.kms.Kms``,
+``funil.adapters.sqs.Queue``); tests give moto-backed adapters or in-memory fakes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+__all__ = ["Items", "MessageQueue", "Secrets"]
+
+
+class Items(Protocol):
+    """The application table: the parts of ``funil.adapters.dynamo.Table`` the logic uses."""
+
+    def get(self, pk: str, sk: str, consistent: bool = False) -> dict[str, Any] | None: ...
+
+    def put(self, item: Any, condition: str | None = None) -> None: ...
+
+    def update(
+        self,
+        pk: str,
+        sk: str,
+        expression: str,
+        values: Any,
+        *,
+        condition: str | None = None,
+        names: Any = None,
+        return_values: str = "NONE",
+    ) -> dict[str, Any]: ...
+
+    def query(
+        self,
+        key_condition: str,
+        values: Any,
+        *,
+        index: str | None = None,
+        names: Any = None,
+        forward: bool = True,
+        limit: int | None = None,
+    ) -> Iterator[dict[str, Any]]: ...
+
+
+class Secrets(Protocol):
+    """KMS: ciphertexts bound to the item they belong to by an encryption context."""
+
+    def encrypt(self, key_id: str, plaintext: str, context: Any = None) -> str: ...
+
+    def decrypt(self, ciphertext_b64: str, context: Any = None) -> str: ...
+
+
+class MessageQueue(Protocol):
+    """An SQS queue messages are sent to (the conversions and delivery queues)."""
+
+    def send(self, body: str, attributes: dict[str, str] | None = None) -> str: ...
