@@ -68,18 +68,13 @@ class SandboxLocal:
         return sorted(charges, key=lambda charge: str(charge["created_at"]))
 
     def payments_deps(self) -> Any:
-        from funil.adapters.kms import Kms
-        from funil.adapters.sqs import Queue
-        from funil.payments.ports import Deps
+        """The payments core as the functions get it (funil.wiring), talking to the fake over HTTP."""
+        from funil import wiring
+        from funil.config import settings
 
-        queues = self.stack.resources.queues
-        return Deps(
-            items=self.table,
-            secrets=Kms(),
-            http=self.http,
-            conversions=Queue(queues["ConversionsQueue"]),
-            deliveries=Queue(queues["DeliveryQueue"]),
-        )
+        deps = wiring.payments(settings())
+        deps.http = self.http
+        return deps
 
     def checkout(self, request: CheckoutRequest) -> tuple[int, dict[str, Any]]:
         from funil.payments.models import Payment

@@ -51,11 +51,9 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[aws.Resources]:
 
 
 def _clear_cached_clients() -> None:
-    """Settings and boto3 clients are cached per container; each test is a new container."""
-    from funil import config
+    """boto3 clients are cached per container; each test is a new container."""
     from funil.adapters import dynamo, sqs
 
-    config.settings.cache_clear()
     dynamo.dynamodb_client.cache_clear()
     sqs.sqs_client.cache_clear()
 

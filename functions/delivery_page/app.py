@@ -10,18 +10,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from funil import http
-from funil.adapters.dynamo import Table
+from funil import http, wiring
 from funil.config import settings
-from funil.delivery.page import PageDeps, serve_delivery_page
-from funil.payments.storage import Payments
+from funil.delivery.page import serve_delivery_page
 
 log = logging.getLogger()
 log.setLevel(logging.INFO)
 
-_table = Table(settings().table_name)
-# Access pattern 16: gsi2pk = DELIVERY#<token> (set when the payment is paid).
-DEPS = PageDeps(items=_table, payment_by_token=Payments(_table).by_delivery_token)
+DEPS = wiring.delivery_page(settings())
 
 
 def lambda_handler(event: dict[str, Any], context: object) -> http.Response:

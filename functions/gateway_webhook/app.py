@@ -3,33 +3,18 @@
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
-import httpx
-from funil import http
-from funil.adapters.dynamo import Table
-from funil.adapters.kms import CachedKms
-from funil.adapters.sqs import Queue
-from funil.clock import utc_now
+from funil import http, wiring
 from funil.config import settings
 from funil.payments.entry import handle_webhook
-from funil.payments.ports import Deps
 
 log = logging.getLogger()
 log.setLevel(logging.INFO)
 
 MAX_WEBHOOK_BYTES = 256 * 1024
 
-_settings = settings()
-DEPS = Deps(
-    items=Table(_settings.table_name),
-    secrets=CachedKms(),
-    http=httpx.Client(timeout=5.0),
-    conversions=Queue(_settings.conversions_queue_url),
-    deliveries=Queue(os.environ.get("DELIVERY_QUEUE_URL", "")),
-    now=utc_now,
-)
+DEPS = wiring.payments(settings())
 
 
 def lambda_handler(event: dict[str, Any], context: object) -> http.Response:

@@ -1,7 +1,9 @@
-"""Settings read once per container from the environment (set by template.yaml).
+"""Settings read once per container from the environment (set by template.yaml), in one place.
 
-Plain dataclass on purpose: this module is on the redirect's cold path, where pydantic's import
-cost would break the budget in docs/architecture.md §8.
+Every function reads the same ``Settings``; nothing else in ``funil`` or ``functions`` reads the
+environment (``funil.wiring`` hands each collaborator the values it needs). Plain dataclass on
+purpose: this module is on the redirect's cold path, where pydantic's import cost would break the
+budget in docs/architecture.md §8.
 """
 
 from __future__ import annotations
@@ -10,29 +12,86 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
+DEFAULT_TELEGRAM_API_BASE_URL = "https://api.telegram.org"
+DEFAULT_META_GRAPH_BASE_URL = "https://graph.facebook.com"
+DEFAULT_META_GRAPH_VERSION = "v26.0"
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
     table_name: str
     conversions_queue_url: str
+    conversions_dlq_url: str
+    delivery_queue_url: str
     ip_hash_secret: bytes
     trusted_proxy_hops: int
     link_cache_seconds: float
     click_ttl_margin_days: int
+    public_base_url: str  # the bridge and delivery pages' origin (event_source_url), no trailing slash
+    bot_cache_seconds: float
+    telegram_api_base_url: str
+    meta_graph_base_url: str
+    meta_graph_version: str
+    capi_claim_lease_seconds: int
+    delivery_claim_lease_seconds: int
+    reconciler_budget_seconds: float
+    health_budget_seconds: float
 
 
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "")
+ENVIRONMENT = (
+    "TABLE_NAME",
+    "CONVERSIONS_QUEUE_URL",
+    "CONVERSIONS_DLQ_URL",
+    "DELIVERY_QUEUE_URL",
+    "IP_HASH_SECRET",
+    "TRUSTED_PROXY_HOPS",
+    "LINK_CACHE_SECONDS",
+    "CLICK_TTL_MARGIN_DAYS",
+    "PUBLIC_BASE_URL",
+    "BOT_CACHE_SECONDS",
+    "TELEGRAM_API_BASE_URL",
+    "META_GRAPH_BASE_URL",
+    "META_GRAPH_VERSION",
+    "CAPI_CLAIM_LEASE_SECONDS",
+    "DELIVERY_CLAIM_LEASE_SECONDS",
+    "RECONCILER_BUDGET_SECONDS",
+    "HEALTH_BUDGET_SECONDS",
+)
+
+
+def settings() -> Settings:
+    """The settings for the environment as it is now (read once per distinct environment)."""
+    return _settings(tuple(os.environ.get(name) for name in ENVIRONMENT))
+
+
+def _int(env: dict[str, str | None], name: str, default: int) -> int:
+    raw = env.get(name) or ""
     return int(raw) if raw.strip().lstrip("-").isdigit() else default
 
 
-@lru_cache(maxsize=1)
-def settings() -> Settings:
+def _text(env: dict[str, str | None], name: str, default: str = "") -> str:
+    return env.get(name) or default
+
+
+@lru_cache(maxsize=4)
+def _settings(values: tuple[str | None, ...]) -> Settings:
+    env = dict(zip(ENVIRONMENT, values, strict=True))
     return Settings(
-        table_name=os.environ.get("TABLE_NAME", "funil"),
-        conversions_queue_url=os.environ.get("CONVERSIONS_QUEUE_URL", ""),
-        ip_hash_secret=os.environ.get("IP_HASH_SECRET", "").encode(),
-        trusted_proxy_hops=max(0, _int("TRUSTED_PROXY_HOPS", 0)),
-        link_cache_seconds=float(_int("LINK_CACHE_SECONDS", 30)),
-        click_ttl_margin_days=max(0, _int("CLICK_TTL_MARGIN_DAYS", 2)),
+        table_name=_text(env, "TABLE_NAME", "funil"),
+        conversions_queue_url=_text(env, "CONVERSIONS_QUEUE_URL"),
+        conversions_dlq_url=_text(env, "CONVERSIONS_DLQ_URL"),
+        delivery_queue_url=_text(env, "DELIVERY_QUEUE_URL"),
+        ip_hash_secret=_text(env, "IP_HASH_SECRET").encode(),
+        trusted_proxy_hops=max(0, _int(env, "TRUSTED_PROXY_HOPS", 0)),
+        link_cache_seconds=float(_int(env, "LINK_CACHE_SECONDS", 30)),
+        click_ttl_margin_days=max(0, _int(env, "CLICK_TTL_MARGIN_DAYS", 2)),
+        public_base_url=_text(env, "PUBLIC_BASE_URL").rstrip("/"),
+        bot_cache_seconds=float(_int(env, "BOT_CACHE_SECONDS", 30)),
+        telegram_api_base_url=_text(env, "TELEGRAM_API_BASE_URL", DEFAULT_TELEGRAM_API_BASE_URL).rstrip("/"),
+        meta_graph_base_url=_text(env, "META_GRAPH_BASE_URL", DEFAULT_META_GRAPH_BASE_URL).rstrip("/"),
+        meta_graph_version=_text(env, "META_GRAPH_VERSION", DEFAULT_META_GRAPH_VERSION),
+        capi_claim_lease_seconds=max(1, _int(env, "CAPI_CLAIM_LEASE_SECONDS", 90)),
+        delivery_claim_lease_seconds=max(1, _int(env, "DELIVERY_CLAIM_LEASE_SECONDS", 60)),
+        reconciler_budget_seconds=float(max(1, _int(env, "RECONCILER_BUDGET_SECONDS", 240))),
+        health_budget_seconds=float(max(1, _int(env, "HEALTH_BUDGET_SECONDS", 240))),
     )

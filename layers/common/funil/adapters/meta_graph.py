@@ -13,8 +13,10 @@ from typing import Any
 
 import httpx
 
-DEFAULT_BASE_URL = "https://graph.facebook.com"
-DEFAULT_VERSION = "v26.0"
+from funil.config import DEFAULT_META_GRAPH_BASE_URL, DEFAULT_META_GRAPH_VERSION
+
+DEFAULT_BASE_URL = DEFAULT_META_GRAPH_BASE_URL
+DEFAULT_VERSION = DEFAULT_META_GRAPH_VERSION
 DEFAULT_TIMEOUT_SECONDS = 1.5  # Meta's recommendation; most answers come in < 600 ms
 
 

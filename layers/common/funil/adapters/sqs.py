@@ -31,3 +31,9 @@ class Queue:
         }
         answer = self.client.send_message(QueueUrl=self.url, MessageBody=body, MessageAttributes=message_attributes)
         return answer["MessageId"]
+
+    def delay(self, receipt_handle: str, seconds: int) -> None:
+        """Make a received message visible again only after ``seconds`` (a retry with backoff)."""
+        self.client.change_message_visibility(
+            QueueUrl=self.url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
+        )

@@ -30,7 +30,6 @@ Buttons are described with ``Button`` (plain data) and checked here for what PTB
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 import warnings
 from collections.abc import Awaitable, Coroutine, Sequence
@@ -59,9 +58,10 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
+from funil.config import settings
+
 T = TypeVar("T")
 
-DEFAULT_API_BASE_URL = "https://api.telegram.org"
 MAX_CALLBACK_DATA_BYTES = 64
 MAX_COPY_TEXT_CHARS = 256
 MAX_MESSAGE_CHARS = 4096
@@ -148,7 +148,7 @@ def markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
 
 def api_base_url() -> str:
     """PTB's ``base_url`` (``…/bot``; PTB appends the token) from ``TELEGRAM_API_BASE_URL``."""
-    base = (os.environ.get("TELEGRAM_API_BASE_URL") or DEFAULT_API_BASE_URL).rstrip("/")
+    base = settings().telegram_api_base_url
     return base if base.endswith("/bot") else f"{base}/bot"
 
 

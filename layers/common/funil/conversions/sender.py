@@ -94,7 +94,7 @@ class SenderDeps:
     deliveries: EventRecords
     graph: GraphSender
     access_token: Callable[[str], str]  # ciphertext (base64) → token, cached by the caller
-    dead_letter: Callable[[str, Mapping[str, str]], None]  # (body, attributes)
+    dead_letter: Callable[[str, Mapping[str, str]], object]  # (body, attributes)
     delay_retry: Callable[[str, int], None]  # (receipt handle, seconds): visibility backoff
     now: Callable[[], datetime]
     new_claim_id: Callable[[], str]

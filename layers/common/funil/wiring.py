@@ -1,0 +1,157 @@
+"""Every function's collaborators, built from the one ``Settings`` (the only place adapters are made).
+
+A handler asks for its step's dependencies once per container (``DEPS = wiring.payments(settings())``)
+and stays a few lines of glue. Each builder imports what its step needs when called, so a function
+imports only its own step (the redirect's cold start stays lean). Tests build the same dependencies
+around moto and the fakes, through these builders or by hand.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from funil.clock import utc_now
+from funil.config import Settings
+
+if TYPE_CHECKING:
+    from funil.bot.health import HealthDeps
+    from funil.bot.ports import BotDeps
+    from funil.click.entry import ClickDeps
+    from funil.conversions.sender import SenderDeps
+    from funil.delivery.entry import DeliveryDeps
+    from funil.delivery.page import PageDeps
+    from funil.payments.ports import Deps as PaymentDeps
+
+GATEWAY_TIMEOUT_SECONDS = 5.0  # per call; routing may try two gateways within Telegram's patience
+
+
+def new_claim_id() -> str:
+    return uuid.uuid4().hex
+
+
+def click(settings: Settings) -> ClickDeps:
+    from funil.adapters.dynamo import Table
+    from funil.click.entry import ClickDeps
+    from funil.click.storage import Clicks, Links
+
+    table = Table(settings.table_name)
+    return ClickDeps(
+        links=Links(table, settings.link_cache_seconds), clicks=Clicks(table), settings=settings, now=utc_now
+    )
+
+
+def payments(settings: Settings) -> PaymentDeps:
+    import httpx
+
+    from funil.adapters.dynamo import Table
+    from funil.adapters.kms import CachedKms
+    from funil.adapters.sqs import Queue
+    from funil.payments.ports import Deps
+
+    return Deps(
+        items=Table(settings.table_name),
+        secrets=CachedKms(),
+        http=httpx.Client(timeout=GATEWAY_TIMEOUT_SECONDS),
+        conversions=Queue(settings.conversions_queue_url),
+        deliveries=Queue(settings.delivery_queue_url),
+        now=utc_now,
+    )
+
+
+def bot(settings: Settings) -> BotDeps:
+    from funil.adapters.dynamo import Table
+    from funil.adapters.telegram import TelegramClient
+    from funil.bot.ports import BotDeps
+    from funil.payments.brcode import qr_png
+
+    core = payments(settings)
+    return BotDeps(
+        table=Table(settings.table_name),
+        secrets=core.secrets,
+        telegram=TelegramClient,
+        conversions=core.conversions,
+        payments=core,
+        qr_png=qr_png,
+        now=utc_now,
+        bot_cache_seconds=settings.bot_cache_seconds,
+    )
+
+
+def bot_health(settings: Settings) -> HealthDeps:
+    from funil.adapters.dynamo import Table
+    from funil.adapters.kms import CachedKms
+    from funil.adapters.telegram import TelegramClient
+    from funil.bot.health import HealthDeps
+
+    return HealthDeps(
+        table=Table(settings.table_name),
+        secrets=CachedKms(),
+        telegram=TelegramClient,
+        public_base_url=settings.public_base_url,
+    )
+
+
+def conversions_sender(settings: Settings) -> SenderDeps:
+    from funil.adapters.dynamo import Table
+    from funil.adapters.kms import CachedKms
+    from funil.adapters.meta_graph import GraphClient
+    from funil.adapters.sqs import Queue
+    from funil.conversions.sender import SenderDeps, SenderSettings
+    from funil.conversions.storage import EventRecords
+
+    table = Table(settings.table_name)
+    tokens = CachedKms(max_entries=1000)  # access tokens: decrypted once per container, never logged
+    dead_letters = Queue(settings.conversions_dlq_url)
+    return SenderDeps(
+        items=table,
+        deliveries=EventRecords(table),
+        graph=GraphClient(settings.meta_graph_base_url, settings.meta_graph_version),
+        access_token=tokens.decrypt,
+        dead_letter=lambda body, attributes: dead_letters.send(body, dict(attributes)),
+        delay_retry=Queue(settings.conversions_queue_url).delay,
+        now=utc_now,
+        new_claim_id=new_claim_id,
+        settings=SenderSettings(
+            public_base_url=settings.public_base_url, lease_seconds=settings.capi_claim_lease_seconds
+        ),
+    )
+
+
+def delivery(settings: Settings) -> DeliveryDeps:
+    from funil.adapters.dynamo import Table
+    from funil.adapters.kms import CachedKms
+    from funil.adapters.sqs import Queue
+    from funil.bot.storage import mark_bot_health
+    from funil.delivery.entry import DeliveryDeps, DeliverySettings
+    from funil.delivery.ports import AdapterDeliveryTelegram, BotClients
+
+    table = Table(settings.table_name)
+    # Telegram through funil.adapters.telegram: the container's one loop, HTTP client and Bot per token.
+    clients = BotClients(table, CachedKms())
+
+    def mark_bot_token_invalid(bot_id: str) -> None:
+        clients.forget(bot_id)
+        mark_bot_health(table, bot_id, "token_invalid", "telegram_401", utc_now())
+
+    return DeliveryDeps(
+        items=table,
+        telegram=AdapterDeliveryTelegram(clients),
+        delay_retry=Queue(settings.delivery_queue_url).delay,
+        now=utc_now,
+        new_claim_id=new_claim_id,
+        mark_bot_token_invalid=mark_bot_token_invalid,
+        settings=DeliverySettings(
+            public_base_url=settings.public_base_url, lease_seconds=settings.delivery_claim_lease_seconds
+        ),
+    )
+
+
+def delivery_page(settings: Settings) -> PageDeps:
+    from funil.adapters.dynamo import Table
+    from funil.delivery.page import PageDeps
+    from funil.payments.storage import Payments
+
+    table = Table(settings.table_name)
+    # Access pattern 16: gsi2pk = DELIVERY#<token> (set when the payment is paid).
+    return PageDeps(items=table, payment_by_token=Payments(table).by_delivery_token)
