@@ -24,6 +24,7 @@ LOCAL_IP_HASH_SECRET = "local-ip-hash-secret-not-for-production-0123456789"  # n
 @dataclass
 class Resources:
     tables: dict[str, str] = field(default_factory=dict)  # logical id -> table name
+    stream_arns: dict[str, str] = field(default_factory=dict)  # logical id of a table -> its stream's ARN
     queues: dict[str, str] = field(default_factory=dict)  # logical id -> queue url
     queue_arns: dict[str, str] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)  # logical id -> KMS key id
@@ -98,7 +99,9 @@ def provision(template: Template | None = None) -> Resources:
     resources.parameters["IpHashSecret"] = LOCAL_IP_HASH_SECRET
     dynamodb = boto3.client("dynamodb", region_name=REGION)
     for name, res in template.resources_of("AWS::DynamoDB::Table").items():
-        dynamodb.create_table(**_table_kwargs(name, res["Properties"]))
+        created = dynamodb.create_table(**_table_kwargs(name, res["Properties"]))["TableDescription"]
+        if created.get("LatestStreamArn"):
+            resources.stream_arns[name] = created["LatestStreamArn"]
         ttl = res["Properties"].get("TimeToLiveSpecification")
         if ttl:
             dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
@@ -133,6 +136,8 @@ def resolve(value: Any, resources: Resources) -> str:
         logical, attribute = value["Fn::GetAtt"]
         if attribute == "Arn" and logical in resources.queue_arns:
             return resources.queue_arns[logical]
+        if attribute == "StreamArn":
+            return resources.stream_arns[logical]
         return resources.ref(logical)
     return str(value)
 

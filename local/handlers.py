@@ -56,3 +56,8 @@ class LambdaContext:
     def get_remaining_time_in_millis(self) -> int:
         """Counts down from the function's Timeout, as Lambda's does."""
         return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def handler_globals(handler: Handler) -> dict[str, Any]:
+    """The module-level state of a handler's module (``DEPS``…), through Powertools' decorators."""
+    return sys.modules[handler.__module__].__dict__

@@ -48,6 +48,7 @@ from local.apigw import (
 from local.handlers import Handler, LambdaContext, ensure_layer_on_path, load_handler
 from local.poller import Consumer, SqsPoller
 from local.scheduler import Scheduler, scheduled_event
+from local.streams import StreamPoller, stream_consumer
 from local.template import Function, Template, load
 
 __all__ = ["LocalRequest", "LocalResponse", "LocalStack", "scheduled_event", "start_stack"]
@@ -148,6 +149,7 @@ class LocalStack:
         self.base_url = ""
         self.port = 0
         self.poller = SqsPoller(self.invoke_function)
+        self.streams = StreamPoller(self.invoke_function)  # DynamoDB stream triggers
         # None: schedules run only on request (tests that must not see a background run)
         self.scheduler = Scheduler(self.invoke_function, schedule_speed or 1.0)
         self._schedules_run_themselves = schedule_speed is not None
@@ -171,7 +173,7 @@ class LocalStack:
         self._local_routes.append(_Route(method, path_pattern, compile_path(path_pattern), handler))
 
     def add_function(self, function: Function) -> None:
-        """Run a function as the template would: its HttpApi routes, SQS triggers and schedules."""
+        """Run a function as the template would: its HttpApi routes, SQS and stream triggers, schedules."""
         self.functions[function.logical_id] = function
         self._locks.setdefault(function.logical_id, threading.Lock())
         for route in function.routes:
@@ -180,6 +182,8 @@ class LocalStack:
         for trigger in function.queues:
             url = self.resources.queues[trigger.queue]
             self.poller.add(Consumer(function, trigger, url, self.resources.queue_arns[trigger.queue]))
+        for stream in function.streams:
+            self.streams.add(stream_consumer(function, stream, self.resources))
         if self._schedules_run_themselves:
             self.scheduler.add(function)
 
@@ -191,7 +195,6 @@ class LocalStack:
         """Set a variable the handlers read (restored on stop); call before the handlers load."""
         self._saved_env.setdefault(name, os.environ.get(name))
         os.environ[name] = value
-        _clear_settings_cache()
 
     # -- invoking ---------------------------------------------------------------------------------
 
@@ -307,8 +310,20 @@ class LocalStack:
         self._thread.start()
 
     def drain(self, timeout: float = 5.0) -> bool:
-        """Wait until the queues with consumers are empty; False if they are not within ``timeout``."""
-        return self.poller.drain(timeout)
+        """Wait until the queues with consumers are empty and every stream consumer has caught up.
+
+        A stream consumer may send to a queue and a queue consumer may write the table, so both are
+        drained again until a round invokes no stream consumer; False if that takes over ``timeout``.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            invocations = self.streams.invocations
+            if not self.poller.drain(max(0.0, deadline - time.monotonic())):
+                return False
+            if not self.streams.drain(max(0.0, deadline - time.monotonic())):
+                return False
+            if self.streams.invocations == invocations:
+                return True
 
     def stop(self) -> None:
         if self._stopped:
@@ -319,6 +334,7 @@ class LocalStack:
         # Consumers and schedules first: one being invoked may still call a fake on this server.
         self.scheduler.stop()
         self.poller.stop()
+        self.streams.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -329,7 +345,6 @@ class LocalStack:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-        _clear_settings_cache()
         self._mock.stop()
 
     def __enter__(self) -> LocalStack:
@@ -442,15 +457,6 @@ def mask_secrets(line: str) -> str:
     for pattern, replacement in _SECRETS_IN_PATHS:
         line = pattern.sub(replacement, line)
     return line
-
-
-def _clear_settings_cache() -> None:
-    """funil reads its settings once; the stack changes the environment under it."""
-    try:
-        from funil import config
-    except ImportError:
-        return
-    config.settings.cache_clear()
 
 
 # -- introspection (local stack only) -------------------------------------------------------------
@@ -583,6 +589,7 @@ def start_stack(
         if preload:
             stack.preload()
         stack.poller.start()
+        stack.streams.start()
         stack.scheduler.start()
     except BaseException:
         if stack is not None:

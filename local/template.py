@@ -1,4 +1,4 @@
-"""Reads template.yaml: the functions, their routes, queues, schedules and environment.
+"""Reads template.yaml: the functions, their routes, queues, table streams, schedules and environment.
 
 The local stack and the tests both derive everything from the template, so what runs locally is
 what SAM deploys.
@@ -6,6 +6,7 @@ what SAM deploys.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -60,6 +61,41 @@ class QueueTrigger:
     report_failures: bool
 
 
+@dataclass(frozen=True)
+class StreamTrigger:
+    """A ``Type: DynamoDB`` event: Lambda's event source mapping on a table's stream.
+
+    Defaults are Lambda's (docs: "Lambda parameters for Amazon DynamoDB event source mappings").
+    """
+
+    table: str  # logical id of the table whose stream it reads (Stream: !GetAtt Table.StreamArn)
+    starting_position: str = "LATEST"  # or TRIM_HORIZON
+    batch_size: int = 100
+    batching_window: float = 0  # MaximumBatchingWindowInSeconds
+    bisect_on_error: bool = False  # BisectBatchOnFunctionError
+    maximum_retry_attempts: int = -1  # -1: until the record expires (capped locally, see local.streams)
+    report_failures: bool = False  # FunctionResponseTypes: [ReportBatchItemFailures]
+    on_failure: str | None = None  # logical id of the OnFailure destination (an SQS queue)
+    filters: tuple[str, ...] = ()  # FilterCriteria.Filters[].Pattern, each a JSON string
+    enabled: bool = True
+    not_emulated: tuple[str, ...] = ()  # properties set in the template that the local stack ignores
+
+
+# Stream event properties the local stack reads; any other one set in the template is reported.
+_STREAM_PROPERTIES = {
+    "Stream",
+    "StartingPosition",
+    "BatchSize",
+    "MaximumBatchingWindowInSeconds",
+    "BisectBatchOnFunctionError",
+    "MaximumRetryAttempts",
+    "FunctionResponseTypes",
+    "DestinationConfig",
+    "FilterCriteria",
+    "Enabled",
+}
+
+
 _RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 
@@ -89,6 +125,7 @@ class Function:
     queues: tuple[QueueTrigger, ...] = ()
     schedules: tuple[Schedule, ...] = ()
     timeout: int = 10
+    streams: tuple[StreamTrigger, ...] = ()
 
     def schedule(self, name: str | None) -> Schedule | None:
         """The named schedule, or the first when no name is given."""
@@ -124,6 +161,49 @@ def _queue_logical_id(ref: Any) -> str:
     raise ValueError(f"unsupported queue reference {ref!r}")
 
 
+def _arn_logical_id(ref: Any, attribute: str) -> str:
+    """The resource behind ``!GetAtt X.<attribute>``, ``!Ref X`` or a literal ARN (locally, names are logical ids)."""
+    if isinstance(ref, dict) and "Fn::GetAtt" in ref:
+        logical, got = ref["Fn::GetAtt"]
+        if got != attribute:
+            raise ValueError(f"expected !GetAtt {logical}.{attribute}, got {got}")
+        return str(logical)
+    if isinstance(ref, dict) and "Ref" in ref:
+        return str(ref["Ref"])
+    if isinstance(ref, str) and ref.startswith("arn:"):
+        resource = ref.split(":", 5)[5]  # table/Name/stream/label, or the queue's name
+        return resource.split("/")[1] if resource.startswith("table/") else resource
+    raise ValueError(f"unsupported reference {ref!r}")
+
+
+def _filter_patterns(criteria: Any) -> tuple[str, ...]:
+    """FilterCriteria's patterns as canonical JSON (a Pattern is a JSON string; a mapping is accepted too)."""
+    patterns = []
+    for entry in (criteria or {}).get("Filters") or []:
+        pattern = entry["Pattern"]
+        parsed = json.loads(pattern) if isinstance(pattern, str) else pattern
+        patterns.append(json.dumps(parsed, sort_keys=True))
+    return tuple(patterns)
+
+
+def stream_trigger(props: dict[str, Any]) -> StreamTrigger:
+    """A ``Type: DynamoDB`` event's properties as a StreamTrigger."""
+    destination = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+    return StreamTrigger(
+        table=_arn_logical_id(props["Stream"], "StreamArn"),
+        starting_position=str(props.get("StartingPosition") or "LATEST"),
+        batch_size=int(props.get("BatchSize", 100)),
+        batching_window=float(props.get("MaximumBatchingWindowInSeconds", 0)),
+        bisect_on_error=bool(props.get("BisectBatchOnFunctionError", False)),
+        maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
+        report_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
+        on_failure=_arn_logical_id(destination, "Arn") if destination else None,
+        filters=_filter_patterns(props.get("FilterCriteria")),
+        enabled=props.get("Enabled", True) is not False,
+        not_emulated=tuple(sorted(set(props) - _STREAM_PROPERTIES)),
+    )
+
+
 @lru_cache(maxsize=4)
 def load(path: Path = TEMPLATE_PATH) -> Template:
     raw = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
@@ -132,7 +212,7 @@ def load(path: Path = TEMPLATE_PATH) -> Template:
     global_env = ((globals_fn.get("Environment") or {}).get("Variables")) or {}
     for name, res in template.resources_of("AWS::Serverless::Function").items():
         props = res["Properties"]
-        routes, queues, schedules = [], [], []
+        routes, queues, schedules, streams = [], [], [], []
         for event_name, event in (props.get("Events") or {}).items():
             event_props = event.get("Properties") or {}
             if event["Type"] == "HttpApi":
@@ -145,6 +225,8 @@ def load(path: Path = TEMPLATE_PATH) -> Template:
                         "ReportBatchItemFailures" in (event_props.get("FunctionResponseTypes") or []),
                     )
                 )
+            elif event["Type"] == "DynamoDB":
+                streams.append(stream_trigger(event_props))
             elif event["Type"] in {"Schedule", "ScheduleV2"}:
                 raw_input = event_props.get("Input")
                 schedules.append(
@@ -164,5 +246,6 @@ def load(path: Path = TEMPLATE_PATH) -> Template:
             queues=tuple(queues),
             schedules=tuple(schedules),
             timeout=int(props.get("Timeout") or globals_fn.get("Timeout") or 10),
+            streams=tuple(streams),
         )
     return template
