@@ -8,11 +8,17 @@ messages, page errors, CSP violations and attempts to set ``window.__pwned``.
 Playwright is used with Debian's ``/usr/bin/chromium`` only (``scripts/install-browser.sh``); it never
 downloads a browser. The machine may have no internet: background networking is off and every
 outside address the page may reach is answered (stubbed or refused at once) by a route.
+
+Waits are for events, never for a time: Playwright's own (``expect_event``, ``wait_for_url``,
+``wait_for_load_state``, ``wait_for_function``, locators), or, for a state outside the browser (the
+stack's table, what its server answered), a poll that lets the browser run meanwhile. WAIT_SECONDS is
+only a safety net for a test that would otherwise hang: generous, so a busy machine never reaches it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -37,8 +43,11 @@ CHROMIUM_ARGS = [
     "--disable-default-apps",
     "--disable-extensions",
 ]
-ACTION_TIMEOUT_MS = 10_000
-WAIT_SECONDS = 8.0
+WAIT_SECONDS = 30.0  # a safety net, never a pause: every wait ends at its event
+WAIT_MS = int(WAIT_SECONDS * 1000)
+ACTION_TIMEOUT_MS = WAIT_MS
+POLL_MS = 20  # how often a state outside the browser is looked at while the browser runs
+BEACON_PATH = re.compile(r"/go/[^/?]+/c")
 
 PIXEL_URL = "https://connect.facebook.net/en_US/fbevents.js"
 TELEGRAM_STUB_HTML = "<!doctype html><title>Telegram stub</title><p>t.me stub</p>"
@@ -46,13 +55,15 @@ TELEGRAM_STUB_HTML = "<!doctype html><title>Telegram stub</title><p>t.me stub</p
 # Stands in for fbevents.js. Meta's snippet queues calls on fbq.queue until the script loads; the
 # stub reports those, then every later call (fbq.callMethod), to Python through a binding that
 # survives the page's navigation to Telegram. It defines nothing else. __SET_FBP__ becomes a
-# statement setting _fbp as the real Pixel does on a first visit, or nothing.
+# statement setting _fbp as the real Pixel does on a first visit, or nothing. The page keeps its own
+# list of the calls and the binding's promises (each settles once Python has recorded its call).
 _PIXEL_STUB = """(function(){
   var f = window.fbq;
   function rec(args){
     var call = Array.prototype.slice.call(args);
     (window.__fbqCalls = window.__fbqCalls || []).push(call);
-    if (window.__fbqRecord) window.__fbqRecord(JSON.stringify(call));
+    if (window.__fbqRecord)
+      (window.__fbqRecorded = window.__fbqRecorded || []).push(window.__fbqRecord(JSON.stringify(call)));
   }
   if (f) {
     var q = f.queue || [];
@@ -92,7 +103,7 @@ def stack() -> Iterator[Any]:
 
 
 def get_json(stack: Any, path: str) -> Any:
-    with urlopen(stack.base_url + path, timeout=10) as response:
+    with urlopen(stack.base_url + path, timeout=WAIT_SECONDS) as response:
         return json.loads(response.read())
 
 
@@ -115,16 +126,96 @@ def click_item(stack: Any, token: str) -> dict[str, Any] | None:
     return matches[0] if matches else None
 
 
-def wait_for_click(stack: Any, token: str, ready: Callable[[dict[str, Any]], bool] = lambda _: True) -> dict[str, Any]:
-    """The click item once ``ready`` holds (the beacon is asynchronous); fails after WAIT_SECONDS."""
-    deadline = time.monotonic() + WAIT_SECONDS
+@dataclass(frozen=True)
+class Answer:
+    """One answer of the stack's HTTP server: the request as the server read it, and what it sent."""
+
+    method: str
+    path: str
+    request_body: bytes
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    content: bytes
+
+    @property
+    def request_id(self) -> str | None:
+        """API Gateway's id of the request, in the headers of a function's answer."""
+        return next((value for name, value in self.headers if name.lower() == "apigw-requestid"), None)
+
+    def beacon_token(self) -> str | None:
+        """The click token of a beacon (``POST /go/{slug}/c``), else None."""
+        if self.method != "POST" or not BEACON_PATH.fullmatch(self.path):
+            return None
+        try:
+            token = json.loads(self.request_body).get("token")
+        except (ValueError, AttributeError):
+            return None
+        return token if isinstance(token, str) else None
+
+
+def server_answers(stack: Any) -> list[Answer]:
+    """Every answer the stack's HTTP server gives from the first call on, oldest first.
+
+    The browser cannot always tell: the bridge page sends its beacon 60 ms before it navigates away,
+    and when the answer comes later Chromium reports the beacon as aborted (no response event)
+    although the request goes on and the server answers it; once away, Chromium no longer has the
+    page's own body either. So the answers are recorded where they are given: ``stack.handle``, which
+    the server calls for every request, is wrapped on this stack object once. An answer is recorded
+    after the handler has returned and before it is sent, so whatever the handler writes is written
+    by then, and the answer is there once the browser has it.
+    """
+    answers: list[Answer] | None = getattr(stack, "e2e_answers", None)
+    if answers is None:
+        recorded: list[Answer] = []
+        handle = stack.handle
+
+        def recording_handle(request: Any) -> Any:
+            result = handle(request)
+            status, headers, content = result
+            recorded.append(
+                Answer(
+                    request.method, request.raw_path, bytes(request.body or b""), int(status), tuple(headers), content
+                )
+            )
+            return result
+
+        stack.handle = recording_handle
+        stack.e2e_answers = answers = recorded
+    return answers
+
+
+def run_until(
+    page: Any,
+    condition: Callable[[], Any],
+    what: str,
+    seconds: float = WAIT_SECONDS,
+    state: Callable[[], Any] | None = None,
+) -> Any:
+    """``condition()`` once truthy, looked at every POLL_MS while Playwright dispatches the browser's
+    events and runs the routes (the page stalls without them). For a state the browser cannot signal:
+    the stack's table or answers. ``seconds`` is only a safety net; on it, ``state()`` is shown.
+    """
+    deadline = time.monotonic() + seconds
     while True:
-        item = click_item(stack, token)
-        if item is not None and ready(item):
-            return item
+        value = condition()
+        if value:
+            return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"click {token} not ready after {WAIT_SECONDS}s: {item}")
-        time.sleep(0.05)
+            shown = f"; now {state()!r}" if state is not None else ""
+            raise AssertionError(f"timed out after {seconds}s waiting for {what}{shown}")
+        page.wait_for_timeout(POLL_MS)  # the poll interval, not a pause: the loop ends at the state
+
+
+def wait_for_click(stack: Any, visit: Visit, token: str) -> dict[str, Any]:
+    """The click item once the stack has answered the page's beacon for ``token`` with 204.
+
+    The beacon handler has then written everything it writes (the click's beacon fields, the server
+    PageView on the conversions queue), so the item is final.
+    """
+    assert visit.wait_for_beacon_answer(token) == 204, visit.beacon_answers(token)
+    item = click_item(stack, token)
+    assert item is not None, f"no click {token}"
+    return item
 
 
 def queue_counts(stack: Any, logical_id: str = "ConversionsQueue") -> dict[str, int]:
@@ -166,7 +257,7 @@ def browser() -> Iterator[Any]:
 
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, timeout=30_000
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, timeout=WAIT_MS
         )
         try:
             yield launched
@@ -189,8 +280,9 @@ class Visit:
     csp_violations: list[dict[str, Any]] = field(default_factory=list)
     pwned: list[str] = field(default_factory=list)
     pending: list[Any] = field(default_factory=list)  # requests left unanswered
-    document: Any = None  # the bridge page's Response
-    body: bytes = b""  # read at once: the page soon navigates away
+    answers: list[Answer] = field(default_factory=list)  # the stack server's, shared (server_answers)
+    document: Any = None  # the opened page's Response
+    body: bytes = b""  # its body (see open)
 
     # Playwright takes Python functions as listeners, not builtins such as list.append.
     def record_request(self, request: Any) -> None:
@@ -200,9 +292,19 @@ class Visit:
         self.responses.append(response)
 
     def open(self, path: str) -> Any:
+        """Open a page of the stack's functions; ``body`` is what the server sent for it.
+
+        Not ``document.body()``: Chromium drops a document's body once the page has navigated away,
+        which the bridge page may do before Python asks. The stack's server recorded its answer,
+        known by the request id API Gateway puts in the response headers.
+        """
         self.document = self.page.goto(self.base_url + path, wait_until="domcontentloaded")
         assert self.document is not None
-        self.body = self.document.body()
+        request_id = self.document.headers.get("apigw-requestid")
+        assert request_id, self.document.headers
+        (answer,) = [answer for answer in list(self.answers) if answer.request_id == request_id]
+        assert answer.status == self.document.status, (answer.status, self.document.status)
+        self.body = answer.content
         return self.document
 
     @property
@@ -210,25 +312,38 @@ class Visit:
         return self.body.decode("utf-8")
 
     def wait_until(self, condition: Callable[[], Any], what: str, seconds: float = WAIT_SECONDS) -> Any:
-        """Let the page run (Playwright dispatches events meanwhile) until ``condition`` is truthy."""
-        deadline = time.monotonic() + seconds
-        while True:
-            value = condition()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {seconds}s waiting for {what}")
-            self.page.wait_for_timeout(25)
+        """``condition()`` once truthy, the page running meanwhile (see ``run_until``)."""
+        return run_until(self.page, condition, what, seconds)
+
+    def expect_request(self, predicate: Callable[[Any], bool]) -> Any:
+        """``with visit.expect_request(predicate) as request:`` around what makes the page send it.
+
+        Listening starts before the action, so the request cannot be missed; leaving the block
+        waits for it (``request.value``).
+        """
+        return self.context.expect_event("request", predicate=predicate, timeout=WAIT_MS)
 
     def wait_for_telegram(self) -> str:
-        self.page.wait_for_url("https://t.me/**", timeout=WAIT_SECONDS * 1000)
+        self.page.wait_for_url("https://t.me/**", timeout=WAIT_MS)
         return str(self.page.url)
 
     def beacon_requests(self) -> list[Any]:
         return [request for request in self.requests if request.method == "POST" and request.url.endswith("/c")]
 
-    def beacon_statuses(self) -> list[int]:
-        return [response.status for response in self.responses if response.request.method == "POST"]
+    def beacon_answers(self, token: str) -> list[int]:
+        """The statuses the stack's server gave to beacons for ``token`` (see ``server_answers``)."""
+        return [answer.status for answer in list(self.answers) if answer.beacon_token() == token]
+
+    def wait_for_beacon_answer(self, token: str) -> int:
+        """The status of the stack's first answer to a beacon for ``token``, waiting for it if need be."""
+        return int(self.wait_until(lambda: self.beacon_answers(token), "the server's answer to the beacon")[0])
+
+    def recorded_pixel_calls(self) -> list[list[Any]]:
+        """The Pixel calls the current page made, as it lists them, once Python has recorded each of
+        them in ``fbq_calls`` (each binding call settles its promise after its Python callback).
+        """
+        calls = self.page.evaluate("() => Promise.all(window.__fbqRecorded || []).then(() => window.__fbqCalls || [])")
+        return list(calls)
 
     def app_link_attempts(self) -> list[str]:
         return [request.url for request in self.requests if request.url.startswith("tg:")]
@@ -270,7 +385,7 @@ def bridge(stack: Any, browser: Any) -> Iterator[Callable[..., Visit]]:
             context.add_cookies(
                 [{"name": name, "value": value, "url": stack.base_url} for name, value in cookies.items()]
             )
-        visit = Visit(base_url=stack.base_url, context=context, page=None)
+        visit = Visit(base_url=stack.base_url, context=context, page=None, answers=server_answers(stack))
         visits.append(visit)
 
         context.expose_binding("__fbqRecord", lambda _source, call: visit.fbq_calls.append(json.loads(call)))

@@ -105,6 +105,14 @@ def _page_views_for(stack: Any, token: str) -> list[dict[str, Any]]:
     return [message for message in conversion_messages(stack) if message.get("event_id") == f"pv_{token}"]
 
 
+def _is_app_link(request: Any) -> bool:
+    return str(request.url).startswith("tg:")
+
+
+def _is_web_link(request: Any) -> bool:
+    return str(request.url).startswith("https://t.me/")
+
+
 def _normalised(html: str, *, token: str, bot: str) -> str:
     nonce = re.search(r"'nonce-([^']+)'|nonce=\"([^\"]+)\"", html)
     assert nonce is not None
@@ -132,7 +140,8 @@ def test_desktop_click_fires_pixel_sends_beacon_and_opens_t_me(stack: Any, bridg
     assert urlsplit(beacons[0].url).path == "/go/demo/c"
     assert json.loads(beacons[0].post_data) == {"token": token, "fbp": fbp}
 
-    click = wait_for_click(stack, token, lambda item: item.get("beacon_count") == 1)
+    click = wait_for_click(stack, visit, token)
+    assert click["beacon_count"] == 1
     assert click["bot_username"] == bot
     assert click["link_slug"] == "demo"
     assert click["fbp"] == fbp
@@ -159,7 +168,8 @@ def test_first_visit_fbp_set_by_the_pixel_reaches_the_click_only_through_the_bea
 
     assert "cookie" not in visit.document.request.all_headers()
     assert json.loads(visit.beacon_requests()[0].post_data) == {"token": token, "fbp": fbp}
-    click = wait_for_click(stack, token, lambda item: item.get("beacon_count") == 1)
+    click = wait_for_click(stack, visit, token)
+    assert click["beacon_count"] == 1
     assert click["fbp"] == fbp
     assert "fbc" not in click  # no fbclid, no _fbc cookie
     assert len(_page_views_for(stack, token)) == 1
@@ -168,7 +178,9 @@ def test_first_visit_fbp_set_by_the_pixel_reaches_the_click_only_through_the_bea
 def test_instagram_in_app_browser_opens_the_telegram_app_link(stack: Any, bridge: Any) -> None:
     visit = bridge(INSTAGRAM_IPHONE)
 
-    visit.open("/go/demo?" + urlencode({"fbclid": FBCLID, "utm_source": "ig"}))
+    # The script opens the app link itself (Chromium aborts the unknown scheme; the page stays).
+    with visit.expect_request(_is_app_link):
+        visit.open("/go/demo?" + urlencode({"fbclid": FBCLID, "utm_source": "ig"}))
     button = visit.page.locator("#funil-go")
     href = button.get_attribute("href")
     link = APP_LINK.fullmatch(href or "")
@@ -177,10 +189,10 @@ def test_instagram_in_app_browser_opens_the_telegram_app_link(stack: Any, bridge
     assert bot in demo_bot_usernames(stack)
     assert button.is_visible()
 
-    # The script opens the app link itself (Chromium aborts the unknown scheme; the page stays).
-    assert visit.wait_until(visit.app_link_attempts, "the tg:// navigation") == [href]
+    assert visit.app_link_attempts() == [href]
     assert visit.fbq_calls == _expected_pixel_calls(stack, token)
-    click = wait_for_click(stack, token, lambda item: item.get("beacon_count") == 1)
+    click = wait_for_click(stack, visit, token)
+    assert click["beacon_count"] == 1
     assert click["bot_username"] == bot
     assert click["visitor"]["in_app"] == "instagram"
     assert not [request.url for request in visit.requests if request.url.startswith("https://t.me/")]
@@ -200,9 +212,9 @@ XSS_UTM = {
 def test_script_like_utm_values_never_execute_and_are_stored_as_data(stack: Any, bridge: Any) -> None:
     visit = bridge(DESKTOP_CHROME, block_telegram=True)
 
-    visit.open("/go/demo?" + urlencode({"fbclid": FBCLID, **XSS_UTM}))
-    opened = visit.wait_until(visit.web_link_attempts, "the navigation to t.me")  # the script ran to its end
-    token = WEB_LINK.fullmatch(opened[0])["token"]  # type: ignore[index]
+    with visit.expect_request(_is_web_link) as attempt:  # the script ran to its end
+        visit.open("/go/demo?" + urlencode({"fbclid": FBCLID, **XSS_UTM}))
+    token = WEB_LINK.fullmatch(attempt.value.url)["token"]  # type: ignore[index]
 
     assert visit.page.evaluate("typeof window.__pwned") == "undefined"
     assert visit.pwned == []  # the init script's setter trap saw no write, in any document
@@ -215,7 +227,8 @@ def test_script_like_utm_values_never_execute_and_are_stored_as_data(stack: Any,
     _assert_clean_console(visit)
     assert visit.fbq_calls == _expected_pixel_calls(stack, token)
 
-    click = wait_for_click(stack, token, lambda item: item.get("beacon_count") == 1)
+    click = wait_for_click(stack, visit, token)
+    assert click["beacon_count"] == 1
     assert click["utm"] == {name: value.strip() for name, value in XSS_UTM.items()}
 
 
@@ -223,9 +236,10 @@ def test_without_javascript_the_button_and_a_noscript_refresh_lead_to_t_me(stack
     visit = bridge(DESKTOP_CHROME, java_script=False, block_telegram=True)
     before = queue_counts(stack)
 
-    visit.open("/go/demo?" + urlencode({"utm_source": "facebook"}))
     # The refresh really fires: the browser asks for exactly the button's t.me address.
-    opened = visit.wait_until(visit.web_link_attempts, "the meta refresh to t.me")
+    with visit.expect_request(_is_web_link):
+        visit.open("/go/demo?" + urlencode({"utm_source": "facebook"}))
+    opened = visit.web_link_attempts()
     button = visit.page.locator("#funil-go")
     assert button.is_visible()
     href = button.get_attribute("href") or ""
@@ -255,13 +269,18 @@ def test_page_is_small_and_loads_nothing_but_the_pixel(
 ) -> None:
     visit = bridge(user_agent)
 
-    document = visit.open("/go/demo?" + urlencode({"fbclid": FBCLID, "utm_source": "facebook"}))
     if app_link:
-        visit.wait_until(visit.app_link_attempts, "the tg:// navigation")
-        opened = visit.app_link_attempts()[0]
+        with visit.expect_request(_is_app_link) as attempt:
+            document = visit.open("/go/demo?" + urlencode({"fbclid": FBCLID, "utm_source": "facebook"}))
+        opened = attempt.value.url
+        link = APP_LINK.fullmatch(opened)
     else:
+        document = visit.open("/go/demo?" + urlencode({"fbclid": FBCLID, "utm_source": "facebook"}))
         opened = visit.wait_for_telegram()
-    visit.wait_until(lambda: 204 in visit.beacon_statuses(), "the beacon's answer")
+        link = WEB_LINK.fullmatch(opened)
+    assert link, opened
+    # The page sent its beacon before it opened Telegram; the stack answers it (the browser may not see that).
+    assert visit.wait_for_beacon_answer(link["token"]) == 204
 
     assert len(visit.body) <= MAX_PAGE_BYTES, len(visit.body)
     headers = document.headers
@@ -287,7 +306,7 @@ def test_crawler_gets_the_same_page_but_no_click_is_stored(stack: Any, bridge: A
     human.open("/go/demo?" + urlencode({"fbclid": FBCLID}))
     human_link = WEB_LINK.fullmatch(human.wait_for_telegram())
     assert human_link
-    wait_for_click(stack, human_link["token"], lambda item: item.get("beacon_count") == 1)
+    assert wait_for_click(stack, human, human_link["token"])["beacon_count"] == 1
     before = queue_counts(stack)
 
     crawler = bridge(FACEBOOK_CRAWLER)
@@ -305,8 +324,8 @@ def test_crawler_gets_the_same_page_but_no_click_is_stored(stack: Any, bridge: A
     assert crawler.fbq_calls == _expected_pixel_calls(stack, token)
 
     # The page's beacon still fires, finds no click and changes nothing.
-    crawler.wait_until(crawler.beacon_statuses, "the beacon's answer")
-    assert crawler.beacon_statuses() == [404]
+    assert crawler.wait_for_beacon_answer(token) == 404
+    assert crawler.beacon_answers(token) == [404]
     assert click_item(stack, token) is None
     assert _page_views_for(stack, token) == []
     assert queue_counts(stack)["visible"] == before["visible"]
@@ -328,5 +347,5 @@ def test_without_meta_script_the_beacon_still_fires_and_telegram_opens(stack: An
     assert visit.fbq_calls == []
     assert [request.url for request in visit.requests if "facebook" in request.url] == [PIXEL_URL]
     assert [json.loads(request.post_data) for request in visit.beacon_requests()] == [{"token": token, "fbp": fbp}]
-    wait_for_click(stack, token, lambda item: item.get("beacon_count") == 1)
+    assert wait_for_click(stack, visit, token)["beacon_count"] == 1
     assert len(_page_views_for(stack, token)) == 1

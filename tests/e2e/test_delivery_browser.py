@@ -9,11 +9,21 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import CHROMIUM, NO_CHROMIUM, PIXEL_URL, seed_data
+from tests.e2e.conftest import (
+    ACTION_TIMEOUT_MS,
+    CHROMIUM,
+    NO_CHROMIUM,
+    PIXEL_URL,
+    WAIT_MS,
+    WAIT_SECONDS,
+    seed_data,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)]
 
@@ -60,6 +70,17 @@ def _item_count(stack: Any) -> int:
     return int(table.client.scan(TableName=table.name, Select="COUNT")["Count"])
 
 
+def _wait_for_every_script(visit: Any) -> None:
+    """Until the page's scripts have all run and Python has recorded every Pixel call they made.
+
+    The pages run their scripts at load and set no timer: the inline one as it is parsed, Meta's
+    (async, inserted by the inline one) before the load event, which waits for it. So after ``load``
+    nothing more comes; the page's own list of the Pixel calls then matches what Python recorded.
+    """
+    visit.page.wait_for_load_state("load", timeout=WAIT_MS)
+    assert visit.recorded_pixel_calls() == visit.fbq_calls
+
+
 def _pixel_requests(visit: Any) -> list[str]:
     return [request.url for request in visit.requests if request.url.startswith("https://connect.facebook.net/")]
 
@@ -70,8 +91,7 @@ def test_paid_page_fires_purchase_with_the_server_event_id(stack: Any, bridge: A
     visit = bridge(ANDROID_TELEGRAM)
     document = visit.open(f"/d/{token}")
     assert document.status == 200
-    visit.wait_until(lambda: len(visit.fbq_calls) >= 2, "the Pixel calls")
-    visit.page.wait_for_timeout(200)  # nothing more comes
+    _wait_for_every_script(visit)
     assert visit.fbq_calls == [
         ["init", seed_data(stack)["meta_pixel_id"]],
         [
@@ -98,7 +118,7 @@ def test_unpaid_page_fires_nothing(stack: Any, bridge: Any, status: str, title: 
     _, token = _payment(stack, status)
     visit = bridge(ANDROID_TELEGRAM)
     assert visit.open(f"/d/{token}").status == 200
-    visit.page.wait_for_timeout(300)
+    _wait_for_every_script(visit)
     assert visit.page.locator("h1").inner_text() == title
     assert visit.fbq_calls == [] and _pixel_requests(visit) == []
     assert visit.page_errors == []
@@ -109,7 +129,7 @@ def test_unknown_token_is_a_clear_404_without_events(stack: Any, bridge: Any) ->
     document = visit.open("/d/" + secrets.token_urlsafe(24))
     assert document.status == 404
     assert visit.page.locator("h1").inner_text() == "Página não encontrada"
-    visit.page.wait_for_timeout(200)
+    _wait_for_every_script(visit)
     assert visit.fbq_calls == [] and _pixel_requests(visit) == []
     assert "Traceback" not in visit.html
 
@@ -156,7 +176,7 @@ def _bot_api(stack: Any, bot_id: str, method: str, **kwargs: Any) -> Any:
     import httpx
 
     token = stack.telegram.credentials[bot_id][0]
-    answer = httpx.post(f"{stack.base_url}/_local/tgapi/bot{token}/{method}", **kwargs).json()
+    answer = httpx.post(f"{stack.base_url}/_local/tgapi/bot{token}/{method}", timeout=WAIT_SECONDS, **kwargs).json()
     assert answer["ok"], answer
     return answer["result"]
 
@@ -176,7 +196,7 @@ def test_chat_page_start_buttons_photo_pix_and_delivery(stack: Any, browser: Any
 
     bot_id = stack.seed.bots[0]["id"]
     context = browser.new_context(locale="pt-BR", service_workers="block")
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
     context.route(lambda url: not url.startswith(stack.base_url + "/"), lambda route: route.abort("blockedbyclient"))
     outside: list[str] = []
     context.on(
@@ -188,12 +208,9 @@ def test_chat_page_start_buttons_photo_pix_and_delivery(stack: Any, browser: Any
     try:
         page.goto(f"{stack.base_url}/_local/chat/{bot_id}?start={CHAT_TOKEN}")
         assert page.locator("#token").input_value() == CHAT_TOKEN
-        page.click("#startButton")
+        with _delivered(page, "message"):
+            page.click("#startButton")
         page.wait_for_function("document.querySelectorAll('.msg.me').length === 1")
-        deadline = 50
-        while not stack.webhook_calls and deadline:
-            page.wait_for_timeout(100)
-            deadline -= 1
         (hook_bot, headers, update) = stack.webhook_calls[-1]
         assert hook_bot == bot_id
         assert headers["x-telegram-bot-api-secret-token"] == stack.telegram.credentials[bot_id][1]
@@ -207,12 +224,8 @@ def test_chat_page_start_buttons_photo_pix_and_delivery(stack: Any, browser: Any
         keyboard = {"inline_keyboard": [[{"text": "Comprar VIP", "callback_data": "buy:vip"}]]}
         offer = _bot_api(stack, bot_id, "sendMessage",
                          data={"chat_id": str(user["id"]), "text": "Bem-vindo! Escolha:", "reply_markup": jsonlib.dumps(keyboard)})  # fmt: skip
-        page.get_by_text("Comprar VIP").click()
-        page.wait_for_function("1", timeout=1000)
-        deadline = 50
-        while not any("callback_query" in call[2] for call in stack.webhook_calls) and deadline:
-            page.wait_for_timeout(100)
-            deadline -= 1
+        with _delivered(page, "callback_query"):
+            page.get_by_text("Comprar VIP").click()
         callback = next(call[2]["callback_query"] for call in stack.webhook_calls if "callback_query" in call[2])
         assert callback["data"] == "buy:vip" and callback["from"]["id"] == user["id"]
         assert callback["message"]["message_id"] == offer["message_id"]
@@ -248,13 +261,23 @@ def test_chat_page_start_buttons_photo_pix_and_delivery(stack: Any, browser: Any
         context.close()
 
 
-def _wait(page: Any, condition: Any, what: str) -> Any:
-    for _ in range(100):
-        value = condition()
-        if value:
-            return value
-        page.wait_for_timeout(50)
-    raise AssertionError(f"timed out waiting for {what}")
+@contextmanager
+def _delivered(page: Any, *kinds: str, path: str = "/updates") -> Iterator[None]:
+    """Around what makes the chat page post an update with one of ``kinds`` (a key of the update or of
+    its message), or ``POST …/join``: done once the stack has answered that post, which it does after
+    delivering the update to the webhook stand-in (``stack.webhook_calls``).
+    """
+
+    def posted(response: Any) -> bool:
+        request = response.request
+        if request.method != "POST" or not request.url.split("?", 1)[0].endswith(path):
+            return False
+        update = request.post_data_json or {}
+        return not kinds or any(kind in update or kind in (update.get("message") or {}) for kind in kinds)
+
+    with page.expect_response(posted, timeout=WAIT_MS) as answer:
+        yield
+    assert answer.value.status == 200, answer.value.status
 
 
 def test_chat_page_stars_checkout_and_join_request(stack: Any, browser: Any) -> None:
@@ -262,7 +285,7 @@ def test_chat_page_stars_checkout_and_join_request(stack: Any, browser: Any) -> 
 
     bot_id = stack.seed.bots[0]["id"]
     context = browser.new_context(locale="pt-BR", service_workers="block")
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
     context.route(lambda url: not url.startswith(stack.base_url + "/"), lambda route: route.abort("blockedbyclient"))
     page = context.new_page()
     errors: list[str] = []
@@ -270,10 +293,9 @@ def test_chat_page_stars_checkout_and_join_request(stack: Any, browser: Any) -> 
     try:
         page.goto(f"{stack.base_url}/_local/chat/{bot_id}")
         page.click("#newUser")
-        page.click("#startButton")
-        start = _wait(
-            page, lambda: [c for c in stack.webhook_calls if c[2].get("message", {}).get("text") == "/start"], "start"
-        )
+        with _delivered(page, "message"):
+            page.click("#startButton")
+        start = [c for c in stack.webhook_calls if c[2].get("message", {}).get("text") == "/start"]
         user = start[-1][2]["message"]["from"]
 
         # Stars: the invoice's Pay button → pre_checkout_query; the bot's OK → successful_payment.
@@ -281,20 +303,14 @@ def test_chat_page_stars_checkout_and_join_request(stack: Any, browser: Any) -> 
                  "payload": "pay_abc", "provider_token": "", "currency": "XTR",
                  "prices": jsonlib.dumps([{"label": "VIP", "amount": 250}])})  # fmt: skip
         page.get_by_text("⭐ 250 Stars").wait_for()
-        page.locator("button.pay", has_text="Pagar").click()
-        query = _wait(
-            page,
-            lambda: [c[2]["pre_checkout_query"] for c in stack.webhook_calls if "pre_checkout_query" in c[2]],
-            "pre_checkout_query",
-        )[-1]
+        with _delivered(page, "pre_checkout_query"):
+            page.locator("button.pay", has_text="Pagar").click()
+        query = [c[2]["pre_checkout_query"] for c in stack.webhook_calls if "pre_checkout_query" in c[2]][-1]
         assert query["currency"] == "XTR" and query["total_amount"] == 250 and query["invoice_payload"] == "pay_abc"
         assert query["from"]["id"] == user["id"]
-        _bot_api(stack, bot_id, "answerPreCheckoutQuery", data={"pre_checkout_query_id": query["id"], "ok": "true"})
-        paid = _wait(
-            page,
-            lambda: [c[2]["message"] for c in stack.webhook_calls if "successful_payment" in c[2].get("message", {})],
-            "successful_payment",
-        )[-1]
+        with _delivered(page, "successful_payment"):  # the page sees the answer, then pays
+            _bot_api(stack, bot_id, "answerPreCheckoutQuery", data={"pre_checkout_query_id": query["id"], "ok": "true"})
+        paid = [c[2]["message"] for c in stack.webhook_calls if "successful_payment" in c[2].get("message", {})][-1]
         payment = paid["successful_payment"]
         assert (
             payment["currency"] == "XTR" and payment["total_amount"] == 250 and payment["invoice_payload"] == "pay_abc"
@@ -311,12 +327,9 @@ def test_chat_page_stars_checkout_and_join_request(stack: Any, browser: Any) -> 
             "sendMessage",
             data={"chat_id": str(user["id"]), "text": f"Seu acesso: {link['invite_link']}"},
         )
-        page.get_by_text("(simulado)").click()
-        join = _wait(
-            page,
-            lambda: [c[2]["chat_join_request"] for c in stack.webhook_calls if "chat_join_request" in c[2]],
-            "join request",
-        )[-1]
+        with _delivered(page, path="/join"):
+            page.get_by_text("(simulado)").click()
+        join = [c[2]["chat_join_request"] for c in stack.webhook_calls if "chat_join_request" in c[2]][-1]
         assert join["from"]["id"] == user["id"] and join["chat"]["id"] == VIP_CHAT_E2E
         assert join["invite_link"]["invite_link"] == link["invite_link"]
         _bot_api(

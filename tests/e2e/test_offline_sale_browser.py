@@ -8,12 +8,15 @@ invite link; Meta's fake Graph API then holds PageView, Lead, InitiateCheckout a
 from __future__ import annotations
 
 import re
-import time
 from collections import Counter
 from typing import Any
 
-from tests.e2e.conftest import get_json, seed_data, wait_for_click
+import pytest
+
+from tests.e2e.conftest import CHROMIUM, NO_CHROMIUM, WAIT_MS, get_json, run_until, seed_data, wait_for_click
 from tests.e2e.test_bridge_browser import DESKTOP_CHROME, WEB_LINK
+
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)]
 
 WANTED = Counter({"PageView": 1, "Lead": 1, "InitiateCheckout": 1, "Purchase": 1})
 
@@ -29,7 +32,7 @@ def test_click_start_buy_pay_and_receive_the_delivery(stack: Any, bridge: Any) -
     assert link, "the bridge page sends the visitor to the bot with the click's token"
     token = link["token"]
     bot_id = next(bot["id"] for bot in seed_data(stack)["bots"] if bot["username"] == link["bot"])
-    wait_for_click(stack, token, lambda item: item.get("beacon_count") == 1)
+    assert wait_for_click(stack, visit, token)["beacon_count"] == 1
 
     page = visit.context.new_page()
     errors: list[str] = []
@@ -50,12 +53,16 @@ def test_click_start_buy_pay_and_receive_the_delivery(stack: Any, bridge: Any) -
     assert page.get_by_role("button", name=re.compile("Copiar")).first.is_visible()
     page.get_by_role("button", name=re.compile("Pagar este PIX no sandbox")).click()
     invite = page.get_by_role("link", name="Entrar no grupo VIP")
-    invite.wait_for(timeout=20_000)
+    invite.wait_for(timeout=WAIT_MS)
     assert (invite.get_attribute("href") or "").startswith("https://t.me/+")
 
-    deadline = time.monotonic() + 20
-    while _events(stack) != WANTED and time.monotonic() < deadline:
-        page.wait_for_timeout(100)
+    # The stack's queue consumers send them to the fake Graph API, in the background.
+    run_until(
+        page,
+        lambda: _events(stack) == WANTED,
+        f"the fake Graph API to hold {dict(WANTED)}",
+        state=lambda: _events(stack),
+    )
     assert _events(stack) == WANTED
     assert errors == []
     assert get_json(stack, "/_local/telegram/violations") == []
