@@ -126,3 +126,25 @@ def repo_path(*parts: str) -> Path:
 
 
 assert os.environ["AWS_DEFAULT_REGION"] == aws.REGION
+
+
+@pytest.fixture
+def funil_log() -> Iterator[list[Any]]:
+    """Every record the service logger (Powertools, ``funil``) emits during the test, JSON-formatted too."""
+    import logging
+
+    from funil.observability import logger
+
+    records: list[Any] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            record.json = logger.registered_formatter.format(record)  # type: ignore[attr-defined]
+            records.append(record)
+
+    handler = Keep()
+    logging.getLogger("funil").addHandler(handler)
+    try:
+        yield records
+    finally:
+        logging.getLogger("funil").removeHandler(handler)

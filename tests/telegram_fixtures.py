@@ -5,17 +5,23 @@ tests/conftest.py lists this module in ``pytest_plugins``, so every test can ask
 through its own HTTPXRequest; ``TELEGRAM_API_BASE_URL`` points at it while the test runs. Every
 test using them fails (at teardown) if a recorded Bot API call broke the spec oracle; a test that
 provokes a violation on purpose clears it. A fake that outlives one test (the local stack's) is held
-to the same rule per test with ``no_new_violations``.
+to the same rule per test with ``no_new_violations``. ``tg`` is the Telegram webhook's whole
+environment on moto (``tests/unit/bot/telegram_harness.py``) talking to the fake over HTTP.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from local import aws
 from local.fakes.telegram_api import FakeTelegramApi, RunningFake, serve_http
+
+if TYPE_CHECKING:
+    from tests.unit.bot.telegram_harness import TgEnv
 
 # Tokens of the shape BotFather gives (numeric bot id, colon, 35 characters); never real.
 TOKEN_A = "7000000001:TEST-fake-token-for-tests-only-aaaa"
@@ -45,3 +51,18 @@ def telegram_server(telegram_api: FakeTelegramApi, monkeypatch: pytest.MonkeyPat
     with serve_http(telegram_api) as running:
         monkeypatch.setenv("TELEGRAM_API_BASE_URL", running.base_url)
         yield running
+
+
+@pytest.fixture
+def tg(
+    aws_env: aws.Resources,
+    table: Any,
+    telegram_api: FakeTelegramApi,
+    telegram_server: RunningFake,
+    monkeypatch: pytest.MonkeyPatch,
+) -> TgEnv:
+    """The Telegram webhook on moto (seeded bots, the sandbox gateway) with the fake Bot API over HTTP."""
+    from tests.unit.bot.telegram_harness import make_env  # the handler's world: imported by the tests that ask
+
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", telegram_server.base_url)
+    return make_env(aws_env, table, telegram_api, telegram_server.base_url)

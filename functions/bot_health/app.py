@@ -5,19 +5,21 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from funil import wiring
 from funil.bot.health import check_all
 from funil.clock import utc_now
 from funil.config import settings
+from funil.observability import logger, metrics
 
-log = logging.getLogger()
-log.setLevel(logging.INFO)
 logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines carry the bot token
 
 SETTINGS = settings()
 DEPS = wiring.bot_health(SETTINGS)
 
 
-def lambda_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     outcomes = check_all(DEPS, utc_now, budget_seconds=SETTINGS.health_budget_seconds)
     return {"checked": len(outcomes), "outcomes": outcomes}

@@ -7,22 +7,26 @@ runs in 128 MB, and a flood of page views cannot eat the consumer's concurrency.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from funil import http, wiring
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from funil import api, wiring
 from funil.config import settings
 from funil.delivery.page import serve_delivery_page
-
-log = logging.getLogger()
-log.setLevel(logging.INFO)
+from funil.observability import logger, metrics
 
 DEPS = wiring.delivery_page(settings())
+app = api.resolver("DeliveryPage")
 
 
-def lambda_handler(event: dict[str, Any], context: object) -> http.Response:
-    try:
-        return serve_delivery_page(event, DEPS)
-    except Exception:
-        log.exception("delivery page failed")
-        return http.response(500, "Erro interno. Tente novamente.")
+@app.get("/d/<token>")
+def page(token: str) -> Response[str]:
+    return api.from_proxy(serve_delivery_page(app.current_event.raw_event, DEPS))
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -2,32 +2,37 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from funil import http, wiring
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from funil import api, http, wiring
 from funil.config import settings
+from funil.observability import logger, metrics
 from funil.payments.entry import handle_webhook
-
-log = logging.getLogger()
-log.setLevel(logging.INFO)
 
 MAX_WEBHOOK_BYTES = 256 * 1024
 
 DEPS = wiring.payments(settings())
+app = api.resolver("GatewayWebhook")
 
 
-def lambda_handler(event: dict[str, Any], context: object) -> http.Response:
-    gateway_id = http.path_parameter(event, "gateway_id") or ""
-    secret = http.path_parameter(event, "secret") or ""
-    body = http.body_bytes(event, limit=MAX_WEBHOOK_BYTES)
+@app.post("/pay/<gateway_id>/<secret>")
+@app.post("/pay/<gateway_id>/<secret>/pix")  # API Pix PSPs append /pix to the registered URL
+def webhook(gateway_id: str, secret: str) -> Response[str]:
+    event = app.current_event.raw_event
+    body = http.body_bytes(event, limit=MAX_WEBHOOK_BYTES)  # the raw bytes: signatures cover them
     if body is None:
-        return http.json_response(400, {"error": "body missing, too large or unreadable"})
+        return api.json_answer(400, {"error": "body missing, too large or unreadable"})
     headers = {str(key).lower(): str(value) for key, value in (event.get("headers") or {}).items()}
     query = dict(http.query_pairs(event))  # Mercado Pago signs data.id as it appears in the query
-    try:
-        status, payload = handle_webhook(DEPS, gateway_id, secret, headers, body, query=query)
-    except Exception:
-        log.exception("gateway webhook failed", extra={"gateway_id": gateway_id})
-        return http.json_response(500, {"error": "internal error, retry"})
-    return http.json_response(status, payload)
+    logger.append_keys(gateway_id=gateway_id)
+    status, payload = handle_webhook(DEPS, gateway_id, secret, headers, body, query=query)
+    return api.json_answer(status, payload)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from funil import wiring
 from funil.config import settings
+from funil.observability import logger, metrics
 from funil.payments.reconcile import reconcile
-
-log = logging.getLogger()
-log.setLevel(logging.INFO)
 
 SETTINGS = settings()
 DEPS = wiring.payments(SETTINGS)
 
 
-def lambda_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
-    budget = SETTINGS.reconciler_budget_seconds
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    if callable(remaining):
-        budget = min(budget, max(1.0, remaining() / 1000 - 15))
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # Stop in time to record what was done: 15 s before Lambda's own timeout.
+    budget = min(SETTINGS.reconciler_budget_seconds, max(1.0, context.get_remaining_time_in_millis() / 1000 - 15))
     return {"counts": reconcile(DEPS, budget_seconds=budget)}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -30,12 +29,12 @@ from tests.unit.conversions.factories import (
     PIXEL,
     TOKEN,
     MutableClock,
-    click_item,
     lead_item,
     message,
     payment_item,
     pixel_item,
     sqs_records,
+    stored_click_item,
 )
 
 LOGICAL_ID = "CapiSenderFunction"
@@ -89,7 +88,7 @@ def _encrypt_token(resources: aws.Resources) -> str:
 def capi(aws_env: aws.Resources, table: Any, monkeypatch: pytest.MonkeyPatch) -> Capi:
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://funil.example.com")
     table.put(pixel_item(access_token_ciphertext=_encrypt_token(aws_env)))
-    table.put(click_item())
+    table.put(stored_click_item())
     table.put(lead_item())
     table.put(payment_item())
     the_clock = MutableClock(NOW)
@@ -238,20 +237,18 @@ def test_events_received_short_is_not_success(capi: Capi) -> None:
 
 
 @pytest.mark.parametrize("code", [190, 102, 10, 200])
-def test_token_and_permission_errors_are_dead_lettered_not_retried(
-    capi: Capi, code: int, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_token_and_permission_errors_are_dead_lettered_not_retried(capi: Capi, code: int, funil_log: list[Any]) -> None:
     capi.fake.fail_with_code(code)
-    with caplog.at_level(logging.ERROR):
-        assert capi.send([purchase()]) == []
+    assert capi.send([purchase()]) == []
     record = capi.record(f"purchase_{PAYMENT}")
     assert (record["status"], record["reason"], record["error_code"]) == ("dead", f"meta_error_{code}", code)
     dead = capi.dead_letters()
     assert len(dead) == 1
     assert dead[0]["reason"] == f"meta_error_{code}"
     assert dead[0]["body"]["event_id"] == f"purchase_{PAYMENT}"
-    assert any(getattr(entry, "alert", None) == "capi_dead_letter" for entry in caplog.records)
-    assert ACCESS_TOKEN not in caplog.text
+    lines = [json.loads(record.json) for record in funil_log]  # as CloudWatch gets them
+    assert [line["event_id"] for line in lines if line.get("anomaly") == "capi_dead_letter"] == [f"purchase_{PAYMENT}"]
+    assert ACCESS_TOKEN not in "".join(record.json for record in funil_log)
     assert capi.delays == []
 
 
@@ -286,7 +283,7 @@ def test_no_pixel_and_switched_off_events_are_acknowledged_and_skipped(capi: Cap
 
 
 def test_stale_events_are_recorded_expired_and_never_sent(capi: Capi) -> None:
-    capi.table.put(click_item(clicked_at=NOW - timedelta(days=8)))
+    capi.table.put(stored_click_item(clicked_at=NOW - timedelta(days=8)))
     assert capi.send([message(EventKind.PAGE_VIEW)]) == []
     assert capi.record(f"pv_{TOKEN}")["status"] == "expired"
     assert capi.fake.request_count() == 0
@@ -320,7 +317,8 @@ def test_burst_of_1000_events_is_one_graph_request(capi: Capi) -> None:
         client.batch_write_item(
             RequestItems={
                 capi.table.name: [
-                    {"PutRequest": {"Item": serialize(click_item(token=token))}} for token in tokens[start : start + 25]
+                    {"PutRequest": {"Item": serialize(stored_click_item(token=token))}}
+                    for token in tokens[start : start + 25]
                 ]
             }
         )
@@ -336,7 +334,7 @@ def test_requests_are_cut_at_the_per_request_limit(capi: Capi) -> None:
     capi.module.DEPS.settings = replace(capi.module.DEPS.settings, max_events_per_request=3)
     tokens = [f"{index:022d}" for index in range(7)]
     for token in tokens:
-        capi.table.put(click_item(token=token))
+        capi.table.put(stored_click_item(token=token))
     assert capi.send([message(EventKind.PAGE_VIEW, click_token=token) for token in tokens]) == []
     assert capi.fake.request_count(META_PIXEL) == 3
     assert len(capi.fake.events(META_PIXEL)) == 7

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from local.fakes.telegram_api import FakeTelegramApi, RunningFake
-from local.template import ROOT
+from local.handlers import LambdaContext
+from local.template import ROOT, load
 from tests.conftest import load_event
 from tests.telegram_fixtures import TOKEN_A, TOKEN_B, telegram_api, telegram_server
 
@@ -108,7 +109,7 @@ def sqs_event(*payment_ids: str) -> dict[str, Any]:
 
 
 def run(consumer: Any, event: dict[str, Any]) -> dict[str, Any]:
-    return consumer.lambda_handler(event, None)
+    return consumer.lambda_handler(event, LambdaContext(load().functions["DeliveryFunction"], "test"))
 
 
 MESSAGE = {"kind": "message", "text": "Aqui está o seu curso:", "url": "https://cursos.example/acesso/abc"}

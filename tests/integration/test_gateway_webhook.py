@@ -18,7 +18,7 @@ import pytest
 
 from local import aws
 from local.fakes.sandbox import SandboxGateway
-from local.handlers import LambdaContext, load_handler
+from local.handlers import LambdaContext, handler_globals, load_handler
 from local.template import load
 from tests.conftest import load_event
 
@@ -63,7 +63,7 @@ class PayEnv:
 
     def adapter(self, gateway_id: str = "gw_sandbox") -> Any:
         item = self.table.get(f"GATEWAY#{gateway_id}", "GATEWAY")
-        return self.handler.__globals__["DEPS"].adapter(item)
+        return handler_globals(self.handler)["DEPS"].adapter(item)
 
     def create_payment(
         self, amount_cents: int = 1990, gateway_id: str = "gw_sandbox", record_charge: bool = True
@@ -145,7 +145,7 @@ def pay(aws_env: aws.Resources, table: Any) -> PayEnv:
     def route(request: httpx.Request) -> httpx.Response:
         return (other if request.headers.get("authorization") == f"Bearer {other.api_key}" else fake).handle(request)
 
-    handler.__globals__["DEPS"].http = httpx.Client(transport=httpx.MockTransport(route))
+    handler_globals(handler)["DEPS"].http = httpx.Client(transport=httpx.MockTransport(route))
     return PayEnv(aws_env, table, fake, other, handler, function)
 
 

@@ -26,7 +26,7 @@ from local.fakes.apipix import FakeApiPix
 from local.fakes.mercadopago import FakeMercadoPago
 from local.fakes.pushinpay import FakePushinPay
 from local.fakes.woovi import FakeWoovi
-from local.handlers import LambdaContext, load_handler
+from local.handlers import LambdaContext, handler_globals, load_handler
 from local.template import load
 from tests.conftest import load_event
 from tests.integration.test_gateway_webhook import drain
@@ -63,7 +63,7 @@ class World:
 
     def adapter(self, gateway_id: str) -> Any:
         item = self.table.get(f"GATEWAY#{gateway_id}", "GATEWAY")
-        return self.handler.__globals__["DEPS"].adapter(item)
+        return handler_globals(self.handler)["DEPS"].adapter(item)
 
     def create_payment(self, gateway_id: str, amount_cents: int = 1990) -> tuple[str, str]:
         """A payment with its charge at the gateway: (payment id, gateway charge id)."""
@@ -150,7 +150,7 @@ def world(aws_env: aws.Resources, table: Any) -> Iterator[World]:
     for gateway_id, (kind, base_url, credentials, options) in configs.items():
         gateway = Gateway(gateway_id=gateway_id, tenant_id=TENANT, kind=kind, base_url=base_url, options=options)
         table.put(gateway.to_item(Kms(), aws_env.keys["SecretsKey"], credentials, SECRETS[gateway_id]))
-    world.handler.__globals__["DEPS"].http = httpx.Client(transport=httpx.MockTransport(world.route))
+    handler_globals(world.handler)["DEPS"].http = httpx.Client(transport=httpx.MockTransport(world.route))
     yield world
     apipix._TOKENS.clear()
 
@@ -316,7 +316,7 @@ def test_reconciler_flags_a_pending_payment_whose_charge_came_back_refunded(worl
 
     function = load().functions["ReconcilerFunction"]
     reconciler = load_handler(function, fresh=True)
-    reconciler.__globals__["DEPS"].http = httpx.Client(transport=httpx.MockTransport(world.route))
+    handler_globals(reconciler)["DEPS"].http = httpx.Client(transport=httpx.MockTransport(world.route))
     refunded_id, refunded_tx = world.create_payment("gw_push")
     paid_id, paid_tx = world.create_payment("gw_push")
     world.pushinpay.pay(refunded_tx)
@@ -347,7 +347,7 @@ def test_refund_racing_a_confirmation_is_still_a_refund(world: World, monkeypatc
     payment_id, tx_id = world.create_payment("gw_push")
     world.pushinpay.pay(tx_id)
     world.pushinpay.transactions[tx_id]["status"] = "refunded"
-    deps = world.handler.__globals__["DEPS"]
+    deps = handler_globals(world.handler)["DEPS"]
     real_close = transitions.mark_canceled
 
     def confirmed_meanwhile(items: Any, pid: str, now: datetime) -> Any:

@@ -270,7 +270,7 @@ def test_a_lost_answer_is_found_by_our_reference_in_the_listing_and_cancelled(wo
 
 
 def test_an_ambiguous_attempt_at_a_gateway_that_cannot_cancel_is_recorded_unverified(
-    world: Any, caplog: pytest.LogCaptureFixture
+    world: Any, funil_log: list[Any]
 ) -> None:
     from funil.payments.routing import route_charge
 
@@ -282,7 +282,7 @@ def test_an_ambiguous_attempt_at_a_gateway_that_cannot_cancel_is_recorded_unveri
 
     assert route_charge(deps, payment, "Curso").gateway_id == "gw_backup"
     assert attempts(deps, payment.payment_id) == [("gw_pushin", "void_unverified"), ("gw_backup", "created")]
-    assert any(r.message.startswith("ALERT an ambiguous charge could not be voided") for r in caplog.records)
+    assert [getattr(r, "anomaly", None) for r in funil_log].count("void_unverified") == 1
 
 
 def test_a_gateway_whose_minimum_is_above_the_amount_is_skipped(world: Any) -> None:
@@ -338,9 +338,7 @@ def test_charges_split_between_gateways_of_one_priority_by_weight(world: Any) ->
     assert 45 <= used["gw_big"] <= 72  # 60 expected; both gateways get charges
 
 
-def test_a_voided_attempt_paid_anyway_is_confirmed_once_and_alerted(
-    world: Any, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_a_voided_attempt_paid_anyway_is_confirmed_once_and_alerted(world: Any, funil_log: list[Any]) -> None:
     from funil.payments.entry import handle_webhook
     from funil.payments.routing import route_charge
 
@@ -361,7 +359,7 @@ def test_a_voided_attempt_paid_anyway_is_confirmed_once_and_alerted(
     assert answer["results"] == ["unchanged:paid"]
     assert deps.payments.get(payment.payment_id)["status"] == "paid"
     assert len(deps.conversions.sent) == len(deps.deliveries.sent) == 1
-    assert [r.message for r in caplog.records].count("ALERT paid through a voided routing attempt") == 2  # each time
+    assert [getattr(r, "anomaly", None) for r in funil_log].count("voided_attempt_paid") == 2  # each time
 
 
 def test_a_gateway_whose_configuration_cannot_be_loaded_is_a_failed_attempt(world: Any) -> None:
@@ -406,7 +404,7 @@ def test_other_events_of_a_voided_attempt_do_not_touch_the_payment(world: Any) -
 
 
 def test_a_voided_attempt_paid_after_the_shown_charge_is_alerted_not_confirmed_again(
-    world: Any, caplog: pytest.LogCaptureFixture
+    world: Any, funil_log: list[Any]
 ) -> None:
     from datetime import UTC, datetime
 
@@ -423,4 +421,4 @@ def test_a_voided_attempt_paid_after_the_shown_charge_is_alerted_not_confirmed_a
     status, answer = handle_webhook(deps, "gw_woovi", "url-secret-gw_woovi", headers, body)
     assert (status, answer["results"]) == (200, ["unchanged:paid"])
     assert len(deps.conversions.sent) == len(deps.deliveries.sent) == 1
-    assert [r.message for r in caplog.records].count("ALERT paid through a voided routing attempt") == 1
+    assert [getattr(r, "anomaly", None) for r in funil_log].count("voided_attempt_paid") == 1

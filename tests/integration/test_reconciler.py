@@ -12,7 +12,7 @@ import pytest
 
 from local import aws
 from local.fakes.sandbox import SandboxGateway
-from local.handlers import LambdaContext, load_handler
+from local.handlers import LambdaContext, handler_globals, load_handler
 from local.template import load
 from tests.conftest import load_event
 from tests.integration.test_gateway_webhook import URL_SECRET, WEBHOOK_SECRET, drain, queue_count
@@ -29,7 +29,7 @@ def world(aws_env: aws.Resources, table: Any) -> tuple[Any, SandboxGateway, Any]
     table.put(gateway.to_item(Kms(), aws_env.keys["SecretsKey"], credentials, URL_SECRET))
     function = load().functions["ReconcilerFunction"]
     handler = load_handler(function, fresh=True)
-    handler.__globals__["DEPS"].http = httpx.Client(transport=httpx.MockTransport(fake.handle))
+    handler_globals(handler)["DEPS"].http = httpx.Client(transport=httpx.MockTransport(fake.handle))
     return handler, fake, function
 
 

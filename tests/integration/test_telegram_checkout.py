@@ -4,26 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from funil.payments.brcode import parse as parse_brcode
 
-from local import aws
-from local.fakes.telegram_api import FakeTelegramApi, RunningFake
-from tests.unit.bot.telegram_harness import TgEnv, make_env
+from local.handlers import handler_globals
+from tests.unit.bot.telegram_harness import TgEnv
 
 MARIA, JOAO = 5550001, 5550002
-
-
-@pytest.fixture
-def tg(
-    aws_env: aws.Resources,
-    table: Any,
-    telegram_api: FakeTelegramApi,
-    telegram_server: RunningFake,
-    monkeypatch: pytest.MonkeyPatch,
-) -> TgEnv:
-    monkeypatch.setenv("TELEGRAM_API_BASE_URL", telegram_server.base_url)
-    return make_env(aws_env, table, telegram_api, telegram_server.base_url)
 
 
 def started(tg: TgEnv, user_id: int = MARIA, token: str | None = "TokBuy01234567890123456") -> None:
@@ -222,7 +208,7 @@ def test_stars_refund_by_support_and_by_telegram(tg: TgEnv) -> None:
     payment_id = payment["payment_id"]
     tg.post(stars_update(tg, "successful_payment", f"p:{payment_id}", 150))
     tg.drain()
-    deps = tg.handler.__globals__["DEPS"]
+    deps = handler_globals(tg.handler)["DEPS"]
     bot = deps.bot(tg.bot_a)
     assert refund_stars(deps, bot, TelegramClient(tg.bot()["token"]), payment_id) == "refund_refunded"
     assert tg.sent("refundStarPayment") == [{"user_id": MARIA, "telegram_payment_charge_id": "stxCharge0001"}]

@@ -7,25 +7,11 @@ from typing import Any
 
 import pytest
 
-from local import aws
-from local.fakes.telegram_api import FakeTelegramApi, RunningFake
 from local.handlers import LambdaContext, load_handler
 from local.template import load
-from tests.unit.bot.telegram_harness import TgEnv, load_event, make_env
+from tests.unit.bot.telegram_harness import TgEnv, load_event
 
 BUYER, OTHER = 5550001, 5550002
-
-
-@pytest.fixture
-def tg(
-    aws_env: aws.Resources,
-    table: Any,
-    telegram_api: FakeTelegramApi,
-    telegram_server: RunningFake,
-    monkeypatch: pytest.MonkeyPatch,
-) -> TgEnv:
-    monkeypatch.setenv("TELEGRAM_API_BASE_URL", telegram_server.base_url)
-    return make_env(aws_env, table, telegram_api, telegram_server.base_url)
 
 
 def run_health(monkeypatch: pytest.MonkeyPatch, public_base_url: str = "") -> dict[str, Any]:

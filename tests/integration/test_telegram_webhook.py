@@ -11,23 +11,10 @@ from typing import Any
 
 import pytest
 
-from local import aws
-from local.fakes.telegram_api import FakeTelegramApi, RunningFake
-from tests.unit.bot.telegram_harness import TgEnv, make_env
+from local.handlers import LambdaContext
+from tests.unit.bot.telegram_harness import TgEnv
 
 MARIA, JOAO = 5550001, 5550002
-
-
-@pytest.fixture
-def tg(
-    aws_env: aws.Resources,
-    table: Any,
-    telegram_api: FakeTelegramApi,
-    telegram_server: RunningFake,
-    monkeypatch: pytest.MonkeyPatch,
-) -> TgEnv:
-    monkeypatch.setenv("TELEGRAM_API_BASE_URL", telegram_server.base_url)
-    return make_env(aws_env, table, telegram_api, telegram_server.base_url)
 
 
 # -- the route's guards ---------------------------------------------------------------------------
@@ -59,7 +46,7 @@ def test_sample_event_file(tg: TgEnv) -> None:
 
     event = load_event("telegram_start.json")
     event["headers"]["x-telegram-bot-api-secret-token"] = tg.secret(tg.bot_a)
-    answer = tg.handler(event, None)
+    answer = tg.handler(event, LambdaContext(tg.function, "sample"))
     assert answer["statusCode"] == 200
     assert tg.lead(5550001)["first_name"] == "Maria"
 

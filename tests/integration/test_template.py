@@ -62,3 +62,22 @@ def test_every_queue_consumed_by_a_function_has_a_dead_letter_queue():
         for trigger in function.queues:
             assert "RedrivePolicy" in queues[trigger.queue]["Properties"], trigger.queue
             assert trigger.report_failures, f"{function.logical_id} must report partial batch failures"
+
+
+def test_every_alarm_on_our_namespace_watches_a_metric_the_code_emits() -> None:
+    """Alarms on EMF metrics (namespace Funil) would stay silent forever on a name nothing writes."""
+    import re
+
+    from local.template import ROOT, load
+
+    code = [*(ROOT / "layers/common/funil").rglob("*.py"), *(ROOT / "functions").rglob("*.py")]
+    source = "\n".join(path.read_text() for path in code)
+    emitted = set(re.findall(r'count\(\s*"([A-Za-z]+)"', source)) | {"Anomalies"}
+    alarms = {
+        name: resource["Properties"]
+        for name, resource in load().resources_of("AWS::CloudWatch::Alarm").items()
+        if resource["Properties"].get("Namespace") == "Funil"
+    }
+    assert {"ClicksNotStoredAlarm", "RedirectFailuresAlarm", "AnomaliesAlarm"} <= set(alarms)
+    assert {name: props["MetricName"] for name, props in alarms.items() if props["MetricName"] not in emitted} == {}
+    assert all(props["Dimensions"] == [{"Name": "service", "Value": "funil"}] for props in alarms.values())

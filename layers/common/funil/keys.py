@@ -1,28 +1,182 @@
-"""Partition/sort keys of the application table, in one place (docs/data-model.md)."""
+"""Partition/sort keys of the application table, in one place (docs/data-model.md).
+
+Every key and index attribute is spelled here and nowhere else: items are ``(pk, sk)`` tuples, index
+attributes are dicts (``gsi1pk``/``gsi1sk``, ``gsi2pk``/``gsi2sk``) written into the item or read
+back for a query. Standard library only: the redirect imports it on its cold path.
+"""
 
 from __future__ import annotations
 
+import hashlib
+
+PENDING_SHARDS = 10
+NO_PIXEL = "-"  # the pixel part of a conversion record whose event has no pixel
+
+
+# -- configuration --------------------------------------------------------------------------------
+
 
 def tenant(tenant_id: str) -> tuple[str, str]:
+    """Pattern 1: a tenant by id."""
     return f"TENANT#{tenant_id}", "TENANT"
 
 
 def link(slug: str) -> tuple[str, str]:
+    """Pattern 2: a link by slug."""
     return f"LINK#{slug}", "LINK"
 
 
 def bot(bot_id: str) -> tuple[str, str]:
+    """Pattern 5: a bot by id (its partition also holds its offers, pattern 6)."""
     return f"BOT#{bot_id}", "BOT"
 
 
+def offer(bot_id: str, offer_id: str) -> tuple[str, str]:
+    """Pattern 6: one offer, under its bot's partition."""
+    return f"BOT#{bot_id}", f"OFFER#{offer_id}"
+
+
+def offers(bot_id: str) -> tuple[str, str]:
+    """Pattern 6: the bot's partition and the sort-key prefix of its offers."""
+    return offer(bot_id, "")
+
+
 def pixel(pixel_id: str) -> tuple[str, str]:
+    """Pattern 7: a pixel by id."""
     return f"PIXEL#{pixel_id}", "PIXEL"
 
 
-def click(token: str) -> tuple[str, str]:
-    return f"CLICK#{token}", "CLICK"
+def gateway(gateway_id: str) -> tuple[str, str]:
+    """Pattern 13: a gateway by id."""
+    return f"GATEWAY#{gateway_id}", "GATEWAY"
 
 
 def tenant_index(tenant_id: str, kind: str, entity_id: str) -> dict[str, str]:
-    """GSI1 attributes that list a tenant's configuration entities by kind."""
+    """Pattern 4: GSI1 attributes that list a tenant's configuration entities by kind (``entity_id``
+    empty: the ``begins_with`` prefix of that kind)."""
     return {"gsi1pk": f"TENANT#{tenant_id}", "gsi1sk": f"{kind}#{entity_id}"}
+
+
+def tenant_offer_index(tenant_id: str, bot_id: str, offer_id: str) -> dict[str, str]:
+    """Pattern 4: GSI1 attributes that list a tenant's offers."""
+    return tenant_index(tenant_id, "OFFER", f"{bot_id}#{offer_id}")
+
+
+def tenant_gateway_index(tenant_id: str, gateway_id: str = "") -> dict[str, str]:
+    """Pattern 4: GSI1 attributes that list a tenant's gateways (no ``gateway_id``: the prefix of them all)."""
+    return tenant_index(tenant_id, "GATEWAY", gateway_id)
+
+
+def every_bot_index(bot_id: str = "") -> dict[str, str]:
+    """Pattern 26: GSI2 attributes that list every bot (the scheduled health check queries ``gsi2pk``)."""
+    return {"gsi2pk": "BOTS", "gsi2sk": bot_id}
+
+
+# -- click and lead -------------------------------------------------------------------------------
+
+
+def click(token: str) -> tuple[str, str]:
+    """Pattern 8: a click by token."""
+    return f"CLICK#{token}", "CLICK"
+
+
+def lead(bot_id: str, user_id: int | str) -> tuple[str, str]:
+    """Pattern 9: a lead by bot and Telegram user."""
+    return f"LEAD#{bot_id}#{user_id}", "LEAD"
+
+
+def touch(bot_id: str, user_id: int | str, at: str, token: str | None) -> tuple[str, str]:
+    """Pattern 10: one ``/start`` in a lead's touch history (``token`` None: organic)."""
+    return lead(bot_id, user_id)[0], f"TOUCH#{at}#{'organic' if token is None else token}"
+
+
+def bot_leads_index(bot_id: str, last_start: str) -> dict[str, str]:
+    """Pattern 11: GSI1 attributes that list a bot's leads, newest first."""
+    return {"gsi1pk": f"BOTLEADS#{bot_id}", "gsi1sk": last_start}
+
+
+def telegram_update(bot_id: str, update_id: int) -> tuple[str, str]:
+    """Pattern 12: the marker of a Telegram update handled once."""
+    return f"TGUPDATE#{bot_id}#{update_id}", "TGUPDATE"
+
+
+def charge(bot_id: str, user_id: int | str, offer_id: str, method: str) -> tuple[str, str]:
+    """Pattern 18: the lead's pending charge for an offer (``#xtr`` for a Stars invoice)."""
+    suffix = "" if method == "pix" else f"#{method}"
+    return lead(bot_id, user_id)[0], f"CHARGE#{offer_id}{suffix}"
+
+
+# -- payments -------------------------------------------------------------------------------------
+
+
+def payment(payment_id: str) -> tuple[str, str]:
+    """Pattern 14: a payment by id."""
+    return f"PAYMENT#{payment_id}", "PAYMENT"
+
+
+def gateway_charge_index(gateway_id: str, gateway_charge_id: str) -> dict[str, str]:
+    """Pattern 15: GSI1 attributes that find a payment by (gateway, gateway charge id)."""
+    return {"gsi1pk": f"GWCHARGE#{gateway_id}#{gateway_charge_id}", "gsi1sk": "PAYMENT"}
+
+
+def delivery_token_index(token: str) -> dict[str, str]:
+    """Pattern 16: GSI2 attributes that find a payment by delivery token (set when paid)."""
+    return {"gsi2pk": f"DELIVERY#{token}", "gsi2sk": "PAYMENT"}
+
+
+def pending_shard(payment_id: str) -> int:
+    """Pattern 17: the shard of a pending payment (its id's last four hex digits)."""
+    return int(payment_id[-4:], 16) % PENDING_SHARDS
+
+
+def pending_shard_index(shard: int) -> dict[str, str]:
+    """Pattern 17: the GSI2 partition of one shard of pending payments."""
+    return {"gsi2pk": f"PENDING#{shard}"}
+
+
+def pending_index(payment_id: str, created_at: str) -> dict[str, str]:
+    """Pattern 17 (sparse): GSI2 attributes present only while the payment is pending, oldest first."""
+    return {**pending_shard_index(pending_shard(payment_id)), "gsi2sk": f"{created_at}#{payment_id}"}
+
+
+def attempt(payment_id: str, number: int) -> tuple[str, str]:
+    """Pattern 19: one charge attempt of a payment."""
+    return payment(payment_id)[0], f"ATTEMPT#{number:02d}"
+
+
+def attempts(payment_id: str) -> tuple[str, str]:
+    """Pattern 19: the payment's partition and the sort-key prefix of its attempts."""
+    return payment(payment_id)[0], "ATTEMPT#"
+
+
+def raw_webhook(gateway_id: str, received_iso: str, webhook_id: str) -> tuple[str, str]:
+    """Pattern 20: a gateway's webhook as received."""
+    return f"WEBHOOK#{gateway_id}#{received_iso}#{webhook_id}", "WEBHOOK"
+
+
+def stars_charge_index(telegram_payment_charge_id: str) -> dict[str, str]:
+    """Pattern 21: GSI1 attributes that find a payment by its Telegram Stars charge id."""
+    return {"gsi1pk": f"STARS#{telegram_payment_charge_id}", "gsi1sk": "PAYMENT"}
+
+
+# -- conversions and delivery ---------------------------------------------------------------------
+
+
+def conversion_record(pixel_id: str | None, event_id: str) -> tuple[str, str]:
+    """Pattern 22: the delivery record of a conversion event, by pixel and event id."""
+    return f"CAPI#{pixel_id or NO_PIXEL}#{event_id}", "CAPI"
+
+
+def conversion_status_index(pixel_id: str | None, status: str, updated_iso: str = "") -> dict[str, str]:
+    """Pattern 23: GSI1 attributes that list a pixel's conversion records by status and time."""
+    return {"gsi1pk": f"CAPISTATUS#{pixel_id or NO_PIXEL}#{status}", "gsi1sk": updated_iso}
+
+
+def delivery_record(payment_id: str) -> tuple[str, str]:
+    """Pattern 27: the delivery record of a payment."""
+    return payment(payment_id)[0], "DELIVERY"
+
+
+def invite(invite_link: str) -> tuple[str, str]:
+    """Pattern 28: the buyer of an invite link (keyed by the link's SHA-256)."""
+    return f"INVITE#{hashlib.sha256(invite_link.encode()).hexdigest()}", "INVITE"

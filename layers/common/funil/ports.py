@@ -6,7 +6,7 @@ Adapters implement them (``funil.adapters.dynamo.Table``, ``funil.adapters.kms.K
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 __all__ = ["Items", "MessageQueue", "Secrets"]
@@ -55,3 +55,7 @@ class MessageQueue(Protocol):
     """An SQS queue messages are sent to (the conversions and delivery queues)."""
 
     def send(self, body: str, attributes: dict[str, str] | None = None) -> str: ...
+
+    def send_batch(self, messages: Sequence[tuple[str, Mapping[str, str] | None]]) -> list[int]:
+        """Send (body, attributes) pairs, 10 per request; the positions of those SQS did not accept."""
+        ...

@@ -15,12 +15,13 @@ from typing import Any
 
 import boto3
 import httpx
+from funil.click.fields import click_item_from_fields
 from funil.clock import iso, to_epoch_s
 
 from local import aws
 from local.fakes.sandbox import SandboxGateway
 from local.fakes.telegram_api import FakeTelegramApi
-from local.handlers import LambdaContext, load_handler
+from local.handlers import LambdaContext, handler_globals, load_handler
 from local.seed import Seed, seed_demo
 from local.template import ROOT, load
 
@@ -139,7 +140,7 @@ class TgEnv:
             "ad": {"campaign_id": "120200000000001", "ad_id": "120200000000003"},
             **fields,
         }  # fmt: skip
-        self.table.put(item)
+        self.table.put(click_item_from_fields(item))  # stored compact, as the redirect does
         return item
 
     def lead(self, user_id: int, bot_id: str | None = None) -> dict[str, Any] | None:
@@ -194,5 +195,5 @@ def make_env(resources: aws.Resources, table: Any, fake: FakeTelegramApi, base_u
     table.put(gateway.to_item(Kms(), resources.keys["SecretsKey"], credentials, GATEWAY_URL_SECRET))
     function = load().functions[RUN]
     handler = load_handler(function, fresh=True)
-    handler.__globals__["DEPS"].payments.http = httpx.Client(transport=httpx.MockTransport(sandbox.handle))
+    handler_globals(handler)["DEPS"].payments.http = httpx.Client(transport=httpx.MockTransport(sandbox.handle))
     return TgEnv(resources, table, seed, fake, sandbox, handler, function)

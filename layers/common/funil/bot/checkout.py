@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from funil import keys
 from funil.adapters.telegram import MAX_COPY_TEXT_CHARS, Button
 from funil.bot import storage, texts
 from funil.bot.models import BotView, OfferView
@@ -27,9 +28,10 @@ from funil.bot.ports import BotApi, BotDeps
 from funil.bot.updates import Incoming
 from funil.clock import parse_iso, to_epoch_s
 from funil.messages import ConversionMessage, ConversionRefs, EventKind
+from funil.observability import anomaly, count
 from funil.payments import transitions
 from funil.payments.gateways.base import ChargeStatus, GatewayError
-from funil.payments.models import Payment, PaymentStatus, new_payment_id, payment_key
+from funil.payments.models import Payment, PaymentStatus, new_payment_id
 from funil.payments.observations import Observation, apply
 from funil.payments.routing import NoCharge, route_charge
 from funil.payments.storage import Payments
@@ -52,6 +54,7 @@ def offers_keyboard(bot: BotView) -> list[list[Button]]:
 
 
 def _initiate_checkout(deps: BotDeps, payment: Payment) -> None:
+    count("Checkouts", method=payment.method)
     if not payment.pixel_id:
         return
     message = ConversionMessage(
@@ -90,7 +93,7 @@ def _new_payment(bot: BotView, offer: OfferView, lead: Mapping[str, Any], *, met
         payment_id=new_payment_id(),
         bot_id=bot.bot_id,
         telegram_user_id=user_id,
-        lead_ref=f"LEAD#{bot.bot_id}#{user_id}",
+        lead_ref=keys.lead(bot.bot_id, user_id)[0],
         offer_id=offer.offer_id,
         offer_name=offer.title,
         pixel_id=lead.get("pixel_id") or attribution.get("pixel_id") or bot.pixel_id,
@@ -168,7 +171,7 @@ def buy_pix(
     assert incoming.chat_id is not None
     assert incoming.person is not None
     now = deps.now()
-    key = storage.charge_key(bot.bot_id, incoming.person.user_id, offer.offer_id, "pix")
+    key = keys.charge(bot.bot_id, incoming.person.user_id, offer.offer_id, "pix")
     existing, current = _current_charge(deps, key)
     if _reusable(current, "pix", now):
         assert current is not None
@@ -262,7 +265,7 @@ def buy_stars(
         api.send_message(incoming.chat_id, texts.OFFER_GONE)
         return "stars_unavailable"
     now = deps.now()
-    key = storage.charge_key(bot.bot_id, incoming.person.user_id, offer.offer_id, "xtr")
+    key = keys.charge(bot.bot_id, incoming.person.user_id, offer.offer_id, "xtr")
     existing, current = _current_charge(deps, key)
     if _reusable(current, "stars", now) and current is not None and current.get("amount_cents") == offer.stars_price:
         _send_invoice(api, incoming.chat_id, offer, current)
@@ -323,19 +326,20 @@ def successful_payment(deps: BotDeps, bot: BotView, api: BotApi, incoming: Incom
     payment = _invoice_payment(deps, paid.get("invoice_payload"))
     problem = _stars_problem(payment, bot, incoming.person.user_id, paid)
     if problem is not None or payment is None or not isinstance(charge_id, str) or not charge_id:
-        log.error("ALERT Stars payment without a matching payment: %s", problem, extra={"bot_id": bot.bot_id})
+        anomaly("stars_unmatched", "Stars payment without a matching payment", problem=problem, bot_id=bot.bot_id)
         return f"stars_unmatched_{problem}"
     payment_id = str(payment["payment_id"])
+    index = keys.stars_charge_index(charge_id)
     try:
         deps.table.update(
-            *payment_key(payment_id),
+            *keys.payment(payment_id),
             "SET telegram_payment_charge_id = :charge, provider_payment_charge_id = :provider, "
             "gsi1pk = :gsi1pk, gsi1sk = :gsi1sk",
             {
                 ":charge": charge_id,
                 ":provider": str(paid.get("provider_payment_charge_id") or ""),
-                ":gsi1pk": f"STARS#{charge_id}",
-                ":gsi1sk": "PAYMENT",
+                ":gsi1pk": index["gsi1pk"],
+                ":gsi1sk": index["gsi1sk"],
             },
             condition="attribute_exists(pk) AND (attribute_not_exists(telegram_payment_charge_id) "
             "OR telegram_payment_charge_id = :charge)",
@@ -345,7 +349,7 @@ def successful_payment(deps: BotDeps, bot: BotView, api: BotApi, incoming: Incom
 
         if not is_conditional_failure(error):
             raise
-        log.error("ALERT a second Stars charge for one payment", extra={"payment_id": payment_id})
+        anomaly("stars_second_charge", "a second Stars charge for one payment", payment_id=payment_id)
         return "stars_second_charge"
     seen = Observation(
         status=ChargeStatus.PAID,
@@ -363,7 +367,7 @@ def refunded_payment(deps: BotDeps, bot: BotView, incoming: Incoming) -> str:
     """Telegram tells us a Stars payment was refunded: paid → refunded through the state machine."""
     assert incoming.payment is not None
     charge_id = incoming.payment.get("telegram_payment_charge_id")
-    payment = storage.stars_payment(deps.table, str(charge_id)) if isinstance(charge_id, str) else None
+    payment = Payments(deps.table).by_stars_charge(charge_id) if isinstance(charge_id, str) else None
     if payment is None or payment.get("bot_id") != bot.bot_id or payment.get("tenant_id") != bot.tenant_id:
         return "refund_unmatched"
     return f"refund_{apply(deps.payments, payment, Observation(status=ChargeStatus.REFUNDED, kind='refund'))}"

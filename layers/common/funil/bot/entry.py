@@ -26,12 +26,14 @@ import re
 from datetime import datetime
 from typing import Any
 
+from funil import keys
 from funil.adapters.telegram import BotTokenInvalid, RateLimited, TelegramUnavailable, UserUnreachable
 from funil.bot import checkout, leads, storage, texts
 from funil.bot.models import BotView
 from funil.bot.ports import BotApi, BotDeps, BotWithoutToken
 from funil.bot.updates import Incoming, parse, start_token
 from funil.delivery.join_requests import decide_join_request
+from funil.observability import anomaly, count
 
 log = logging.getLogger(__name__)
 
@@ -77,14 +79,14 @@ def process(deps: BotDeps, bot: BotView, incoming: Incoming) -> Result:
     except storage.DuplicateUpdate:
         return 200, {"ok": True, "outcome": "duplicate"}
     except storage.ForeignLead:
-        log.error("ALERT a lead key of this bot belongs to another tenant", extra={"bot_id": bot.bot_id})
+        anomaly("foreign_lead", "a lead key of this bot belongs to another tenant", bot_id=bot.bot_id)
         return 200, {"ok": True, "outcome": "foreign_lead"}
     except UserUnreachable:
         if incoming.person is not None:
             storage.mark_lead_unreachable(deps.table, bot.bot_id, incoming.person.user_id, now, "blocked_bot")
         return 200, {"ok": True, "outcome": "user_unreachable"}
     except BotTokenInvalid:
-        log.error("ALERT bot token refused by Telegram: bot marked token_invalid", extra={"bot_id": bot.bot_id})
+        anomaly("bot_token_invalid", "bot token refused by Telegram: bot marked token_invalid", bot_id=bot.bot_id)
         storage.mark_bot_health(deps.table, bot.bot_id, "token_invalid", "telegram_401", now)
         deps.forget_bot(bot.bot_id)
         return 200, {"ok": True, "outcome": "bot_token_invalid"}
@@ -129,7 +131,7 @@ def start(deps: BotDeps, bot: BotView, api: BotApi, incoming: Incoming, now: dat
         update=storage.update_item(bot, incoming.update_id, "start", now),
         lead_update=(plan.expression, plan.values, plan.names),
         tenant_id=bot.tenant_id,
-        lead_pk=storage.lead_key(bot.bot_id, person.user_id),
+        lead_pk=keys.lead(bot.bot_id, person.user_id),
         touch=plan.touch_item,
     )
     if plan.lead_event is not None:
@@ -138,6 +140,9 @@ def start(deps: BotDeps, bot: BotView, api: BotApi, incoming: Incoming, now: dat
         except Exception:
             storage.unflag_lead_event(deps.table, bot.bot_id, person.user_id, plan.values[":now"])
             raise
+    count("Starts", attribution="attributed" if touch.attributed else "organic")
+    if lead is None:
+        count("Leads")
     show_offers(bot, api, incoming.chat_id, person.first_name)
     return "start_attributed" if touch.attributed else f"start_organic_{touch.reason}"
 
@@ -157,7 +162,7 @@ def _ensure_lead(deps: BotDeps, bot: BotView, api: BotApi, incoming: Incoming, n
     touch = leads.resolve_click(None, bot, None, now)
     plan = leads.plan_start(bot, incoming.person, touch, None, update_id=incoming.update_id, started_at=now, now=now)
     deps.table.update(
-        *storage.lead_key(bot.bot_id, incoming.person.user_id),
+        *keys.lead(bot.bot_id, incoming.person.user_id),
         plan.expression,
         {**plan.values, ":tenant": bot.tenant_id},
         names=plan.names,

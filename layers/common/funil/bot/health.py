@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from funil import keys
 from funil.adapters.dynamo import Table
 from funil.adapters.telegram import BotTokenInvalid, RateLimited, TelegramFailure, TelegramUnavailable
 from funil.bot import storage
 from funil.clock import iso
+from funil.observability import anomaly
 from funil.ports import Secrets
 
 log = logging.getLogger(__name__)
@@ -39,7 +41,7 @@ class HealthDeps:
 
 def all_bots(table: Table) -> Iterator[dict[str, Any]]:
     """Every bot (``gsi2pk = BOTS``)."""
-    yield from table.query("gsi2pk = :pk", {":pk": "BOTS"}, index="gsi2")
+    yield from table.query("gsi2pk = :pk", {":pk": keys.every_bot_index()["gsi2pk"]}, index="gsi2")
 
 
 def check_bot(deps: HealthDeps, bot: dict[str, Any], now: datetime) -> str:
@@ -54,7 +56,7 @@ def check_bot(deps: HealthDeps, bot: dict[str, Any], now: datetime) -> str:
         me = api.get_me()
         info = api.get_webhook_info()
     except BotTokenInvalid:
-        log.error("ALERT bot token refused by Telegram", extra={"bot_id": bot_id})
+        anomaly("bot_token_invalid", "bot token refused by Telegram", bot_id=bot_id)
         return _record(deps, bot, "token_invalid", "telegram_401", now)
     except (RateLimited, TelegramUnavailable) as error:
         log.warning("health check of %s skipped: %s", bot_id, type(error).__name__)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from funil import keys
 from funil.bot.models import BotView
 from funil.bot.updates import Person
 from funil.clock import iso, parse_iso, to_epoch_s
@@ -114,7 +115,7 @@ def plan_start(
         ":user": person.user_id,
         ":at": at,
         ":yes": True,
-        ":gsi1pk": f"BOTLEADS#{bot.bot_id}",
+        ":gsi1pk": keys.bot_leads_index(bot.bot_id, at)["gsi1pk"],
         ":zero": 0,
         ":one": 1,
     }
@@ -152,9 +153,10 @@ def plan_start(
                 click_token=touch.token if touch.attributed else None,
             ),
         )
+    pk, sk = keys.touch(bot.bot_id, person.user_id, at, touch.token if touch.attributed else None)
     touch_item = {
-        "pk": f"LEAD#{bot.bot_id}#{person.user_id}",
-        "sk": f"TOUCH#{at}#{touch.token if touch.attributed else 'organic'}",
+        "pk": pk,
+        "sk": sk,
         "type": "touch",
         "tenant_id": bot.tenant_id,
         "bot_id": bot.bot_id,

@@ -20,10 +20,6 @@ OFFER_ID = r"^[A-Za-z0-9_-]{1,40}$"
 MAX_STARS = 100_000
 
 
-def offer_key(bot_id: str, offer_id: str) -> tuple[str, str]:
-    return f"BOT#{bot_id}", f"OFFER#{offer_id}"
-
-
 class Offer(BaseModel):
     """One offer of a bot, as stored (validated on write: seed, admin)."""
 
@@ -42,12 +38,12 @@ class Offer(BaseModel):
     position: int = Field(default=0, ge=0, le=1000)
 
     def to_item(self) -> dict[str, Any]:
-        pk, sk = offer_key(self.bot_id, self.offer_id)
+        pk, sk = keys.offer(self.bot_id, self.offer_id)
         return {
             "pk": pk,
             "sk": sk,
             "type": "offer",
-            **keys.tenant_index(self.tenant_id, "OFFER", f"{self.bot_id}#{self.offer_id}"),
+            **keys.tenant_offer_index(self.tenant_id, self.bot_id, self.offer_id),
             **self.model_dump(mode="json", exclude_none=True),
         }
 
@@ -100,7 +96,9 @@ class BotView:
 
     @classmethod
     def from_items(cls, bot_id: str, items: list[dict[str, Any]]) -> BotView | None:
-        bot = next((item for item in items if item.get("sk") == "BOT"), None)
+        _, bot_sk = keys.bot(bot_id)
+        _, offer_prefix = keys.offers(bot_id)
+        bot = next((item for item in items if item.get("sk") == bot_sk), None)
         if bot is None or str(bot.get("bot_id", bot_id)) != bot_id:
             return None
         tenant_id = str(bot.get("tenant_id") or "")
@@ -108,7 +106,7 @@ class BotView:
             (
                 item
                 for item in items
-                if str(item.get("sk", "")).startswith("OFFER#")
+                if str(item.get("sk", "")).startswith(offer_prefix)
                 and item.get("enabled", True)
                 and item.get("tenant_id") == tenant_id  # tenant isolation, even within the bot's partition
                 and int(item.get("price_cents") or 0) > 0

@@ -1,4 +1,4 @@
-"""The bot's collaborators: one bot's Bot API (a protocol) and ``BotDeps``, everything a handler gives it.
+"""The bot's collaborators: one bot's Bot API (the Telegram adapter) and ``BotDeps``, everything a handler gives it.
 
 ``funil.wiring`` builds ``BotDeps`` from the settings; tests give moto, the fake Bot API, fakes.
 """
@@ -8,62 +8,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
 
 from funil.adapters.dynamo import Table
-from funil.adapters.telegram import Keyboard, SentMessage
+from funil.adapters.telegram import TelegramClient
 from funil.bot import storage
 from funil.bot.models import BotView
 from funil.clock import Clock, utc_now
 from funil.payments.ports import Deps as PaymentDeps
 from funil.ports import MessageQueue, Secrets
 
-
-class BotApi(Protocol):
-    """One bot's Bot API (``funil.adapters.telegram.TelegramClient``)."""
-
-    def send_message(
-        self,
-        chat_id: int,
-        text: str,
-        *,
-        keyboard: Keyboard | None = None,
-        parse_mode: str | None = None,
-        disable_preview: bool = True,
-    ) -> SentMessage: ...
-
-    def send_photo(
-        self,
-        chat_id: int,
-        png: bytes,
-        *,
-        caption: str | None = None,
-        keyboard: Keyboard | None = None,
-        parse_mode: str | None = None,
-        filename: str = "pix.png",
-    ) -> SentMessage: ...
-
-    def answer_callback_query(
-        self, callback_query_id: str, text: str | None = None, *, show_alert: bool = False
-    ) -> None: ...
-
-    def send_invoice(
-        self, chat_id: int, *, title: str, description: str, payload: str, stars: int, label: str | None = None
-    ) -> SentMessage: ...
-
-    def answer_pre_checkout_query(
-        self, pre_checkout_query_id: str, ok: bool, error_message: str | None = None
-    ) -> None: ...
-
-    def refund_star_payment(self, user_id: int, telegram_payment_charge_id: str) -> None: ...
-
-    def approve_chat_join_request(self, chat_id: int | str, user_id: int) -> None: ...
-
-    def decline_chat_join_request(self, chat_id: int | str, user_id: int) -> None: ...
-
-    def get_me(self) -> dict[str, Any]: ...
-
-    def get_webhook_info(self) -> dict[str, Any]: ...
+# One bot's Bot API: the adapter itself (tests run it against the local fake Bot API over HTTP).
+BotApi = TelegramClient
 
 
 @dataclass

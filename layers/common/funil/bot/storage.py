@@ -1,4 +1,4 @@
-"""The bot's reads and writes on the application table (docs/data-model.md patterns 5, 6, 8–12, 18, 21).
+"""The bot's reads and writes on the application table (docs/data-model.md patterns 5, 6, 8–12, 18).
 
 Every write that must happen once is conditional: the update marker ``TGUPDATE#<bot>#<update_id>``
 (TTL 2 days, a retry-able claim), the lead's ``lead_event_at`` flag, the charge claim
@@ -11,8 +11,10 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from funil import keys
 from funil.adapters.dynamo import Table, is_conditional_failure, serialize
 from funil.bot.models import BotView
+from funil.click.fields import click_fields
 from funil.clock import iso, to_epoch_s
 
 UPDATE_TTL = timedelta(days=2)
@@ -26,31 +28,12 @@ class ForeignLead(Exception):
     """The lead key holds another tenant's lead: never overwritten (tenant isolation)."""
 
 
-def lead_key(bot_id: str, user_id: int) -> tuple[str, str]:
-    return f"LEAD#{bot_id}#{user_id}", "LEAD"
-
-
-def charge_key(bot_id: str, user_id: int, offer_id: str, method: str) -> tuple[str, str]:
-    """Pattern 18: the lead's pending charge for an offer (``#xtr`` for a Stars invoice)."""
-    suffix = "" if method == "pix" else f"#{method}"
-    return f"LEAD#{bot_id}#{user_id}", f"CHARGE#{offer_id}{suffix}"
-
-
-def update_key(bot_id: str, update_id: int) -> tuple[str, str]:
-    return f"TGUPDATE#{bot_id}#{update_id}", "TGUPDATE"
-
-
-def lead_index(bot_id: str, last_seen: str) -> dict[str, str]:
-    """Pattern 11: a bot's leads, newest first."""
-    return {"gsi1pk": f"BOTLEADS#{bot_id}", "gsi1sk": last_seen}
-
-
 # -- bots -----------------------------------------------------------------------------------------
 
 
 def load_bot(table: Table, bot_id: str) -> BotView | None:
     """The bot and its offers in one Query (``pk = BOT#<bot>``)."""
-    items = list(table.query("pk = :pk", {":pk": f"BOT#{bot_id}"}))
+    items = list(table.query("pk = :pk", {":pk": keys.bot(bot_id)[0]}))
     return BotView.from_items(bot_id, items)
 
 
@@ -60,7 +43,7 @@ def mark_bot_health(
     health: dict[str, Any] = {**(extra or {}), "status": status, "checked_at": iso(now)}
     if reason:
         health["reason"] = reason[:200]
-    table.update(f"BOT#{bot_id}", "BOT", "SET health = :health", {":health": health}, condition="attribute_exists(pk)")
+    table.update(*keys.bot(bot_id), "SET health = :health", {":health": health}, condition="attribute_exists(pk)")
 
 
 # -- updates --------------------------------------------------------------------------------------
@@ -68,7 +51,7 @@ def mark_bot_health(
 
 def update_item(bot: BotView, update_id: int, kind: str, now: datetime) -> dict[str, Any]:
     bot_id, tenant_id = bot.bot_id, bot.tenant_id
-    pk, sk = update_key(bot_id, update_id)
+    pk, sk = keys.telegram_update(bot_id, update_id)
     return {
         "pk": pk,
         "sk": sk,
@@ -105,7 +88,7 @@ def claim_update(table: Table, bot: BotView, update_id: int, kind: str, now: dat
 def release_update(table: Table, bot_id: str, update_id: int) -> None:
     """Let Telegram's redelivery of this update be handled again (a transient failure)."""
     table.update(
-        *update_key(bot_id, update_id),
+        *keys.telegram_update(bot_id, update_id),
         "SET #status = :retry",
         {":retry": "retry"},
         names={"#status": "status"},
@@ -117,17 +100,18 @@ def release_update(table: Table, bot_id: str, update_id: int) -> None:
 
 
 def read_start(table: Table, bot_id: str, user_id: int, token: str | None) -> tuple[dict[str, Any] | None, ...]:
-    """(click, lead) in one BatchGetItem."""
-    wanted: list[tuple[str, str]] = [lead_key(bot_id, user_id)]
+    """(click, lead) in one BatchGetItem; the click under the names its lead copies (``click_fields``)."""
+    wanted: list[tuple[str, str]] = [keys.lead(bot_id, user_id)]
     if token:
-        wanted.append((f"CLICK#{token}", "CLICK"))
+        wanted.append(keys.click(token))
     found = {(item["pk"], item["sk"]): item for item in table.batch_get(wanted)}
-    click = found.get((f"CLICK#{token}", "CLICK")) if token else None
-    return click, found.get(lead_key(bot_id, user_id))
+    stored = found.get(keys.click(token)) if token else None
+    click = click_fields(stored, visitor=True) if stored is not None else None
+    return click, found.get(keys.lead(bot_id, user_id))
 
 
 def get_lead(table: Table, bot_id: str, user_id: int) -> dict[str, Any] | None:
-    return table.get(*lead_key(bot_id, user_id), consistent=True)
+    return table.get(*keys.lead(bot_id, user_id), consistent=True)
 
 
 def write_start(
@@ -179,7 +163,7 @@ def unflag_lead_event(table: Table, bot_id: str, user_id: int, flagged_at: str) 
     """Undo ``lead_event_at`` when the Lead message could not be enqueued (so a retry sends it)."""
     try:
         table.update(
-            *lead_key(bot_id, user_id),
+            *keys.lead(bot_id, user_id),
             "REMOVE lead_event_at",
             {":at": flagged_at},
             condition="lead_event_at = :at",
@@ -193,7 +177,7 @@ def mark_lead_unreachable(table: Table, bot_id: str, user_id: int, now: datetime
     """403 from this user: their state, never the bot's health (docs/architecture.md §9)."""
     try:
         table.update(
-            *lead_key(bot_id, user_id),
+            *keys.lead(bot_id, user_id),
             "SET reachable = :no, unreachable_reason = :reason, unreachable_at = :now",
             {":no": False, ":reason": reason[:100], ":now": iso(now)},
             condition="attribute_exists(pk)",
@@ -242,15 +226,3 @@ def update_fields(table: Table, key: tuple[str, str], fields: Mapping[str, Any],
     values = {f":v{index}": value for index, value in enumerate(fields.values())}
     expression = "SET " + ", ".join(f"#f{index} = :v{index}" for index in range(len(fields)))
     table.update(*key, expression, values, names=names, condition=condition or "attribute_exists(pk)")
-
-
-def stars_payment(table: Table, telegram_payment_charge_id: str) -> dict[str, Any] | None:
-    """Pattern 21: the payment of a Telegram Stars charge."""
-    for item in table.query(
-        "gsi1pk = :pk AND gsi1sk = :sk",
-        {":pk": f"STARS#{telegram_payment_charge_id}", ":sk": "PAYMENT"},
-        index="gsi1",
-        limit=2,
-    ):
-        return item
-    return None

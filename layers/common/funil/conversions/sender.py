@@ -25,11 +25,13 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from funil import clock
-from funil.adapters.meta_graph import GraphResult
+from funil import clock, keys
+from funil.adapters.meta_graph import GraphClient, GraphResult
+from funil.click.fields import click_fields
 from funil.conversions.builder import BuildSettings, BuildStatus, BuiltEvent, Sources, build_event
 from funil.conversions.storage import ClaimOutcome, EventClaim, EventRecords, EventStatus
 from funil.messages import ConversionMessage
+from funil.observability import anomaly, count
 
 log = logging.getLogger(__name__)
 
@@ -44,16 +46,6 @@ class Failure(StrEnum):
     TRANSIENT = "transient"
     SPLIT = "split"  # the request was rejected as a whole: find the bad event(s)
     PERMANENT = "permanent"
-
-
-class GraphSender(Protocol):
-    def send_events(
-        self,
-        meta_pixel_id: str,
-        access_token: str,
-        events: Sequence[dict[str, Any]],
-        test_event_code: str | None = None,
-    ) -> GraphResult: ...
 
 
 class ItemLoader(Protocol):
@@ -92,7 +84,7 @@ class SenderSettings:
 class SenderDeps:
     items: ItemLoader
     deliveries: EventRecords
-    graph: GraphSender
+    graph: GraphClient
     access_token: Callable[[str], str]  # ciphertext (base64) → token, cached by the caller
     dead_letter: Callable[[str, Mapping[str, str]], object]  # (body, attributes)
     delay_retry: Callable[[str, int], None]  # (receipt handle, seconds): visibility backoff
@@ -157,8 +149,8 @@ class SourceLoader:
     def __init__(self, items: ItemLoader) -> None:
         self.items = items
 
-    def _get_many(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
-        wanted = list(dict.fromkeys(keys))
+    def _get_many(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+        wanted = list(dict.fromkeys(pairs))
         found: dict[tuple[str, str], dict[str, Any]] = {}
         for start in range(0, len(wanted), 100):
             for item in self.items.batch_get(wanted[start : start + 100]):
@@ -166,38 +158,39 @@ class SourceLoader:
         return found
 
     def load(self, messages: Sequence[ConversionMessage]) -> list[Sources]:
-        keys: list[tuple[str, str]] = []
+        wanted: list[tuple[str, str]] = []
         for message in messages:
             refs = message.refs
             if message.pixel_id:
-                keys.append((f"PIXEL#{message.pixel_id}", "PIXEL"))
+                wanted.append(keys.pixel(message.pixel_id))
             if refs.click_token:
-                keys.append((f"CLICK#{refs.click_token}", "CLICK"))
+                wanted.append(keys.click(refs.click_token))
             if refs.bot_id and refs.telegram_user_id is not None:
-                keys.append((f"LEAD#{refs.bot_id}#{refs.telegram_user_id}", "LEAD"))
+                wanted.append(keys.lead(refs.bot_id, refs.telegram_user_id))
             if refs.payment_id:
-                keys.append((f"PAYMENT#{refs.payment_id}", "PAYMENT"))
-        found = self._get_many(keys)
+                wanted.append(keys.payment(refs.payment_id))
+        found = self._get_many(wanted)
         # The lead of each payment (its Telegram profile), when the message did not name it.
         lead_keys = []
         for message in messages:
-            payment = found.get((f"PAYMENT#{message.refs.payment_id}", "PAYMENT"))
+            payment = found.get(keys.payment(message.refs.payment_id)) if message.refs.payment_id else None
             if payment and payment.get("bot_id") and payment.get("telegram_user_id") is not None:
-                lead_keys.append((f"LEAD#{payment['bot_id']}#{payment['telegram_user_id']}", "LEAD"))
+                lead_keys.append(keys.lead(payment["bot_id"], payment["telegram_user_id"]))
         found.update(self._get_many(key for key in lead_keys if key not in found))
         sources = []
         for message in messages:
             refs = message.refs
-            payment = found.get((f"PAYMENT#{refs.payment_id}", "PAYMENT")) if refs.payment_id else None
+            payment = found.get(keys.payment(refs.payment_id)) if refs.payment_id else None
             lead = None
             if refs.bot_id and refs.telegram_user_id is not None:
-                lead = found.get((f"LEAD#{refs.bot_id}#{refs.telegram_user_id}", "LEAD"))
+                lead = found.get(keys.lead(refs.bot_id, refs.telegram_user_id))
             elif payment and payment.get("bot_id"):
-                lead = found.get((f"LEAD#{payment['bot_id']}#{payment.get('telegram_user_id')}", "LEAD"))
+                lead = found.get(keys.lead(payment["bot_id"], str(payment.get("telegram_user_id"))))
+            click = found.get(keys.click(refs.click_token)) if refs.click_token else None
             sources.append(
                 Sources(
-                    pixel=found.get((f"PIXEL#{message.pixel_id}", "PIXEL")) if message.pixel_id else None,
-                    click=found.get((f"CLICK#{refs.click_token}", "CLICK")) if refs.click_token else None,
+                    pixel=found.get(keys.pixel(message.pixel_id)) if message.pixel_id else None,
+                    click=click_fields(click) if click is not None else None,  # stored compact
                     lead=lead,
                     payment=payment,
                 )
@@ -391,6 +384,7 @@ class Sender:
         }
         self._finish(pending, EventStatus.SENT, fields)
         report.outcomes[pending.record.message_id] = "sent"
+        count("EventsSent")
 
     def _transient(self, report: BatchReport, pending: _Pending, fields: Mapping[str, Any]) -> None:
         self._finish(pending, EventStatus.RETRYING, {**self._event_fields(pending), **fields})
@@ -403,6 +397,7 @@ class Sender:
     def _retry(self, report: BatchReport, record: SqsRecord) -> None:
         report.failures.append(record.message_id)
         report.outcomes[record.message_id] = "retry"
+        count("EventsFailed", failure="retry")
         settings = self.deps.settings
         delay = min(settings.backoff_max_seconds, settings.backoff_base_seconds * 2 ** max(0, record.receive_count - 1))
         if record.receipt_handle:
@@ -425,16 +420,15 @@ class Sender:
             report.outcomes[record.message_id] = "retry"
             return
         report.outcomes[record.message_id] = "dead_lettered"
-        log.error(
-            "ALERT conversion dead-lettered",
-            extra={
-                "alert": "capi_dead_letter",
-                "reason": reason,
-                "detail": detail[:300],
-                "event_id": message.event_id if message else None,
-                "pixel_id": message.pixel_id if message else None,
-                "tenant_id": message.tenant_id if message else None,
-            },
+        count("EventsFailed", failure="dead")
+        anomaly(
+            "capi_dead_letter",
+            "conversion dead-lettered",
+            reason=reason,
+            detail=detail[:300],
+            event_id=message.event_id if message else None,
+            pixel_id=message.pixel_id if message else None,
+            tenant_id=message.tenant_id if message else None,
         )
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from funil import clock
+from funil import clock, keys
 from funil.adapters.dynamo import Table, is_conditional_failure
 from funil.messages import ConversionMessage
 
@@ -32,15 +32,6 @@ class EventStatus(StrEnum):
 
 
 FINAL = frozenset({EventStatus.SENT, EventStatus.EXPIRED})
-NO_PIXEL = "-"
-
-
-def delivery_key(pixel_id: str | None, event_id: str) -> tuple[str, str]:
-    return f"CAPI#{pixel_id or NO_PIXEL}#{event_id}", "CAPI"
-
-
-def status_index(pixel_id: str | None, status: str, updated_iso: str) -> dict[str, str]:
-    return {"gsi1pk": f"CAPISTATUS#{pixel_id or NO_PIXEL}#{status}", "gsi1sk": updated_iso}
 
 
 class ClaimOutcome(StrEnum):
@@ -98,7 +89,7 @@ class EventRecords:
             ":one": 1,
             ":now": now_iso,
             ":now_s": now_s,
-            ":gsi1pk": status_index(message.pixel_id, EventStatus.IN_PROGRESS, now_iso)["gsi1pk"],
+            ":gsi1pk": keys.conversion_status_index(message.pixel_id, EventStatus.IN_PROGRESS)["gsi1pk"],
             ":ttl": clock.to_epoch_s(now + RECORD_RETENTION),
             ":sent": EventStatus.SENT.value,
             ":expired": EventStatus.EXPIRED.value,
@@ -113,7 +104,7 @@ class EventRecords:
             "attribute_not_exists(pk) OR (#status <> :sent AND #status <> :expired"
             " AND (#status <> :in_progress OR claim_expires_at < :now_s))"
         )
-        key = delivery_key(message.pixel_id, message.event_id)
+        key = keys.conversion_record(message.pixel_id, message.event_id)
         try:
             record = self.table.update(
                 *key,
@@ -143,7 +134,7 @@ class EventRecords:
         """Record the outcome of our claim (and release the lease). False when the lease was lost."""
         now_iso = clock.iso(now)
         values: dict[str, Any] = {":status": status.value, ":now": now_iso, ":claim_id": claim_id}
-        values[":gsi1pk"] = status_index(message.pixel_id, status, now_iso)["gsi1pk"]
+        values[":gsi1pk"] = keys.conversion_status_index(message.pixel_id, status)["gsi1pk"]
         sets = ["#status = :status", "updated_at = :now", "gsi1pk = :gsi1pk", "gsi1sk = :now"]
         removes = ["claim_expires_at", "claim_id"]
         names = {"#status": "status"}
@@ -157,7 +148,7 @@ class EventRecords:
                 values[f":f{index}"] = value
         try:
             self.table.update(
-                *delivery_key(message.pixel_id, message.event_id),
+                *keys.conversion_record(message.pixel_id, message.event_id),
                 "SET " + ", ".join(sets) + " REMOVE " + ", ".join(removes),
                 values,
                 condition="claim_id = :claim_id",
@@ -170,11 +161,14 @@ class EventRecords:
         return True
 
     def get(self, pixel_id: str | None, event_id: str) -> dict[str, Any] | None:
-        return self.table.get(*delivery_key(pixel_id, event_id), consistent=True)
+        return self.table.get(*keys.conversion_record(pixel_id, event_id), consistent=True)
 
     def by_status(self, pixel_id: str, status: EventStatus) -> list[dict[str, Any]]:
         return list(
             self.table.query(
-                "gsi1pk = :pk", {":pk": status_index(pixel_id, status, "")["gsi1pk"]}, index="gsi1", forward=False
+                "gsi1pk = :pk",
+                {":pk": keys.conversion_status_index(pixel_id, status)["gsi1pk"]},
+                index="gsi1",
+                forward=False,
             )
         )

@@ -23,9 +23,8 @@ invalid, retried (the message reaches the dead-letter queue if it stays so); oth
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -33,10 +32,12 @@ from urllib.parse import quote
 
 from pydantic import ValidationError
 
+from funil import keys
 from funil.clock import Clock, iso, to_epoch_s
 from funil.delivery.models import DeliveryJob, DeliveryKind, DeliverySpec, DeliveryStatus, Outcome
 from funil.delivery.storage import Busy, DeliveryRecords
-from funil.payments.models import PaymentStatus, payment_key
+from funil.observability import anomaly, count
+from funil.payments.models import PaymentStatus
 from funil.ports import Items
 
 log = logging.getLogger(__name__)
@@ -87,17 +88,6 @@ class DeliveryTelegram(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class SqsRecord:
-    message_id: str
-    receipt_handle: str
-    body: str
-
-    @classmethod
-    def from_event(cls, record: Mapping[str, Any]) -> SqsRecord:
-        return cls(str(record.get("messageId", "")), str(record.get("receiptHandle", "")), str(record.get("body", "")))
-
-
-@dataclass(frozen=True, slots=True)
 class DeliverySettings:
     public_base_url: str = ""
     lease_seconds: int = 60
@@ -118,44 +108,30 @@ class DeliveryDeps:
         return DeliveryRecords(self.items, self.settings.lease_seconds)
 
 
-@dataclass
-class BatchReport:
-    failures: list[str] = field(default_factory=list)
-    outcomes: dict[str, Outcome] = field(default_factory=dict)
-
-    def response(self) -> dict[str, Any]:
-        return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in self.failures]}
-
-
-def process_batch(records: Sequence[SqsRecord], deps: DeliveryDeps) -> BatchReport:
-    report = BatchReport()
-    for record in records:
-        try:
-            job = DeliveryJob.model_validate(json.loads(record.body))
-        except (ValueError, ValidationError):
-            log.error("delivery message %s is not a delivery job; dropped", record.message_id)
-            report.outcomes[record.message_id] = "skipped"
-            continue
-        try:
-            outcome = deliver(job, deps)
-        except RetryLater as retry:
-            outcome = "retry"
-            report.failures.append(record.message_id)
-            if retry.retry_after:
-                _delay(deps, record, retry.retry_after)
-        except Exception:
-            log.exception("delivery of payment %s failed; retried", job.payment_id)
-            outcome = "retry"
-            report.failures.append(record.message_id)
-        report.outcomes[record.message_id] = outcome
-    return report
-
-
-def _delay(deps: DeliveryDeps, record: SqsRecord, seconds: int) -> None:
+def handle_message(message_id: str, receipt_handle: str, body: str, deps: DeliveryDeps) -> Outcome:
+    """One delivery message. Raises for a retry (the batch reports the message as failed)."""
     try:
-        deps.delay_retry(record.receipt_handle, max(1, min(seconds, MAX_RETRY_AFTER_SECONDS)))
+        job = DeliveryJob.model_validate_json(body)
+    except ValidationError:
+        log.error("delivery message %s is not a delivery job; dropped", message_id)
+        return "skipped"
+    try:
+        return deliver(job, deps)
+    except RetryLater as retry:
+        if retry.retry_after:
+            _delay(deps, message_id, receipt_handle, retry.retry_after)
+        raise
     except Exception:
-        log.warning("could not delay message %s; it comes back after the queue's timeout", record.message_id)
+        log.exception("delivery of payment %s failed; retried", job.payment_id)
+        count("DeliveriesFailed")
+        raise
+
+
+def _delay(deps: DeliveryDeps, message_id: str, receipt_handle: str, seconds: int) -> None:
+    try:
+        deps.delay_retry(receipt_handle, max(1, min(seconds, MAX_RETRY_AFTER_SECONDS)))
+    except Exception:
+        log.warning("could not delay message %s; it comes back after the queue's timeout", message_id)
 
 
 # -- one payment ---------------------------------------------------------------------------------
@@ -163,7 +139,7 @@ def _delay(deps: DeliveryDeps, record: SqsRecord, seconds: int) -> None:
 
 def deliver(job: DeliveryJob, deps: DeliveryDeps) -> Outcome:
     """Deliver one payment's product. Raises RetryLater (or anything else) for a retry."""
-    payment = deps.items.get(*payment_key(job.payment_id), consistent=True)
+    payment = deps.items.get(*keys.payment(job.payment_id), consistent=True)
     if payment is None or (job.tenant_id and payment.get("tenant_id") != job.tenant_id):
         log.warning("delivery for unknown payment %s; dropped", job.payment_id)
         return "skipped"
@@ -241,7 +217,11 @@ def revoke_access(payment: Mapping[str, Any], deps: DeliveryDeps) -> Outcome:
         deps.telegram.revoke_invite_link(str(payment["bot_id"]), int(chat_id), str(link))
     except Unreachable:
         records.access_revoked(payment_id, now, "bot_not_in_chat")
-        log.error("ALERT payment %s refunded: the bot cannot revoke its invite link (not in the chat)", payment_id)
+        anomaly(
+            "invite_not_revoked",
+            "refunded, but the bot cannot revoke the invite link (not in the chat)",
+            payment_id=payment_id,
+        )
         return "unreachable"
     except TokenInvalid:
         deps.mark_bot_token_invalid(str(payment["bot_id"]))
@@ -254,7 +234,7 @@ def revoke_access(payment: Mapping[str, Any], deps: DeliveryDeps) -> Outcome:
 def _delivery_spec(payment: Mapping[str, Any], deps: DeliveryDeps) -> DeliverySpec | None:
     raw = payment.get("delivery")
     if raw is None and payment.get("offer_id"):
-        offer = deps.items.get(f"BOT#{payment.get('bot_id')}", f"OFFER#{payment['offer_id']}")
+        offer = deps.items.get(*keys.offer(str(payment.get("bot_id")), payment["offer_id"]))
         if offer is not None and offer.get("tenant_id") in (None, payment.get("tenant_id")):
             raw = offer.get("delivery")
     if not isinstance(raw, Mapping):
@@ -329,8 +309,7 @@ def _mark_lead_unreachable(deps: DeliveryDeps, payment: Mapping[str, Any], now: 
     """The buyer's own state (docs/architecture.md §9: one user's block is never the bot's health)."""
     try:
         deps.items.update(
-            f"LEAD#{payment['bot_id']}#{payment['telegram_user_id']}",
-            "LEAD",
+            *keys.lead(payment["bot_id"], payment["telegram_user_id"]),
             "SET reachable = :no, unreachable_reason = :reason, unreachable_at = :now",
             {":no": False, ":reason": "blocked_bot", ":now": iso(now)},
             condition="attribute_exists(pk)",

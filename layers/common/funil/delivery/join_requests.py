@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from funil import keys
 from funil.clock import iso
-from funil.delivery.storage import DeliveryRecords, invite_key
-from funil.payments.models import PaymentStatus, payment_key
+from funil.delivery.storage import DeliveryRecords
+from funil.payments.models import PaymentStatus
 from funil.ports import Items
 
 
@@ -43,8 +44,8 @@ def decide_join_request(items: Items, bot_id: str, update: Mapping[str, Any], no
         return JoinDecision(False, "not_the_buyer", payment_id)
     if invite.get("revoked_at"):
         return JoinDecision(False, "revoked", payment_id)
-    payment = items.get(*payment_key(payment_id), consistent=True) or {}
+    payment = items.get(*keys.payment(payment_id), consistent=True) or {}
     if payment.get("status") != PaymentStatus.PAID:
         return JoinDecision(False, "payment_not_paid", payment_id)
-    items.update(*invite_key(link), "SET joined_at = :now", {":now": iso(now)})
+    items.update(*keys.invite(link), "SET joined_at = :now", {":now": iso(now)})
     return JoinDecision(True, "buyer", payment_id)

@@ -16,12 +16,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from funil import http, pages
+from funil import http, keys, pages
 from funil.click import bridge
 from funil.click.links import BOT_USERNAME_RE, META_PIXEL_ID_RE
 from funil.conversions.browser import BrowserPurchase, browser_purchase
 from funil.delivery.models import DeliveryStatus
-from funil.delivery.storage import record_key
 from funil.payments.models import PaymentStatus
 from funil.ports import Items
 
@@ -125,11 +124,11 @@ def _pixel_of(payment: Mapping[str, Any], items: Items) -> str | None:
     attribution: Mapping[str, Any] = payment.get("attribution") or {}
     pixel_id = payment.get("pixel_id") or attribution.get("pixel_id")
     if not pixel_id and attribution.get("link_slug"):
-        link = items.get(f"LINK#{attribution['link_slug']}", "LINK")
+        link = items.get(*keys.link(attribution["link_slug"]))
         pixel_id = (link or {}).get("pixel_id") if (link or {}).get("tenant_id") == payment.get("tenant_id") else None
     if not pixel_id:
         return None
-    pixel = items.get(f"PIXEL#{pixel_id}", "PIXEL")
+    pixel = items.get(*keys.pixel(pixel_id))
     if pixel is None or pixel.get("tenant_id") != payment.get("tenant_id") or not pixel.get("enabled", True):
         return None
     if not (pixel.get("events") or {}).get("Purchase", True):
@@ -140,7 +139,7 @@ def _pixel_of(payment: Mapping[str, Any], items: Items) -> str | None:
 
 def _paid_page(payment: Mapping[str, Any], deps: PageDeps, accept_language: str | None) -> http.Response:
     lang, text = _texts(accept_language)
-    record = deps.items.get(*record_key(str(payment["payment_id"]))) or {}
+    record = deps.items.get(*keys.delivery_record(str(payment["payment_id"]))) or {}
     access = None
     if record.get("status") == DeliveryStatus.DELIVERED.value:
         access = record.get("invite_link") or _content_url(payment, deps.items)
@@ -167,14 +166,14 @@ def _paid_page(payment: Mapping[str, Any], deps: PageDeps, accept_language: str 
 def _content_url(payment: Mapping[str, Any], items: Items) -> str | None:
     delivery = payment.get("delivery")
     if not isinstance(delivery, Mapping) and payment.get("offer_id"):
-        offer = items.get(f"BOT#{payment.get('bot_id')}", f"OFFER#{payment['offer_id']}") or {}
+        offer = items.get(*keys.offer(str(payment.get("bot_id")), payment["offer_id"])) or {}
         delivery = offer.get("delivery") if offer.get("tenant_id") in (None, payment.get("tenant_id")) else None
     url = (delivery or {}).get("url") if isinstance(delivery, Mapping) else None
     return str(url) if isinstance(url, str) and url.startswith("https://") else None
 
 
 def _bot_username(payment: Mapping[str, Any], items: Items) -> str | None:
-    bot = items.get(f"BOT#{payment.get('bot_id')}", "BOT") or {}
+    bot = items.get(*keys.bot(str(payment.get("bot_id")))) or {}
     username = str(bot.get("username") or "")
     return username if BOT_USERNAME_RE.match(username) and bot.get("tenant_id") == payment.get("tenant_id") else None
 

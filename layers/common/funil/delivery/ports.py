@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from funil import keys
 from funil.adapters.telegram import (
     BotTokenInvalid,
     RateLimited,
@@ -45,7 +46,7 @@ class BotClients:
     def __call__(self, bot_id: str) -> TelegramClient:
         token = self._tokens.get(bot_id)
         if token is None:
-            ciphertext = (self.items.get(f"BOT#{bot_id}", "BOT") or {}).get("token_ciphertext")
+            ciphertext = (self.items.get(*keys.bot(bot_id)) or {}).get("token_ciphertext")
             if not ciphertext:
                 raise BotWithoutToken(bot_id)  # retried: the admin may store it
             token = self._tokens[bot_id] = self.secrets.decrypt(str(ciphertext))

@@ -10,11 +10,11 @@ buyer's link (``revoked_at`` on the INVITE item, ``access_revoked_at`` on the re
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from funil import keys
 from funil.adapters.dynamo import is_conditional_failure
 from funil.clock import iso, to_epoch_s
 from funil.delivery.models import FINAL_STATUSES, DeliveryStatus
@@ -25,14 +25,6 @@ _CLAIMABLE = (
     "attribute_not_exists(pk) OR (#status <> :delivered AND #status <> :unreachable AND #status <> :undeliverable "
     "AND (attribute_not_exists(claim_expires_at) OR claim_expires_at < :now_s))"
 )
-
-
-def record_key(payment_id: str) -> tuple[str, str]:
-    return f"PAYMENT#{payment_id}", "DELIVERY"
-
-
-def invite_key(invite_link: str) -> tuple[str, str]:
-    return f"INVITE#{hashlib.sha256(invite_link.encode()).hexdigest()}", "INVITE"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +50,7 @@ class DeliveryRecords:
         self.lease_seconds = lease_seconds
 
     def claim(self, payment: dict[str, Any], claim_id: str, now: datetime) -> DeliveryClaim | Busy:
-        pk, sk = record_key(str(payment["payment_id"]))
+        pk, sk = keys.delivery_record(str(payment["payment_id"]))
         try:
             record = self.items.update(
                 pk,
@@ -94,7 +86,7 @@ class DeliveryRecords:
         return DeliveryClaim(claim_id, record)
 
     def _finish(self, payment_id: str, claim_id: str, expression: str, values: dict[str, Any]) -> None:
-        pk, sk = record_key(payment_id)
+        pk, sk = keys.delivery_record(payment_id)
         self.items.update(
             pk,
             sk,
@@ -139,14 +131,14 @@ class DeliveryRecords:
         )
 
     def get(self, payment_id: str) -> dict[str, Any] | None:
-        return self.items.get(*record_key(payment_id), consistent=True)
+        return self.items.get(*keys.delivery_record(payment_id), consistent=True)
 
     # -- invite links -------------------------------------------------------------------------------
 
     def index_invite(
         self, invite_link: str, payment: dict[str, Any], chat_id: int, join_request: bool, now: datetime
     ) -> None:
-        pk, sk = invite_key(invite_link)
+        pk, sk = keys.invite(invite_link)
         self.items.put(
             {
                 "pk": pk,
@@ -164,7 +156,7 @@ class DeliveryRecords:
         )
 
     def invite(self, invite_link: str) -> dict[str, Any] | None:
-        return self.items.get(*invite_key(invite_link), consistent=True)
+        return self.items.get(*keys.invite(invite_link), consistent=True)
 
     # -- a refund takes the access back ---------------------------------------------------------------
 
@@ -172,7 +164,7 @@ class DeliveryRecords:
         """Join requests through this link are declined from now on (the first time is kept)."""
         try:
             self.items.update(
-                *invite_key(invite_link),
+                *keys.invite(invite_link),
                 "SET revoked_at = if_not_exists(revoked_at, :now)",
                 {":now": iso(now)},
                 condition="attribute_exists(pk)",
@@ -184,7 +176,7 @@ class DeliveryRecords:
     def access_revoked(self, payment_id: str, now: datetime, outcome: str) -> None:
         """The record's last word on a refund: ``revoked`` (the link), ``already_used``, ``bot_not_in_chat``."""
         self.items.update(
-            *record_key(payment_id),
+            *keys.delivery_record(payment_id),
             "SET access_revoked_at = if_not_exists(access_revoked_at, :now), access_revoke = :outcome",
             {":now": iso(now), ":outcome": outcome},
             condition="attribute_exists(pk)",

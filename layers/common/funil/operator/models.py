@@ -61,7 +61,7 @@ class Bot(Entity):
 
     def to_item(self) -> dict[str, Any]:
         # gsi2 lists every bot for the scheduled health check (docs/data-model.md pattern 26).
-        return {**self._item(keys.bot(self.bot_id), "bot", self.bot_id), "gsi2pk": "BOTS", "gsi2sk": self.bot_id}
+        return {**self._item(keys.bot(self.bot_id), "bot", self.bot_id), **keys.every_bot_index(self.bot_id)}
 
 
 class PixelEvents(BaseModel):

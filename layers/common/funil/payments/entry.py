@@ -18,7 +18,9 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
+from funil import keys
 from funil.clock import iso, to_epoch_s
+from funil.observability import anomaly, count
 from funil.payments.gateways.base import (
     Charge,
     ChargeStatus,
@@ -61,10 +63,11 @@ def store_raw(
         stored_body: Any = redact(json.loads(body))
     except ValueError:
         stored_body = "[not json]"
+    pk, sk = keys.raw_webhook(gateway["gateway_id"], iso(now), webhook_id)
     deps.items.put(
         {
-            "pk": f"WEBHOOK#{gateway['gateway_id']}#{iso(now)}#{webhook_id}",
-            "sk": "WEBHOOK",
+            "pk": pk,
+            "sk": sk,
             "type": "webhook",
             "tenant_id": gateway["tenant_id"],
             "gateway_id": gateway["gateway_id"],
@@ -139,6 +142,7 @@ def handle_webhook(
     """The route's logic: (HTTP status, JSON body). ``query``: the webhook URL's query parameters."""
     gateway = deps.payments.gateway(gateway_id) if re.fullmatch(r"[A-Za-z0-9_-]{1,64}", gateway_id) else None
     if not url_secret_matches(gateway, secret):
+        count("WebhooksRejected", reason="unknown_gateway" if gateway is None else "url_secret")
         return (404, {"error": "not found"}) if gateway is None else (401, {"error": "unauthorized"})
     assert gateway is not None
     if not gateway.get("enabled", True):
@@ -152,6 +156,7 @@ def handle_webhook(
         events = adapter.parse_webhook(headers, body, query)
     except WebhookRejected as error:
         log.warning("webhook rejected: %s", error, extra={"gateway_id": gateway_id})
+        count("WebhooksRejected", reason="signature")
         return 401, {"error": "invalid signature"}
     results: list[str] = []
     for event in events:
@@ -189,8 +194,11 @@ def _voided_attempt(deps: Deps, payment: dict[str, Any], seen: Observation, gate
     if seen.kind != "payment" or seen.status is not ChargeStatus.PAID:
         log.info("event of a voided routing attempt: ignored", extra={"gateway_id": gateway_id})
         return "ignored:voided_attempt"
-    log.error(
-        "ALERT paid through a voided routing attempt",
-        extra={"payment_id": payment["payment_id"], "gateway_id": gateway_id, "shown": payment["gateway_id"]},
+    anomaly(
+        "voided_attempt_paid",
+        "paid through a voided routing attempt",
+        payment_id=payment["payment_id"],
+        gateway_id=gateway_id,
+        shown=payment["gateway_id"],
     )
     return apply(deps, payment, seen)

@@ -14,9 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from funil import keys
 from funil.clock import iso
-
-PENDING_SHARDS = 10
 
 
 class PaymentStatus(StrEnum):
@@ -29,37 +28,6 @@ class PaymentStatus(StrEnum):
 
 def new_payment_id() -> str:
     return uuid.uuid4().hex
-
-
-def payment_key(payment_id: str) -> tuple[str, str]:
-    return f"PAYMENT#{payment_id}", "PAYMENT"
-
-
-def attempt_key(payment_id: str, number: int) -> tuple[str, str]:
-    return f"PAYMENT#{payment_id}", f"ATTEMPT#{number:02d}"
-
-
-def gateway_key(gateway_id: str) -> tuple[str, str]:
-    return f"GATEWAY#{gateway_id}", "GATEWAY"
-
-
-def charge_index(gateway_id: str, gateway_charge_id: str) -> dict[str, str]:
-    """Pattern 15: payment by (gateway, gateway charge id)."""
-    return {"gsi1pk": f"GWCHARGE#{gateway_id}#{gateway_charge_id}", "gsi1sk": "PAYMENT"}
-
-
-def pending_shard(payment_id: str) -> int:
-    return int(payment_id[-4:], 16) % PENDING_SHARDS
-
-
-def pending_index(payment_id: str, created_at: str) -> dict[str, str]:
-    """Pattern 17 (sparse): present only while the payment is pending."""
-    return {"gsi2pk": f"PENDING#{pending_shard(payment_id)}", "gsi2sk": f"{created_at}#{payment_id}"}
-
-
-def delivery_index(token: str) -> dict[str, str]:
-    """Pattern 16: set when paid (replaces the pending index on the same GSI)."""
-    return {"gsi2pk": f"DELIVERY#{token}", "gsi2sk": "PAYMENT"}
 
 
 class Payment(BaseModel):
@@ -101,7 +69,7 @@ class Payment(BaseModel):
         )
 
     def to_item(self) -> dict[str, Any]:
-        pk, sk = payment_key(self.payment_id)
+        pk, sk = keys.payment(self.payment_id)
         item: dict[str, Any] = {
             "pk": pk,
             "sk": sk,
@@ -109,7 +77,7 @@ class Payment(BaseModel):
             **self.model_dump(mode="json", exclude_none=True),
         }
         if self.status is PaymentStatus.PENDING:
-            item.update(pending_index(self.payment_id, self.created_at))
+            item.update(keys.pending_index(self.payment_id, self.created_at))
         if self.gateway_id and self.gateway_charge_id:
-            item.update(charge_index(self.gateway_id, self.gateway_charge_id))
+            item.update(keys.gateway_charge_index(self.gateway_id, self.gateway_charge_id))
         return item

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from funil.observability import anomaly
 from funil.payments import transitions
 from funil.payments.gateways.base import ChargeStatus
 from funil.payments.models import PaymentStatus
@@ -59,22 +60,25 @@ def apply(deps: Deps, payment: dict[str, Any], seen: Observation) -> str:
             return "refunded" if outcome.changed else "unchanged:refunded"
         # Never confirmed here (pending, expired or cancelled): nothing was sent and nothing is; the
         # operator sees the flag.
-        log.error("ALERT refund of a payment never confirmed here", extra={"payment_id": payment_id})
+        anomaly("refund_of_unpaid", "refund of a payment never confirmed here", payment_id=payment_id)
         transitions.flag(deps.items, payment_id, f"{reason}_before_confirmed", now)
         return "refund_of_unpaid"
     if seen.status is ChargeStatus.PAID:
         expected = (int(payment["amount_cents"]), str(payment.get("currency") or "BRL").upper())
         got = (seen.amount_cents, (seen.currency or "BRL").upper())
         if got != expected:
-            log.error(
-                "ALERT payment amount/currency mismatch: not confirmed",
-                extra={"payment_id": payment_id, "expected": list(expected), "got": list(got)},
+            anomaly(
+                "amount_mismatch",
+                "payment amount/currency mismatch: not confirmed",
+                payment_id=payment_id,
+                expected=list(expected),
+                got=list(got),
             )
             if payment.get("status") != PaymentStatus.PAID:
                 transitions.flag(deps.items, payment_id, f"amount_mismatch:{got[0]}:{got[1]}", now)
             return "flagged"
         if payment.get("status") == PaymentStatus.CANCELED:
-            log.error("ALERT paid after cancellation", extra={"payment_id": payment_id})
+            anomaly("paid_after_cancel", "paid after cancellation", payment_id=payment_id)
             transitions.flag(deps.items, payment_id, "paid_after_cancel", now)
             return "flagged"
         outcome = transitions.confirm(

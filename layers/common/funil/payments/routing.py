@@ -9,7 +9,7 @@ A timeout during creation is *ambiguous*: the charge may exist, and a buyer must
 payable charge we do not know about. Before failing over, the attempt is voided: its charge is
 found (our payment id is the charge id where we choose it, else the gateway's listing is searched
 for our reference) and cancelled. When it can be neither found nor cancelled the attempt is
-recorded as ``void_unverified`` and an ALERT is logged. Its code was never shown to the buyer, so a
+recorded as ``void_unverified`` and reported as an anomaly. Its code was never shown to the buyer, so a
 payment of it is unlikely; if one comes, its webhook still confirms the sale (and alerts), while
 its other events (expired, cancelled, refunded) are ignored: they do not speak for the charge the
 buyer holds (``funil.payments.entry``). A gateway whose configuration cannot be loaded is a
@@ -30,9 +30,11 @@ from datetime import datetime, timedelta
 from itertools import groupby
 from typing import Any
 
+from funil import keys
 from funil.clock import iso, parse_iso
+from funil.observability import anomaly
 from funil.payments.gateways.base import Charge, ChargeRequest, ChargeStatus, GatewayAdapter, GatewayError
-from funil.payments.models import Payment, charge_index, payment_key
+from funil.payments.models import Payment
 from funil.payments.ports import Deps
 
 log = logging.getLogger(__name__)
@@ -93,7 +95,7 @@ def route_charge(pay: Deps, payment: Payment, description: str, rng: random.Rand
             pay.payments.put_attempt(
                 payment.payment_id, number, {"gateway_id": gateway_id, "at": iso(pay.now()), **failed}
             )
-            log.error("ALERT a gateway's configuration cannot be used", extra={"gateway": gateway_id})
+            anomaly("gateway_config_unusable", "a gateway's configuration cannot be used", gateway_id=gateway_id)
             continue
         if adapter.capabilities.min_amount_cents > payment.amount_cents:
             log.info("gateway skipped: amount below its minimum", extra={"gateway": gateway_id})
@@ -111,9 +113,11 @@ def route_charge(pay: Deps, payment: Payment, description: str, rng: random.Rand
                     attempt["gateway_charge_id"] = found
             pay.payments.put_attempt(payment.payment_id, number, attempt)
             if attempt["outcome"] == "void_unverified":
-                log.error(
-                    "ALERT an ambiguous charge could not be voided; its webhook still counts",
-                    extra={"payment_id": payment.payment_id, "gateway": gateway_id},
+                anomaly(
+                    "void_unverified",
+                    "an ambiguous charge could not be voided; its webhook still counts",
+                    payment_id=payment.payment_id,
+                    gateway_id=gateway_id,
                 )
             log.warning(
                 "PIX charge failed at a gateway; trying the next",
@@ -166,7 +170,7 @@ def _elapsed_ms(started: float) -> int:
 
 
 def _record_charge(pay: Deps, payment: Payment, gateway_id: str, charge: Charge) -> None:
-    index = charge_index(gateway_id, charge.gateway_charge_id)
+    index = keys.gateway_charge_index(gateway_id, charge.gateway_charge_id)
     fields: dict[str, Any] = {
         ":gateway": gateway_id,
         ":charge": charge.gateway_charge_id,
@@ -180,4 +184,4 @@ def _record_charge(pay: Deps, payment: Payment, gateway_id: str, charge: Charge)
     if charge.expires_at is not None:
         expression += ", charge_expires_at = :expires"
         fields[":expires"] = iso(charge.expires_at)
-    pay.items.update(*payment_key(payment.payment_id), expression, fields, condition="attribute_exists(pk)")
+    pay.items.update(*keys.payment(payment.payment_id), expression, fields, condition="attribute_exists(pk)")

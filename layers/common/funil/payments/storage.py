@@ -1,4 +1,4 @@
-"""Payments and gateways as stored (docs/data-model.md patterns 13–17, 19).
+"""Payments and gateways as stored (docs/data-model.md patterns 13–17, 19, 21).
 
 Lookups of payments live here; their state changes live in ``transitions``. A tenant's gateways are
 ``GATEWAY#<gateway>`` / ``GATEWAY`` items: credentials (API keys, client secrets, the sandbox's
@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from funil import keys
 from funil.operator.models import ENTITY_ID
 from funil.payments.gateways.base import GatewayConfig
-from funil.payments.models import PENDING_SHARDS, Payment, attempt_key, gateway_key, payment_key
+from funil.payments.models import Payment
 from funil.ports import Items, Secrets
 
 __all__ = ["Gateway", "Payments", "load_config", "secret_hash", "url_secret_matches"]
@@ -35,61 +35,64 @@ class Payments:
         self.items.put(payment.to_item(), condition="attribute_not_exists(pk)")
 
     def get(self, payment_id: str, consistent: bool = False) -> dict[str, Any] | None:
-        return self.items.get(*payment_key(payment_id), consistent=consistent)
+        return self.items.get(*keys.payment(payment_id), consistent=consistent)
+
+    def _by_index(self, index_key: Mapping[str, str]) -> dict[str, Any] | None:
+        """The payment an index key names exactly (``{"gsiNpk": …, "gsiNsk": …}``, queried on ``gsiN``)."""
+        (pk_name, pk), (sk_name, sk) = index_key.items()
+        for item in self.items.query(
+            f"{pk_name} = :pk AND {sk_name} = :sk", {":pk": pk, ":sk": sk}, index=pk_name.removesuffix("pk"), limit=2
+        ):
+            return item
+        return None
 
     def by_gateway_charge(self, gateway_id: str, gateway_charge_id: str) -> dict[str, Any] | None:
-        for item in self.items.query(
-            "gsi1pk = :pk AND gsi1sk = :sk",
-            {":pk": f"GWCHARGE#{gateway_id}#{gateway_charge_id}", ":sk": "PAYMENT"},
-            index="gsi1",
-            limit=2,
-        ):
-            return item
-        return None
+        return self._by_index(keys.gateway_charge_index(gateway_id, gateway_charge_id))
 
     def by_delivery_token(self, token: str) -> dict[str, Any] | None:
-        for item in self.items.query(
-            "gsi2pk = :pk AND gsi2sk = :sk", {":pk": f"DELIVERY#{token}", ":sk": "PAYMENT"}, index="gsi2", limit=2
-        ):
-            return item
-        return None
+        return self._by_index(keys.delivery_token_index(token))
+
+    def by_stars_charge(self, telegram_payment_charge_id: str) -> dict[str, Any] | None:
+        return self._by_index(keys.stars_charge_index(telegram_payment_charge_id))
 
     def pending(self, shard: int, page_size: int = 100) -> Iterator[dict[str, Any]]:
         """Pending payments of one shard, oldest first, page by page (pattern 17)."""
         yield from self.items.query(
-            "gsi2pk = :pk", {":pk": f"PENDING#{shard}"}, index="gsi2", forward=True, limit=page_size
+            "gsi2pk = :pk",
+            {":pk": keys.pending_shard_index(shard)["gsi2pk"]},
+            index="gsi2",
+            forward=True,
+            limit=page_size,
         )
 
     def all_pending(self, page_size: int = 100) -> Iterator[dict[str, Any]]:
         """Every pending payment, oldest first across shards (a merge of the shards' ordered pages)."""
         import heapq
 
-        streams = [self.pending(shard, page_size) for shard in range(PENDING_SHARDS)]
+        streams = [self.pending(shard, page_size) for shard in range(keys.PENDING_SHARDS)]
         yield from heapq.merge(*streams, key=lambda item: str(item.get("gsi2sk", "")))
 
     def attempts(self, payment_id: str) -> list[dict[str, Any]]:
-        return list(
-            self.items.query(
-                "pk = :pk AND begins_with(sk, :prefix)", {":pk": payment_key(payment_id)[0], ":prefix": "ATTEMPT#"}
-            )
-        )
+        pk, prefix = keys.attempts(payment_id)
+        return list(self.items.query("pk = :pk AND begins_with(sk, :prefix)", {":pk": pk, ":prefix": prefix}))
 
     def put_attempt(self, payment_id: str, number: int, fields: dict[str, Any]) -> None:
-        pk, sk = attempt_key(payment_id, number)
+        pk, sk = keys.attempt(payment_id, number)
         self.items.put({"pk": pk, "sk": sk, "type": "attempt", "payment_id": payment_id, **fields})
 
     def gateway(self, gateway_id: str) -> dict[str, Any] | None:
-        return self.items.get(*gateway_key(gateway_id))
+        return self.items.get(*keys.gateway(gateway_id))
 
     def tenant_gateways(self, tenant_id: str) -> list[dict[str, Any]]:
+        listing = keys.tenant_gateway_index(tenant_id)
         return [
             item
             for item in self.items.query(
                 "gsi1pk = :pk AND begins_with(gsi1sk, :prefix)",
-                {":pk": f"TENANT#{tenant_id}", ":prefix": "GATEWAY#"},
+                {":pk": listing["gsi1pk"], ":prefix": listing["gsi1sk"]},
                 index="gsi1",
             )
-            if item.get("tenant_id") == tenant_id and item.get("sk") == "GATEWAY"
+            if item.get("tenant_id") == tenant_id and item.get("sk") == keys.gateway(str(item.get("gateway_id")))[1]
         ]
 
 
@@ -123,12 +126,12 @@ class Gateway(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict)
 
     def to_item(self, secrets: Secrets, key_id: str, credentials: dict[str, str], url_secret: str) -> dict[str, Any]:
-        pk, sk = gateway_key(self.gateway_id)
+        pk, sk = keys.gateway(self.gateway_id)
         return {
             "pk": pk,
             "sk": sk,
             "type": "gateway",
-            **keys.tenant_index(self.tenant_id, "GATEWAY", self.gateway_id),
+            **keys.tenant_gateway_index(self.tenant_id, self.gateway_id),
             **self.model_dump(mode="json"),
             "credentials_ciphertext": secrets.encrypt(key_id, json.dumps(credentials), {"gateway_id": self.gateway_id}),
             "url_secret_sha256": secret_hash(url_secret),

@@ -25,10 +25,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from funil import keys
 from funil.adapters.dynamo import is_conditional_failure
 from funil.clock import iso
 from funil.messages import ConversionMessage, ConversionRefs, EventKind
-from funil.payments.models import PaymentStatus, delivery_index, payment_key
+from funil.observability import count
+from funil.payments.models import PaymentStatus
 from funil.ports import Items, MessageQueue
 
 log = logging.getLogger(__name__)
@@ -56,7 +58,7 @@ def _transition(
     expression: str,
     values: dict[str, Any],
 ) -> Outcome:
-    pk, sk = payment_key(payment_id)
+    pk, sk = keys.payment(payment_id)
     froms = {f":from{index}": status.value for index, status in enumerate(allowed_from)}
     condition = "attribute_exists(pk) AND #status IN (" + ", ".join(froms) + ")"
     try:
@@ -95,7 +97,7 @@ def mark_paid(items: Items, payment_id: str, paid_at: datetime, now: datetime) -
             ":paid_at": iso(paid_at),
             ":now": iso(now),
             ":token": token,
-            **{f":{name}": value for name, value in delivery_index(token).items()},
+            **{f":{name}": value for name, value in keys.delivery_token_index(token).items()},
         },
     )
 
@@ -143,34 +145,28 @@ def flag(items: Items, payment_id: str, reason: str, now: datetime) -> Outcome:
 # --- handing on ----------------------------------------------------------------------------------
 
 
-def purchase_message(payment: dict[str, Any]) -> ConversionMessage:
+def _payment_event(payment: dict[str, Any], kind: EventKind, name: str, occurred_attribute: str) -> ConversionMessage:
+    """The payment's conversion event ``<name>_<payment>``, occurred at its ``occurred_attribute``."""
     payment_id = str(payment["payment_id"])
     attribution = payment.get("attribution") or {}
     return ConversionMessage(
-        kind=EventKind.PURCHASE,
-        event_id=f"purchase_{payment_id}",
+        kind=kind,
+        event_id=f"{name}_{payment_id}",
         tenant_id=str(payment["tenant_id"]),
         pixel_id=payment.get("pixel_id") or attribution.get("pixel_id"),
-        occurred_at=datetime.fromisoformat(str(payment["paid_at"]).replace("Z", "+00:00")),
+        occurred_at=datetime.fromisoformat(str(payment[occurred_attribute]).replace("Z", "+00:00")),
         refs=ConversionRefs(
             payment_id=payment_id, bot_id=payment.get("bot_id"), telegram_user_id=payment.get("telegram_user_id")
         ),
     )
+
+
+def purchase_message(payment: dict[str, Any]) -> ConversionMessage:
+    return _payment_event(payment, EventKind.PURCHASE, "purchase", "paid_at")
 
 
 def refund_message(payment: dict[str, Any]) -> ConversionMessage:
-    payment_id = str(payment["payment_id"])
-    attribution = payment.get("attribution") or {}
-    return ConversionMessage(
-        kind=EventKind.REFUND,
-        event_id=f"refund_{payment_id}",
-        tenant_id=str(payment["tenant_id"]),
-        pixel_id=payment.get("pixel_id") or attribution.get("pixel_id"),
-        occurred_at=datetime.fromisoformat(str(payment["refunded_at"]).replace("Z", "+00:00")),
-        refs=ConversionRefs(
-            payment_id=payment_id, bot_id=payment.get("bot_id"), telegram_user_id=payment.get("telegram_user_id")
-        ),
-    )
+    return _payment_event(payment, EventKind.REFUND, "refund", "refunded_at")
 
 
 def delivery_body(payment: dict[str, Any]) -> str:
@@ -180,7 +176,7 @@ def delivery_body(payment: dict[str, Any]) -> str:
 
 def _record_sent(items: Items, payment_id: str, attribute: str, now: datetime) -> None:
     items.update(
-        *payment_key(payment_id),
+        *keys.payment(payment_id),
         f"SET {attribute} = if_not_exists({attribute}, :now)",
         {":now": iso(now)},
     )
@@ -227,6 +223,8 @@ def confirm(
     outcome = mark_paid(items, payment_id, paid_at, now)
     if outcome.changed:
         log.info("payment confirmed", extra={"payment_id": payment_id})
+        count("Sales")
+        count("RevenueCents", int(outcome.payment.get("amount_cents") or 0))
     ensure_handed_on(items, outcome.payment, conversions, deliveries, now)
     return outcome
 
@@ -242,6 +240,9 @@ def refund(
 ) -> Outcome:
     """paid → refunded, then make sure the Refund was enqueued (also on repeats)."""
     outcome = mark_refunded(items, payment_id, now, reason)
+    if outcome.changed:
+        count("Refunds")
+        count("RefundedCents", int(outcome.payment.get("amount_cents") or 0))
     if outcome.status == PaymentStatus.REFUNDED:
         ensure_handed_on(items, outcome.payment, conversions, deliveries, now)
     return outcome

@@ -31,7 +31,6 @@ each charge is re-read with ``GET /cob/{txid}``.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import ssl
@@ -40,13 +39,12 @@ import threading
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import httpx
 
 from funil.clock import Clock, utc_now
-from funil.payments.gateways import transport
 from funil.payments.gateways.base import (
     Capabilities,
     Charge,
@@ -57,10 +55,13 @@ from funil.payments.gateways.base import (
     WebhookAuth,
     WebhookEvent,
     WebhookRejected,
+    parse_time,
+    to_cents,
+    webhook_object,
 )
+from funil.payments.gateways.transport import TIMEOUT, GatewayApi
 
 NAME = "apipix"
-TIMEOUT = httpx.Timeout(5.0)
 TXID_RE = re.compile(r"^[a-zA-Z0-9]{26,35}$")
 VALOR_RE = re.compile(r"^\d{1,10}\.\d{2}$")
 DEFAULT_SCOPES = "cob.write cob.read pix.read webhook.write"
@@ -96,24 +97,11 @@ def format_valor(amount_cents: int) -> str:
 def valor_to_cents(valor: object) -> int:
     if not isinstance(valor, str) or not VALOR_RE.fullmatch(valor):
         raise GatewayError(f"{NAME}: unexpected valor {valor!r}", transient=False)
-    try:
-        return int(Decimal(valor) * 100)
-    except InvalidOperation:  # pragma: no cover - the regex already guards
-        raise GatewayError(f"{NAME}: unexpected valor {valor!r}", transient=False) from None
+    return to_cents(valor, NAME, in_reais=True)
 
 
 def rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def build_ssl_context(certificate: str, private_key: str, ca_certificate: str | None = None) -> ssl.SSLContext:
@@ -162,7 +150,6 @@ class ApiPixAdapter:
         self._config = config
         self._now = now
         options, credentials = config.options, config.credentials
-        self._base_url = config.api_root(NAME)  # no public default: every PSP has its own
         config.require(NAME, options=("token_url", "chave"), credentials=("client_id",))
         self._token_url = config.option("token_url")
         self._chave = config.option("chave")
@@ -173,16 +160,20 @@ class ApiPixAdapter:
         self._oauth_format = config.option("token_format", "form")
         self._app_key_param = options.get("app_key_param")
         self._app_key = credentials.get("app_key")
-        self._client_id_header = options.get("client_id_header")
         certificate, private_key = credentials.get("certificate"), credentials.get("private_key")
         if certificate and private_key:
             context = build_ssl_context(str(certificate), str(private_key), credentials.get("ca_certificate"))
             # A client of its own: the TLS identity belongs to this tenant's gateway only.
-            self._http = httpx.Client(verify=context, timeout=TIMEOUT, transport=transport)
+            http = httpx.Client(verify=context, timeout=TIMEOUT, transport=transport)
         elif transport is not None:
-            self._http = httpx.Client(timeout=TIMEOUT, transport=transport)
-        else:
-            self._http = http
+            http = httpx.Client(timeout=TIMEOUT, transport=transport)
+        headers = {"Accept": "application/json"}
+        if options.get("client_id_header"):
+            headers[str(options["client_id_header"])] = self._client_id
+        # RFC 7807 title/detail only are quoted: never headers or our request.
+        root = config.api_root(NAME)  # no public default: every PSP has its own
+        self._remote = GatewayApi(http, NAME, root, headers, error_fields=("title", "detail"))
+        self._oauth = GatewayApi(http, NAME, self._token_url, {})
         secret_digest = hashlib.sha256(self._client_secret.encode()).hexdigest()
         self._token_key = (self._token_url, self._client_id, secret_digest, self._scopes)
 
@@ -202,7 +193,7 @@ class ApiPixAdapter:
         else:
             auth = (self._client_id, self._client_secret)
         kwargs: dict[str, Any] = {"json": data} if self._oauth_format == "json" else {"data": data}
-        response = self._send("POST", self._token_url, operation="token", auth=auth, **kwargs)
+        response = self._oauth.send("POST", "", operation="token", auth=auth, **kwargs)
         if response.status_code >= 400:
             # Never echo the answer: some PSPs reflect the credentials they refused.
             raise GatewayError(f"{NAME} token: refused (HTTP {response.status_code})", transient=False)
@@ -222,12 +213,6 @@ class ApiPixAdapter:
 
     # -- HTTP ----------------------------------------------------------------------------------
 
-    def _send(self, method: str, url: str, *, operation: str, creating: bool = False, **kwargs: Any) -> httpx.Response:
-        response = transport.send(
-            self._http, NAME, operation, method, url, creating=creating, timeout=TIMEOUT, **kwargs
-        )
-        return response
-
     def _api(
         self,
         method: str,
@@ -242,32 +227,24 @@ class ApiPixAdapter:
         if self._app_key_param and self._app_key:
             query[str(self._app_key_param)] = str(self._app_key)
         for attempt in (1, 2):
-            headers = {"Authorization": f"Bearer {self._token()}", "Accept": "application/json"}
-            if self._client_id_header:
-                headers[str(self._client_id_header)] = self._client_id
-            response = self._send(
+            response = self._remote.send(
                 method,
-                self._base_url + path,
+                path,
                 operation=operation,
                 creating=creating,
                 json=json_body,
                 params=query or None,
-                headers=headers,
+                headers={"Authorization": f"Bearer {self._token()}"},
             )
             if response.status_code == 401 and attempt == 1:
                 self._forget_token()  # revoked or expired early: one fresh token, then give up
                 continue
             break
         if response.status_code >= 400:
-            raise GatewayError(
-                f"{NAME} {operation}: HTTP {response.status_code} {_problem(response)}".rstrip(), transient=False
-            )
+            raise self._remote.refused(response, operation)
         if not response.content:
             return None
-        try:
-            return json.loads(response.content)
-        except ValueError:
-            raise GatewayError(f"{NAME} {operation}: response is not JSON", transient=True) from None
+        return self._remote.read_json(response, operation, creating=creating)
 
     # -- charges -------------------------------------------------------------------------------
 
@@ -363,7 +340,7 @@ class ApiPixAdapter:
         raw_status = str(data.get("status", ""))
         status = STATUS_MAP.get(raw_status, ChargeStatus.UNKNOWN)
         calendario = data.get("calendario") or {}
-        created = _parse_time(calendario.get("criacao"))
+        created = parse_time(calendario.get("criacao"))
         expires_at = None
         if created is not None and isinstance(calendario.get("expiracao"), int):
             expires_at = created + timedelta(seconds=calendario["expiracao"])
@@ -375,7 +352,7 @@ class ApiPixAdapter:
         if status is ChargeStatus.PAID and pix_list:
             # What was received, not what was asked: the route compares it with the payment.
             amount = sum(valor_to_cents(pix.get("valor")) for pix in pix_list)
-            paid_at = _parse_time(pix_list[0].get("horario"))
+            paid_at = parse_time(pix_list[0].get("horario"))
             if _fully_returned(pix_list):
                 status = ChargeStatus.REFUNDED
         return Charge(
@@ -400,7 +377,7 @@ class ApiPixAdapter:
             currency="BRL",
             brcode=None,
             expires_at=None,
-            paid_at=_parse_time(pix.get("horario")),
+            paid_at=parse_time(pix.get("horario")),
             raw_status="PIX",
         )
 
@@ -414,11 +391,7 @@ class ApiPixAdapter:
     def parse_webhook(
         self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str] | None = None
     ) -> list[WebhookEvent]:
-        try:
-            payload = json.loads(body or b"{}")
-        except ValueError:
-            raise WebhookRejected(f"{NAME}: body is not JSON") from None
-        items = payload.get("pix") if isinstance(payload, dict) else None
+        items = webhook_object(body, NAME).get("pix")
         if not isinstance(items, list):
             raise WebhookRejected(f"{NAME}: body has no pix list")
         events: list[WebhookEvent] = []
@@ -438,7 +411,7 @@ class ApiPixAdapter:
                     status=ChargeStatus.REFUNDED if refunded else ChargeStatus.PAID,
                     amount_cents=amount,
                     currency="BRL",
-                    occurred_at=_parse_time(pix.get("horario")),
+                    occurred_at=parse_time(pix.get("horario")),
                     needs_refetch=True,
                 )
             )
@@ -453,14 +426,3 @@ def _fully_returned(pix_list: list[Any]) -> bool:
             if isinstance(devolucao, dict) and devolucao.get("status") == "DEVOLVIDO":
                 returned += valor_to_cents(devolucao.get("valor"))
     return received > 0 and returned >= received
-
-
-def _problem(response: httpx.Response) -> str:
-    """RFC 7807 ``title``/``detail`` only, shortened: never headers or our request."""
-    try:
-        data = response.json()
-    except ValueError:
-        return ""
-    if not isinstance(data, dict):
-        return ""
-    return " ".join(str(data[key]) for key in ("title", "detail") if data.get(key))[:200]

@@ -2,13 +2,16 @@
 
 One adapter module per gateway (``funil/payments/gateways/<kind>.py``). Adapters are built as
 ``Adapter(config, http, now=clock)`` and translate between the gateway's wire format and these
-models; they never touch the table or the queues. Amounts are integer cents, times are aware UTC.
+models; they never touch the table or the queues. Amounts are integer cents (``to_cents`` reads a
+gateway's amount exactly), times are aware UTC (``parse_time``).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, Literal, Protocol
 
@@ -100,6 +103,43 @@ class WebhookRejected(GatewayError):
 
     def __init__(self, message: str = "webhook rejected") -> None:
         super().__init__(message, transient=False, ambiguous=False)
+
+
+def to_cents(value: object, gateway: str, *, in_reais: bool = False) -> int:
+    """A gateway's amount (in cents, or in reais with ``in_reais``) as exact integer cents: read as a
+    Decimal from its text, never through a float; a fraction of a cent is refused."""
+    try:
+        amount: Decimal | None = value if isinstance(value, Decimal) else Decimal(str(value))
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite():
+        raise GatewayError(f"{gateway}: amount {value!r} is not a number", transient=False)
+    cents = amount * 100 if in_reais else amount
+    if cents != cents.to_integral_value():
+        raise GatewayError(f"{gateway}: amount {value!r} has fractions of a cent, not whole cents", transient=False)
+    return int(cents)
+
+
+def parse_time(value: object) -> datetime | None:
+    """A gateway's ISO-8601 time as aware UTC (without an offset: UTC); absent or unreadable: None."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def webhook_object(body: bytes, gateway: str) -> dict[str, Any]:
+    """A webhook's JSON object (an empty body: ``{}``), numbers with a fraction as Decimal; else WebhookRejected."""
+    try:
+        payload = json.loads(body or b"{}", parse_float=Decimal)
+    except ValueError:
+        raise WebhookRejected(f"{gateway}: body is not JSON") from None
+    if not isinstance(payload, dict):
+        raise WebhookRejected(f"{gateway}: body is not a JSON object")
+    return payload
 
 
 class GatewayConfig(BaseModel):

@@ -24,14 +24,13 @@ import hmac
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
 
 from funil.clock import Clock, utc_now
-from funil.payments.gateways import transport
 from funil.payments.gateways.base import (
     Capabilities,
     Charge,
@@ -42,10 +41,13 @@ from funil.payments.gateways.base import (
     WebhookAuth,
     WebhookEvent,
     WebhookRejected,
+    parse_time,
+    to_cents,
+    webhook_object,
 )
+from funil.payments.gateways.transport import GatewayApi
 
 DEFAULT_BASE_URL = "https://api.mercadopago.com"
-TIMEOUT = httpx.Timeout(5.0)
 DEFAULT_MAX_AGE_SECONDS = 600
 NAME = "mercadopago"
 
@@ -64,34 +66,9 @@ STATUS_MAP: dict[str, ChargeStatus] = {
 }
 
 
-def _decimal_json(content: bytes) -> Any:
-    # Amounts stay Decimal: a float like 19.9 must never become 1989 cents.
-    return json.loads(content, parse_float=Decimal)
-
-
-def to_cents(value: object) -> int:
-    try:
-        amount = Decimal(str(value)) if not isinstance(value, Decimal) else value
-    except InvalidOperation:
-        raise GatewayError(f"{NAME}: amount {value!r} is not a number", transient=False) from None
-    cents = amount * 100
-    if cents != cents.to_integral_value():
-        raise GatewayError(f"{NAME}: amount {value!r} has fractions of a cent", transient=False)
-    return int(cents)
-
-
 def _format_time(moment: datetime) -> str:
     # yyyy-MM-dd'T'HH:mm:ss.SSSZ with an explicit offset, as Mercado Pago's examples show.
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+00:00"
-
-
-def _parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-    except ValueError:
-        return None
 
 
 class MercadoPagoAdapter:
@@ -105,56 +82,25 @@ class MercadoPagoAdapter:
     )
 
     def __init__(self, config: GatewayConfig, http: httpx.Client, now: Clock = utc_now) -> None:
-        self._config = config
-        self._http = http
+        # Only Mercado Pago's own short error fields are quoted: never headers or our request (the token).
+        self._remote = GatewayApi.authorized(
+            config,
+            http,
+            NAME,
+            default_root=DEFAULT_BASE_URL,
+            credential="access_token",
+            error_fields=("error", "message"),
+        )
         self._now = now
-        self._base_url = config.api_root(NAME, DEFAULT_BASE_URL)
-        config.require(NAME, credentials=("access_token",))
-        self._token = config.credentials["access_token"]
+        self._payer_email = config.options.get("payer_email")
         self._webhook_secret = str(config.credentials.get("webhook_secret") or "")
         self._max_age = int(config.options.get("signature_max_age_seconds", DEFAULT_MAX_AGE_SECONDS))
-
-    # -- HTTP --------------------------------------------------------------------------------
-
-    def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        operation: str,
-        creating: bool = False,
-        json_body: Mapping[str, Any] | None = None,
-        params: Mapping[str, str] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Any:
-        all_headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
-        all_headers.update(headers or {})
-        response = transport.send(
-            self._http,
-            NAME,
-            operation,
-            method,
-            self._base_url + path,
-            creating=creating,
-            json=json_body,
-            params=params,
-            headers=all_headers,
-            timeout=TIMEOUT,
-        )
-        if response.status_code >= 400:
-            raise GatewayError(
-                f"{NAME} {operation}: HTTP {response.status_code} {_error_message(response)}", transient=False
-            )
-        try:
-            return _decimal_json(response.content)
-        except ValueError:
-            raise GatewayError(f"{NAME} {operation}: response is not JSON", transient=True) from None
 
     # -- charges -----------------------------------------------------------------------------
 
     def create_charge(self, request: ChargeRequest) -> Charge:
         amount = Decimal(request.amount_cents) / 100
-        payer_email = request.payer_email or self._config.options.get("payer_email")
+        payer_email = request.payer_email or self._payer_email
         if not payer_email:
             raise GatewayError(f"{NAME}: a payer e-mail is required for PIX (set options.payer_email)", transient=False)
         body: dict[str, Any] = {
@@ -168,12 +114,12 @@ class MercadoPagoAdapter:
         body["date_of_expiration"] = _format_time(self._now() + timedelta(seconds=request.expires_in_seconds))
         if request.webhook_url:
             body["notification_url"] = request.webhook_url
-        data = self._request(
+        data = self._remote.call(
             "POST",
             "/v1/payments",
             operation="create",
             creating=True,
-            json_body=body,
+            json=body,
             headers={"X-Idempotency-Key": request.payment_id},
         )
         charge = self._to_charge(data)
@@ -186,14 +132,14 @@ class MercadoPagoAdapter:
     def get_charge(self, gateway_charge_id: str) -> Charge:
         if not gateway_charge_id.isdigit():
             raise GatewayError(f"{NAME} get: charge id must be numeric", transient=False)
-        return self._to_charge(self._request("GET", f"/v1/payments/{gateway_charge_id}", operation="get"))
+        return self._to_charge(self._remote.call("GET", f"/v1/payments/{gateway_charge_id}", operation="get"))
 
     def cancel_charge(self, gateway_charge_id: str) -> None:
         if not gateway_charge_id.isdigit():
             raise GatewayError(f"{NAME} cancel: charge id must be numeric", transient=False)
         try:
-            data = self._request(
-                "PUT", f"/v1/payments/{gateway_charge_id}", operation="cancel", json_body={"status": "cancelled"}
+            data = self._remote.call(
+                "PUT", f"/v1/payments/{gateway_charge_id}", operation="cancel", json={"status": "cancelled"}
             )
         except GatewayError as error:
             # Already approved/expired/cancelled: nothing left to cancel; get_charge tells which.
@@ -204,7 +150,7 @@ class MercadoPagoAdapter:
             raise GatewayError(f"{NAME} cancel: the payment is still pending", transient=True)
 
     def find_by_reference(self, reference: str) -> list[Charge]:
-        data = self._request(
+        data = self._remote.call(
             "GET",
             "/v1/payments/search",
             operation="search",
@@ -216,7 +162,7 @@ class MercadoPagoAdapter:
         charges: list[Charge] = []
         offset, limit = 0, 100
         while True:
-            data = self._request(
+            data = self._remote.call(
                 "GET",
                 "/v1/payments/search",
                 operation="list",
@@ -253,11 +199,11 @@ class MercadoPagoAdapter:
             gateway_charge_id=str(data["id"]),
             reference=str(data["external_reference"]) if data.get("external_reference") else None,
             status=status,
-            amount_cents=to_cents(data.get("transaction_amount", 0)),
+            amount_cents=to_cents(data.get("transaction_amount", 0), NAME, in_reais=True),
             currency=str(data.get("currency_id") or "BRL"),
             brcode=transaction.get("qr_code"),
-            expires_at=_parse_time(data.get("date_of_expiration")),
-            paid_at=_parse_time(data.get("date_approved")),
+            expires_at=parse_time(data.get("date_of_expiration")),
+            paid_at=parse_time(data.get("date_approved")),
             raw_status=raw_status,
         )
 
@@ -295,12 +241,7 @@ class MercadoPagoAdapter:
     def parse_webhook(
         self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str] | None = None
     ) -> list[WebhookEvent]:
-        try:
-            payload = json.loads(body or b"{}")
-        except ValueError:
-            raise WebhookRejected(f"{NAME}: body is not JSON") from None
-        if not isinstance(payload, dict):
-            raise WebhookRejected(f"{NAME}: body is not a JSON object")
+        payload = webhook_object(body, NAME)
         kind = payload.get("type") or (query or {}).get("type") or (query or {}).get("topic")
         if kind != "payment":
             return []  # merchant_order, test pings, other topics: nothing to confirm
@@ -328,18 +269,6 @@ def _data_id(query: Mapping[str, str] | None, body: bytes) -> str:
 def _results(data: Any) -> list[dict[str, Any]]:
     results = data.get("results") if isinstance(data, dict) else None
     return [item for item in results if isinstance(item, dict)] if isinstance(results, list) else []
-
-
-def _error_message(response: httpx.Response) -> str:
-    # Only Mercado Pago's own short fields: never echo headers or our request (they hold the token).
-    try:
-        data = response.json()
-    except ValueError:
-        return ""
-    if not isinstance(data, dict):
-        return ""
-    text = " ".join(str(data[key]) for key in ("error", "message") if data.get(key))
-    return text[:200]
 
 
 def query_from_url(url: str) -> dict[str, str]:

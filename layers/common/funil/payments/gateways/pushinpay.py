@@ -13,14 +13,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
 
 from funil.clock import Clock, utc_now
-from funil.payments.gateways import transport
 from funil.payments.gateways.base import (
     Capabilities,
     Charge,
@@ -31,11 +29,12 @@ from funil.payments.gateways.base import (
     WebhookAuth,
     WebhookEvent,
     WebhookRejected,
+    to_cents,
 )
+from funil.payments.gateways.transport import GatewayApi
 
 NAME = "pushinpay"
 DEFAULT_BASE_URL = "https://api.pushinpay.com.br"
-TIMEOUT = httpx.Timeout(5.0)
 MIN_AMOUNT_CENTS = 50
 
 STATUS_MAP: dict[str, ChargeStatus] = {
@@ -50,17 +49,6 @@ STATUS_MAP: dict[str, ChargeStatus] = {
 }
 
 
-def to_cents(value: object) -> int:
-    """PushinPay sends cents as a number or a string ("1333"); never a fraction."""
-    try:
-        cents = Decimal(str(value))
-    except InvalidOperation:
-        raise GatewayError(f"{NAME}: value {value!r} is not a number", transient=False) from None
-    if cents != cents.to_integral_value():
-        raise GatewayError(f"{NAME}: value {value!r} is not whole cents", transient=False)
-    return int(cents)
-
-
 class PushinPayAdapter:
     kind = NAME
     capabilities = Capabilities(
@@ -72,29 +60,9 @@ class PushinPayAdapter:
     )
 
     def __init__(self, config: GatewayConfig, http: httpx.Client, now: Clock = utc_now) -> None:
-        self._config = config
-        self._http = http
-        self._now = now
-        self._base_url = config.api_root(NAME, DEFAULT_BASE_URL)
-        config.require(NAME, credentials=("token",))
-        self._token = config.credentials["token"]
-
-    def _request(
-        self, method: str, path: str, *, operation: str, creating: bool = False, json_body: Any = None
-    ) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
-        response = transport.send(
-            self._http,
-            NAME,
-            operation,
-            method,
-            self._base_url + path,
-            creating=creating,
-            json=json_body,
-            headers=headers,
-            timeout=TIMEOUT,
+        self._remote = GatewayApi.authorized(
+            config, http, NAME, default_root=DEFAULT_BASE_URL, credential="token", error_fields=("message",)
         )
-        return response
 
     def create_charge(self, request: ChargeRequest) -> Charge:
         if request.amount_cents < MIN_AMOUNT_CENTS:
@@ -102,12 +70,8 @@ class PushinPayAdapter:
         body: dict[str, Any] = {"value": request.amount_cents}
         if request.webhook_url:
             body["webhook_url"] = request.webhook_url
-        response = self._request("POST", "/api/pix/cashIn", operation="create", creating=True, json_body=body)
-        if response.status_code >= 400:
-            raise GatewayError(
-                f"{NAME} create: HTTP {response.status_code} {_error_message(response)}", transient=False
-            )
-        charge = self._to_charge(_json(response, "create"), reference=request.payment_id)
+        data = self._remote.call("POST", "/api/pix/cashIn", operation="create", creating=True, json=body)
+        charge = self._to_charge(data, reference=request.payment_id)
         if charge.amount_cents != request.amount_cents or not charge.brcode:
             raise GatewayError(f"{NAME} create: unexpected answer (amount or code)", transient=False, ambiguous=True)
         return charge
@@ -115,13 +79,17 @@ class PushinPayAdapter:
     def get_charge(self, gateway_charge_id: str) -> Charge:
         if not gateway_charge_id or "/" in gateway_charge_id:
             raise GatewayError(f"{NAME} get: invalid transaction id", transient=False)
-        response = self._request("GET", f"/api/transactions/{gateway_charge_id}", operation="get")
-        data = _json(response, "get") if response.status_code < 400 or response.status_code == 404 else None
+        response = self._remote.send("GET", f"/api/transactions/{gateway_charge_id}", operation="get")
+        data = (
+            self._remote.read_json(response, "get")
+            if response.status_code < 400 or response.status_code == 404
+            else None
+        )
         if response.status_code == 404 or data == []:
             # PushinPay answers an unknown id with [] (documented), sometimes with status 200.
             raise GatewayError(f"{NAME} get: transaction not found", transient=False)
         if response.status_code >= 400:
-            raise GatewayError(f"{NAME} get: HTTP {response.status_code} {_error_message(response)}", transient=False)
+            raise self._remote.refused(response, "get")
         return self._to_charge(data, reference=None)
 
     def cancel_charge(self, gateway_charge_id: str) -> None:
@@ -143,7 +111,7 @@ class PushinPayAdapter:
             gateway_charge_id=str(data["id"]),  # exactly as PushinPay wrote it: ids are matched exactly
             reference=reference,
             status=STATUS_MAP.get(raw_status.lower(), ChargeStatus.UNKNOWN),
-            amount_cents=to_cents(data.get("value", 0)),
+            amount_cents=to_cents(data.get("value", 0), NAME),  # cents, a number or a string ("1333")
             currency="BRL",
             brcode=data.get("qr_code") or (details or {}).get("emv"),
             expires_at=None,
@@ -177,18 +145,3 @@ class PushinPayAdapter:
                 kind="payment", gateway_charge_id=transaction_id, status=ChargeStatus.UNKNOWN, needs_refetch=True
             )
         ]
-
-
-def _json(response: httpx.Response, operation: str) -> Any:
-    try:
-        return json.loads(response.content, parse_float=Decimal)
-    except ValueError:
-        raise GatewayError(f"{NAME} {operation}: response is not JSON", transient=True) from None
-
-
-def _error_message(response: httpx.Response) -> str:
-    try:
-        data = response.json()
-    except ValueError:
-        return ""
-    return str(data.get("message", ""))[:200] if isinstance(data, dict) else ""

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from funil.clock import Clock, parse_iso, utc_now
+from funil.clock import Clock, utc_now
 from funil.payments.gateways.base import (
     Capabilities,
     Charge,
@@ -33,12 +33,14 @@ from funil.payments.gateways.base import (
     WebhookAuth,
     WebhookEvent,
     WebhookRejected,
+    parse_time,
+    to_cents,
 )
+from funil.payments.gateways.transport import GatewayApi
 
 NAME = "sandbox"
 SIGNATURE_HEADER = "sandbox-signature"
 REPLAY_WINDOW_SECONDS = 300
-TIMEOUT = httpx.Timeout(5.0)
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 STATUS_MAP: dict[str, ChargeStatus] = {
@@ -77,10 +79,14 @@ class SandboxAdapter:
 
     def __init__(self, config: GatewayConfig, http: httpx.Client, now: Clock = utc_now) -> None:
         self._config = config
-        self._http = http
         self._now = now
-        self._base = config.base_url.rstrip("/")
-        self._api_key = config.credentials.get("api_key", "")
+        self._remote = GatewayApi(
+            http,
+            NAME,
+            config.base_url.rstrip("/"),
+            {"authorization": f"Bearer {config.credentials.get('api_key', '')}"},
+            error_fields=("error",),
+        )
         self._webhook_secret = config.credentials.get("webhook_secret", "")
         # options.webhook_mode = "hint": behave like a gateway that signs nothing (PushinPay-style),
         # so the secret-URL + re-read path can be tried without a bank.
@@ -93,40 +99,13 @@ class SandboxAdapter:
 
     # --- API ---------------------------------------------------------------------------------
 
-    def _call(self, method: str, path: str, *, creating: bool = False, **kwargs: Any) -> Any:
-        try:
-            response = self._http.request(
-                method,
-                self._base + path,
-                headers={"authorization": f"Bearer {self._api_key}"},
-                timeout=TIMEOUT,
-                **kwargs,
-            )
-        except httpx.TimeoutException as error:
-            raise GatewayError(
-                f"{NAME}: timeout ({type(error).__name__})", transient=True, ambiguous=creating
-            ) from None
-        except httpx.TransportError as error:
-            raise GatewayError(f"{NAME}: {type(error).__name__}", transient=True, ambiguous=False) from None
-        if response.status_code >= 500 or response.status_code == 429:
-            raise GatewayError(
-                f"{NAME}: HTTP {response.status_code}",
-                transient=True,
-                ambiguous=creating and response.status_code >= 500,
-            )
-        if response.status_code >= 400:
-            raise GatewayError(f"{NAME}: HTTP {response.status_code}")
-        try:
-            return response.json()
-        except ValueError:
-            raise GatewayError(f"{NAME}: answer is not JSON", transient=True, ambiguous=creating) from None
-
     def create_charge(self, request: ChargeRequest) -> Charge:
         if request.amount_cents < self.capabilities.min_amount_cents:
             raise GatewayError(f"{NAME}: amount below the minimum")
-        data = self._call(
+        data = self._remote.call(
             "POST",
             "/v1/charges",
+            operation="create",
             creating=True,
             json={
                 "reference": request.payment_id,
@@ -143,17 +122,18 @@ class SandboxAdapter:
         return charge
 
     def get_charge(self, gateway_charge_id: str) -> Charge:
-        return self._to_charge(self._call("GET", f"/v1/charges/{_safe_id(gateway_charge_id)}"))
+        return self._to_charge(self._remote.call("GET", f"/v1/charges/{_safe_id(gateway_charge_id)}", operation="get"))
 
     def cancel_charge(self, gateway_charge_id: str) -> None:
-        self._call("POST", f"/v1/charges/{_safe_id(gateway_charge_id)}/cancel")
+        self._remote.call("POST", f"/v1/charges/{_safe_id(gateway_charge_id)}/cancel", operation="cancel")
 
     def list_charges(self, start: datetime, end: datetime) -> list[Charge]:
-        data = self._call("GET", "/v1/charges", params={"start": start.isoformat(), "end": end.isoformat()})
+        params = {"start": start.isoformat(), "end": end.isoformat()}
+        data = self._remote.call("GET", "/v1/charges", operation="list", params=params)
         return [self._to_charge(item) for item in (data.get("charges") or [])]
 
     def register_webhook(self, url: str) -> None:
-        self._call("PUT", "/v1/webhook", json={"url": url})
+        self._remote.call("PUT", "/v1/webhook", operation="register_webhook", json={"url": url})
 
     # --- webhooks ------------------------------------------------------------------------------
 
@@ -192,7 +172,7 @@ class SandboxAdapter:
                 status=charge.status,
                 amount_cents=charge.amount_cents,
                 currency=charge.currency,
-                occurred_at=occurred or _time(payload.get("created_at")),
+                occurred_at=occurred or parse_time(payload.get("created_at")),
                 needs_refetch=self._hint_only,
             )
         ]
@@ -205,11 +185,11 @@ class SandboxAdapter:
             gateway_charge_id=str(data["id"]),
             reference=data.get("reference"),
             status=STATUS_MAP.get(raw, ChargeStatus.UNKNOWN),
-            amount_cents=int(data.get("amount_cents") or 0),
+            amount_cents=to_cents(data.get("amount_cents") or 0, NAME),
             currency=str(data.get("currency") or "BRL"),
             brcode=data.get("brcode"),
-            expires_at=_time(data.get("expires_at")),
-            paid_at=_time(data.get("paid_at")),
+            expires_at=parse_time(data.get("expires_at")),
+            paid_at=parse_time(data.get("paid_at")),
             raw_status=raw,
         )
 
@@ -218,7 +198,3 @@ def _safe_id(value: str) -> str:
     if not value or not value.replace("_", "").isalnum() or len(value) > 64:
         raise GatewayError(f"{NAME}: bad charge id")
     return value
-
-
-def _time(value: Any) -> datetime | None:
-    return parse_iso(str(value)) if value else None

@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import httpx
@@ -30,7 +28,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from funil.clock import Clock, utc_now
-from funil.payments.gateways import transport
 from funil.payments.gateways.base import (
     Capabilities,
     Charge,
@@ -41,11 +38,14 @@ from funil.payments.gateways.base import (
     WebhookAuth,
     WebhookEvent,
     WebhookRejected,
+    parse_time,
+    to_cents,
+    webhook_object,
 )
+from funil.payments.gateways.transport import GatewayApi
 
 NAME = "woovi"
 DEFAULT_BASE_URL = "https://api.woovi.com"
-TIMEOUT = httpx.Timeout(5.0)
 
 # Woovi's production webhook key, as published at developers.woovi.com (webhook-signature-validation
 # and GET /api/v1/webhook/public-keys). Sandbox uses another key: set options.webhook_public_key.
@@ -73,25 +73,6 @@ EVENT_STATUS: dict[str, ChargeStatus | None] = {
     "OPENPIX:TRANSACTION_REFUND_RECEIVED": ChargeStatus.REFUNDED,  # deprecated name, still sent
     "PIX_TRANSACTION_REFUND_RECEIVED_CONFIRMED": ChargeStatus.REFUNDED,
 }
-
-
-def to_cents(value: object) -> int:
-    try:
-        cents = Decimal(str(value))
-    except InvalidOperation:
-        raise GatewayError(f"{NAME}: value {value!r} is not a number", transient=False) from None
-    if cents != cents.to_integral_value():
-        raise GatewayError(f"{NAME}: value {value!r} is not whole cents", transient=False)
-    return int(cents)
-
-
-def _parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-    except ValueError:
-        return None
 
 
 def load_public_key(pem: str) -> rsa.RSAPublicKey:
@@ -122,45 +103,11 @@ class WooviAdapter:
     )
 
     def __init__(self, config: GatewayConfig, http: httpx.Client, now: Clock = utc_now) -> None:
-        self._config = config
-        self._http = http
-        self._now = now
-        self._base_url = config.api_root(NAME, DEFAULT_BASE_URL)
-        config.require(NAME, credentials=("app_id",))
-        self._app_id = config.credentials["app_id"]
-        self._public_key = load_public_key(config.option("webhook_public_key", WOOVI_PUBLIC_KEY_PEM))
-
-    def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        operation: str,
-        creating: bool = False,
-        json_body: Any = None,
-        params: Mapping[str, str] | None = None,
-    ) -> Any:
-        headers = {"Authorization": self._app_id, "Accept": "application/json"}
-        response = transport.send(
-            self._http,
-            NAME,
-            operation,
-            method,
-            self._base_url + path,
-            creating=creating,
-            json=json_body,
-            params=params,
-            headers=headers,
-            timeout=TIMEOUT,
+        # The AppID alone, no Bearer.
+        self._remote = GatewayApi.authorized(
+            config, http, NAME, default_root=DEFAULT_BASE_URL, credential="app_id", scheme="", error_fields=("error",)
         )
-        if response.status_code >= 400:
-            raise GatewayError(
-                f"{NAME} {operation}: HTTP {response.status_code} {_error_message(response)}", transient=False
-            )
-        try:
-            return json.loads(response.content, parse_float=Decimal)
-        except ValueError:
-            raise GatewayError(f"{NAME} {operation}: response is not JSON", transient=True) from None
+        self._public_key = load_public_key(config.option("webhook_public_key", WOOVI_PUBLIC_KEY_PEM))
 
     def create_charge(self, request: ChargeRequest) -> Charge:
         body: dict[str, Any] = {
@@ -170,7 +117,7 @@ class WooviAdapter:
             "expiresIn": request.expires_in_seconds,
         }
         try:
-            data = self._request("POST", "/api/v1/charge", operation="create", creating=True, json_body=body)
+            data = self._remote.call("POST", "/api/v1/charge", operation="create", creating=True, json=body)
         except GatewayError as error:
             if error.transient:
                 raise
@@ -191,14 +138,14 @@ class WooviAdapter:
 
     def get_charge(self, gateway_charge_id: str) -> Charge:
         _check_id(gateway_charge_id)
-        data = self._request("GET", f"/api/v1/charge/{gateway_charge_id}", operation="get")
+        data = self._remote.call("GET", f"/api/v1/charge/{gateway_charge_id}", operation="get")
         return self._to_charge(data.get("charge") if isinstance(data, dict) else None)
 
     def cancel_charge(self, gateway_charge_id: str) -> None:
         _check_id(gateway_charge_id)
         if self.get_charge(gateway_charge_id).status is not ChargeStatus.PENDING:
             return  # paid or expired: nothing to cancel; get_charge tells which
-        data = self._request("DELETE", f"/api/v1/charge/{gateway_charge_id}", operation="cancel")
+        data = self._remote.call("DELETE", f"/api/v1/charge/{gateway_charge_id}", operation="cancel")
         if not isinstance(data, dict) or data.get("status") != "OK":
             raise GatewayError(f"{NAME} cancel: not confirmed", transient=True)
 
@@ -206,7 +153,7 @@ class WooviAdapter:
         charges: list[Charge] = []
         skip, limit = 0, 100
         while True:
-            data = self._request(
+            data = self._remote.call(
                 "GET",
                 "/api/v1/charge",
                 operation="list",
@@ -237,11 +184,11 @@ class WooviAdapter:
             gateway_charge_id=str(charge["correlationID"]),
             reference=str(charge["correlationID"]),
             status=STATUS_MAP.get(raw_status, ChargeStatus.UNKNOWN),
-            amount_cents=to_cents(charge.get("value", 0)),
+            amount_cents=to_cents(charge.get("value", 0), NAME),
             currency="BRL",
             brcode=charge.get("brCode"),
-            expires_at=_parse_time(charge.get("expiresDate")),
-            paid_at=_parse_time(charge.get("paidAt")),
+            expires_at=parse_time(charge.get("expiresDate")),
+            paid_at=parse_time(charge.get("paidAt")),
             raw_status=raw_status,
         )
 
@@ -263,12 +210,7 @@ class WooviAdapter:
     def parse_webhook(
         self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str] | None = None
     ) -> list[WebhookEvent]:
-        try:
-            payload = json.loads(body or b"{}", parse_float=Decimal)
-        except ValueError:
-            raise WebhookRejected(f"{NAME}: body is not JSON") from None
-        if not isinstance(payload, dict):
-            raise WebhookRejected(f"{NAME}: body is not a JSON object")
+        payload = webhook_object(body, NAME)
         event = str(payload.get("event") or "")
         charge = payload.get("charge")
         if event not in EVENT_STATUS or not isinstance(charge, dict) or not charge.get("correlationID"):
@@ -292,11 +234,3 @@ class WooviAdapter:
 def _check_id(gateway_charge_id: str) -> None:
     if not gateway_charge_id or not all(c.isalnum() or c in "-_:=" for c in gateway_charge_id):
         raise GatewayError(f"{NAME}: invalid charge id", transient=False)
-
-
-def _error_message(response: httpx.Response) -> str:
-    try:
-        data = response.json()
-    except ValueError:
-        return ""
-    return str(data.get("error", ""))[:200] if isinstance(data, dict) else ""
