@@ -65,6 +65,30 @@ def add_paths() -> None:
             sys.path.insert(0, path)
 
 
+class LambdaContext:
+    """The parts of Lambda's context Powertools' ``inject_lambda_context`` reads (the redirect is wrapped)."""
+
+    function_name = "RedirectFunction"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:RedirectFunction"
+    memory_limit_in_mb = 128
+    aws_request_id = "bench"
+    log_group_name = "/aws/lambda/RedirectFunction"
+    log_stream_name = "bench"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 5000
+
+
+def redirect_client() -> Any:
+    """The real boto3 DynamoDB client the redirect module's ``DEPS`` (``funil.wiring.click``) was built
+    with: the container's one cached client."""
+    from funil.adapters.dynamo import dynamodb_client
+
+    return dynamodb_client()
+
+
 # --- configuration: three links of one tenant, as funil.operator.models.*.to_item() writes them -------------
 
 TENANT = "t_bench"

@@ -1,14 +1,13 @@
 """DynamoDB size of the click item the redirect writes, and the write units it costs (docs/cost.md).
 
 Builds the item with ``funil.click.capture.build_click_item`` from ``events/redirect_get.json`` (and from the
-benchmark corpus, for the spread), serialises it with ``funil.adapters.dynamo.serialize`` exactly as
-the redirect's PutItem sends it, and sizes it with DynamoDB's rules
+benchmark corpus of ``warm_click.py``, for the spread), with the ``_fbp`` the redirect keeps or mints,
+serialises it with ``funil.adapters.dynamo.serialize`` exactly as the redirect's PutItem sends it,
+and sizes it with DynamoDB's rules
 (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html):
 attribute name bytes + value bytes; strings UTF-8 bytes; numbers ~1 byte per 2 significant digits
 + 1; booleans/null 1; maps and lists 3 bytes + 1 byte per element + their elements.
-
-The beacon's UpdateItem is billed on the larger of the item before and after the update, so its
-size is estimated as the click item plus the attributes the beacon adds.
+Budget (docs/architecture.md §8): the corpus's 99th percentile within 1 KB, one write unit.
 
 Usage: python bench/click_item_size.py [--clicks 5000] [--json]
 """
@@ -72,8 +71,7 @@ def write_units(size_bytes: int) -> int:
 
 
 def click_item(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    from funil import http, ids
-    from funil.click import useragent
+    from funil import clock, http, ids, meta_cookies
     from funil.click.capture import ClickRequest, build_click_item
     from funil.click.links import route_from_items
     from funil.config import settings
@@ -85,34 +83,31 @@ def click_item(event: dict[str, Any], now: datetime) -> dict[str, Any]:
     pixel = next(item for item in items if item.get("type") == "pixel") if link.get("pixel_id") else None
     route = route_from_items(link, bots, pixel)
     current = settings()
+    cookies = http.cookies(event)
+    # The visitor's _fbp, or the one the redirect mints (a full-size random part: the largest case).
+    fbp = meta_cookies.valid_fbp(cookies.get("_fbp")) or meta_cookies.new_fbp(
+        clock.to_epoch_ms(now), meta_cookies.FBP_PAYLOAD_MAX
+    )
     return build_click_item(
         ClickRequest(
             query=http.query_pairs(event),
-            cookies=http.cookies(event),
+            cookies=cookies,
             headers={key.lower(): value for key, value in (event.get("headers") or {}).items()},
             source_ip=http.source_ip(event),
         ),
         route=route,
         bot=route.targets[0],
-        visitor=useragent.classify(http.header(event, "user-agent")),
         token=ids.new_click_token(),
         now=now,
+        fbp=fbp,
         ip_hash_secret=current.ip_hash_secret,
         trusted_proxy_hops=current.trusted_proxy_hops,
         ttl_margin_days=current.click_ttl_margin_days,
-    )
+    ).item
 
 
-def beacon_additions(item: dict[str, Any]) -> dict[str, Any]:
-    """What ``Clicks.record_beacon`` adds to a click on its first beacon."""
-    added: dict[str, Any] = {
-        "beacon_count": 1,
-        "last_beacon_at": "2026-11-22T18:30:01.234Z",
-        "pageview_claimed_at": "2026-11-22T18:30:01.234Z",
-    }
-    if "fbp" not in item:
-        added["fbp"] = "fb.1.1795372201234.1234567890"
-    return added
+def percentile(sorted_values: list[int], share: float) -> int:
+    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * share))]
 
 
 def measure(clicks: int) -> dict[str, Any]:
@@ -122,24 +117,17 @@ def measure(clicks: int) -> dict[str, Any]:
     sample = click_item(_stubs.base_event(), now)
     sample_wire = serialize(sample)
     sample_size = item_size(sample_wire)
-    sample_after_beacon = item_size(serialize({**sample, **beacon_additions(sample)}))
 
     sizes: list[int] = []
-    after_beacon: list[int] = []
     for kind, event in _stubs.corpus(clicks, seed=99):
         if kind == "bot":
             continue
-        item = click_item(event, now)
-        sizes.append(item_size(serialize(item)))
-        after_beacon.append(item_size(serialize({**item, **beacon_additions(item)})))
+        sizes.append(item_size(serialize(click_item(event, now))))
     sizes.sort()
-    after_beacon.sort()
     return {
         "sample_event": {
             "item_bytes": sample_size,
             "put_write_units": write_units(sample_size),
-            "after_beacon_bytes": sample_after_beacon,
-            "beacon_update_write_units": write_units(sample_after_beacon),
             "storage_bytes": sample_size + STORAGE_OVERHEAD_BYTES,
             "attributes": sorted(sample),
             "wire_json_bytes": len(json.dumps(sample_wire, separators=(",", ":"))),
@@ -147,12 +135,12 @@ def measure(clicks: int) -> dict[str, Any]:
         "corpus": {
             "human_clicks": len(sizes),
             "mean_bytes": statistics.fmean(sizes),
-            "p50_bytes": sizes[len(sizes) // 2],
-            "p99_bytes": sizes[int(len(sizes) * 0.99)],
+            "p50_bytes": percentile(sizes, 0.50),
+            "p95_bytes": percentile(sizes, 0.95),
+            "p99_bytes": percentile(sizes, 0.99),
             "max_bytes": sizes[-1],
+            "p99_write_units": write_units(percentile(sizes, 0.99)),
             "share_over_1kb": sum(size > WRITE_UNIT_BYTES for size in sizes) / len(sizes),
-            "after_beacon_p99_bytes": after_beacon[int(len(after_beacon) * 0.99)],
-            "after_beacon_share_over_1kb": sum(size > WRITE_UNIT_BYTES for size in after_beacon) / len(after_beacon),
         },
     }
 
@@ -169,13 +157,12 @@ def main(argv: list[str] | None = None) -> int:
     s, c = result["sample_event"], result["corpus"]
     print(
         f"events/redirect_get.json click item: {s['item_bytes']} B -> {s['put_write_units']} WRU per PutItem; "
-        f"after the first beacon {s['after_beacon_bytes']} B -> {s['beacon_update_write_units']} WRU per UpdateItem; "
         f"stored {s['storage_bytes']} B incl. DynamoDB's 100 B per-item overhead (wire JSON {s['wire_json_bytes']} B)"
     )
     print(
         f"corpus ({c['human_clicks']} human clicks): mean {c['mean_bytes']:.0f} B, p50 {c['p50_bytes']} B, "
-        f"p99 {c['p99_bytes']} B, max {c['max_bytes']} B; over 1 KB: {c['share_over_1kb']:.1%}; "
-        f"after beacon p99 {c['after_beacon_p99_bytes']} B, over 1 KB: {c['after_beacon_share_over_1kb']:.1%}"
+        f"p95 {c['p95_bytes']} B, p99 {c['p99_bytes']} B -> {c['p99_write_units']} WRU, max {c['max_bytes']} B; "
+        f"over 1 KB: {c['share_over_1kb']:.2%}"
     )
     return 0
 

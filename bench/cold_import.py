@@ -1,6 +1,6 @@
 """Cold import of the redirect handler module against ``import boto3; boto3.client("dynamodb")``.
 
-Budget (docs/architecture.md §8): importing ``functions/redirect/app.py`` costs at most 1.3x the baseline, both
+Budget (docs/architecture.md §8): importing ``functions/redirect/app.py`` costs at most 1.1x the baseline, both
 measured without .pyc (Lambda builds ship none unless we precompile); the redirect fits 128 MB.
 
 Each run is a fresh interpreter: ``python -B`` (writes no bytecode) with PYTHONPYCACHEPREFIX pointing
@@ -40,7 +40,7 @@ sys.path.insert(0, str(BENCH))
 
 import _stubs  # noqa: E402
 
-BUDGET_RATIO = 1.3
+BUDGET_RATIO = 1.1  # docs/architecture.md §8
 MEMORY_BUDGET_MB = 128
 
 BASELINE_CODE = """
@@ -66,13 +66,14 @@ out = {{"import_ms": (t1 - t0) * 1e3, "import_cpu_ms": (c1 - c0) * 1e3,
 if {clicks}:
     sys.path.insert(0, {bench!r})
     import random, _stubs
-    store = _stubs.install_wire_stub(app._table.client, _stubs.config_items())
+    store = _stubs.install_wire_stub(_stubs.redirect_client(), _stubs.config_items())
+    context = _stubs.LambdaContext()
     template = _stubs.base_event()
     rng = random.Random(7)
     for name, kind in (("first_click", "ig_ios"), ("second_click", "ig_android")):
         event = _stubs.make_event(rng, kind, "demo", template)
         t = time.perf_counter(); c = time.process_time()
-        response = app.lambda_handler(event, None)
+        response = app.lambda_handler(event, context)
         out[name + "_ms"] = (time.perf_counter() - t) * 1e3
         out[name + "_cpu_ms"] = (time.process_time() - c) * 1e3
         out[name + "_status"] = response["statusCode"]

@@ -4,7 +4,7 @@ Every price and assumption is a named constant below; docs/cost.md explains each
 price comes from. Measured inputs (warm CPU per click, click item size) come from warm_click.py and
 click_item_size.py; pass new figures on the command line when they change.
 
-Usage: python bench/cost_model.py [--redirect-cpu-ms 1.14] [--click-wru 2] [--beacon-wru 2]
+Usage: python bench/cost_model.py [--redirect-cpu-ms 1.27] [--click-wru 1] [--item-bytes 719]
 """
 
 from __future__ import annotations
@@ -28,26 +28,37 @@ LOGS_INGEST_GB = 0.50  # CloudWatch Logs standard ingestion (first tier of Lambd
 DATA_OUT_GB = 0.09  # data transfer out to the internet, first 10 TB/month
 
 # --- assumptions (docs/cost.md § Assumptions) ----------------------------------------------------
-BOT_SHARE = 0.05  # clicks from bots/previews: served, not stored, no beacon
-BEACON_SHARE = 1.0  # human clicks whose bridge page sends the beacon (upper bound)
-PAGEVIEW_SHARE = 1.0  # beacons that enqueue a server PageView (links with a pixel wanting it)
+BOT_SHARE = 0.05  # clicks from bots/previews: served, not stored, no PageView
+PAGEVIEW_SHARE = 1.0  # stored clicks whose link has a pixel: each gets one server PageView (upper bound)
 VCPU_MB = 1769  # Lambda gives one vCPU's worth of CPU at 1,769 MB, proportionally below
 ARM_SLOWDOWN = 1.25  # Graviton vs the benchmark machine, per core (assumed, not measured)
 DDB_WRITE_LATENCY_MS = 10.0  # PutItem round trip inside the region, upper end of 5-10 ms
-SQS_SEND_LATENCY_MS = 15.0
-BEACON_CPU_MS = 0.5  # beacon handler, moto excluded (bench/sale_path.py, "click" step)
+SQS_SEND_LATENCY_MS = 15.0  # one SendMessageBatch
 LOG_BYTES_PER_INVOCATION = 700  # platform start + report records in JSON format (estimate)
-REDIRECT_RESPONSE_BYTES = 3400  # bridge page ~2.7 KB + headers incl. CSP
-BEACON_RESPONSE_BYTES = 300
+EMF_BYTES_PER_CLICK = 250  # the redirect's one metrics line (ClicksStored/CrawlerVisits), Powertools EMF
+REDIRECT_RESPONSE_BYTES = 3100  # bridge page ~2.1 KB + headers incl. CSP + Set-Cookie _fbp/_fbc (~0.2 KB)
 CLICK_RESIDENT_DAYS = 11  # 7-day window + 2-day margin + up to ~2 days for TTL deletion
 STORAGE_OVERHEAD_BYTES = 100
 SQS_CONSUME_REQUESTS_PER_MESSAGE = 0.2  # Lambda receives and deletes in batches of ~10
+SQS_MESSAGES_PER_SEND = 10  # the click stream sends the PageViews with SendMessageBatch (10 per request)
+# The click stream consumer (ClickStreamFunction, 256 MB): BatchSize 100 with a 1 s batching window;
+# at ~10 clicks/s per stream shard that is ~10 clicks per invocation (assumed: more traffic, fuller
+# batches; less, smaller ones). DynamoDB Streams reads by a Lambda trigger are not charged, and records
+# the filter drops (everything but click INSERTs) cost nothing.
+STREAM_CLICKS_PER_INVOCATION = 10
+STREAM_CPU_MS_PER_CLICK = 1.0  # sale_path.py measures 0.7 ms for an invocation of one click (upper bound)
 # capi_sender for the server PageView: 2 WRU and 1 Graph request per event measured (sale_path.py, "click");
 # SQS batches of 10 and ~600 ms billed per batch (one Graph request) assumed.
 CAPI_EVENTS_PER_INVOCATION = 10
 CAPI_BILLED_MS = 600  # one Graph request per pixel per batch (~300-500 ms) + CPU, at 256 MB
-CAPI_WRU_PER_EVENT = 2  # claim the event id + record the outcome
+CAPI_WRU_PER_EVENT = 2  # claim the event id + record the outcome (table writes, as sale_path.py counts them)
+# The delivery record is in gsi1 (CAPISTATUS#<pixel>#<status>, projection ALL): its claim adds the index
+# entry (1 write) and its outcome moves it to another status (a delete and a put: 2 writes).
+CAPI_INDEX_WRU_PER_EVENT = 3
 CAPI_EGRESS_BYTES_PER_EVENT = 1000
+CAPI_RECORD_BYTES = 815  # a sent PageView's CAPI# record (local stack, docs/cost.md)
+CAPI_RECORD_RESIDENT_DAYS = 92  # RECORD_RETENTION 90 days + TTL deletion lag
+CAPI_LOG_BYTES_PER_INVOCATION = 700 + 400  # platform records + the "conversions batch" info line
 
 
 @dataclass
@@ -66,59 +77,77 @@ def lambda_duration_usd(ms: float, memory_mb: int) -> float:
     return ms / 1000 * memory_mb / 1024 * LAMBDA_ARM_GB_S
 
 
-def per_million_clicks(redirect_cpu_ms: float, click_wru: int, beacon_wru: int, item_bytes: int) -> list[Line]:
+def per_million_clicks(redirect_cpu_ms: float, click_wru: int, item_bytes: int) -> list[Line]:
+    """What a click triggers: one HTTP API request, the redirect, one PutItem, and from the table's stream
+    the server PageView (click stream consumer, SQS, conversions sender)."""
     clicks = 1e6
     humans = clicks * (1 - BOT_SHARE)
-    beacons = humans * BEACON_SHARE
-    messages = beacons * PAGEVIEW_SHARE
+    page_views = humans * PAGEVIEW_SHARE
+    stream_invocations = page_views / STREAM_CLICKS_PER_INVOCATION
+    capi_invocations = page_views / CAPI_EVENTS_PER_INVOCATION
     redirect_ms = billed_ms(redirect_cpu_ms, 128, DDB_WRITE_LATENCY_MS)
-    beacon_ms = billed_ms(BEACON_CPU_MS, 128, DDB_WRITE_LATENCY_MS + SQS_SEND_LATENCY_MS)
-    invocations = clicks + beacons
+    stream_ms = billed_ms(STREAM_CPU_MS_PER_CLICK * STREAM_CLICKS_PER_INVOCATION, 256, SQS_SEND_LATENCY_MS)
     resident_gb = humans * CLICK_RESIDENT_DAYS / 30 * (item_bytes + STORAGE_OVERHEAD_BYTES) / 1e9
-    out_gb = (clicks * REDIRECT_RESPONSE_BYTES + beacons * BEACON_RESPONSE_BYTES) / 1e9
+    capi_gb = page_views * CAPI_RECORD_RESIDENT_DAYS / 30 * (CAPI_RECORD_BYTES + STORAGE_OVERHEAD_BYTES) / 1e9
+    out_gb = clicks * REDIRECT_RESPONSE_BYTES / 1e9
+    sqs_requests = page_views / SQS_MESSAGES_PER_SEND + page_views * SQS_CONSUME_REQUESTS_PER_MESSAGE
+    log_gb = (
+        (clicks + stream_invocations) * LOG_BYTES_PER_INVOCATION
+        + clicks * EMF_BYTES_PER_CLICK
+        + capi_invocations * CAPI_LOG_BYTES_PER_INVOCATION
+    ) / 1e9
+    lambda_requests = clicks + stream_invocations
     return [
+        Line("HTTP API requests", f"{clicks:,.0f} x $1.00/M (one per click)", clicks * HTTP_API_REQUEST),
         Line(
-            "HTTP API requests", f"({clicks:,.0f} + {beacons:,.0f} beacons) x $1.00/M", invocations * HTTP_API_REQUEST
+            "Lambda requests",
+            f"({clicks:,.0f} redirect + {stream_invocations:,.0f} click stream) x $0.20/M",
+            lambda_requests * LAMBDA_REQUEST,
         ),
-        Line("Lambda requests", f"{invocations:,.0f} x $0.20/M", invocations * LAMBDA_REQUEST),
         Line(
             "Lambda duration, redirect (128 MB)",
             f"{clicks:,.0f} x {redirect_ms} ms billed",
             clicks * lambda_duration_usd(redirect_ms, 128),
         ),
         Line(
-            "Lambda duration, beacon (128 MB)",
-            f"{beacons:,.0f} x {beacon_ms} ms billed",
-            beacons * lambda_duration_usd(beacon_ms, 128),
+            f"Lambda duration, click stream (256 MB, {STREAM_CLICKS_PER_INVOCATION} clicks per invocation)",
+            f"{stream_invocations:,.0f} x {stream_ms} ms billed",
+            stream_invocations * lambda_duration_usd(stream_ms, 256),
         ),
         Line("DynamoDB click PutItem", f"{humans:,.0f} x {click_wru} WRU x $0.625/M", humans * click_wru * DDB_WRU),
-        Line(
-            "DynamoDB beacon UpdateItem",
-            f"{beacons:,.0f} x {beacon_wru} WRU x $0.625/M",
-            beacons * beacon_wru * DDB_WRU,
-        ),
         Line(
             "DynamoDB storage + PITR (clicks resident ~11 days)",
             f"{resident_gb:.3f} GB x ($0.25 + $0.20)/GB-month",
             resident_gb * (DDB_STORAGE_GB_MONTH + DDB_PITR_GB_MONTH),
         ),
+        Line("DynamoDB Streams reads by the Lambda trigger", "not charged; filtered-out records cost nothing", 0.0),
         Line(
-            "SQS server PageView (send + batched receive/delete)",
-            f"{messages:,.0f} x (1 + {SQS_CONSUME_REQUESTS_PER_MESSAGE}) x $0.40/M",
-            messages * (1 + SQS_CONSUME_REQUESTS_PER_MESSAGE) * SQS_REQUEST,
+            "SQS server PageView (SendMessageBatch of 10 + batched receive/delete)",
+            f"{page_views:,.0f} x (1/{SQS_MESSAGES_PER_SEND} + {SQS_CONSUME_REQUESTS_PER_MESSAGE}) x $0.40/M",
+            sqs_requests * SQS_REQUEST,
         ),
         Line(
-            "CloudWatch Logs ingestion (platform records)",
-            f"{invocations:,.0f} x {LOG_BYTES_PER_INVOCATION} B x $0.50/GB",
-            invocations * LOG_BYTES_PER_INVOCATION / 1e9 * LOGS_INGEST_GB,
+            "CloudWatch Logs ingestion (platform records, the redirect's EMF line, the sender's batch line)",
+            f"{log_gb:.2f} GB x $0.50/GB",
+            log_gb * LOGS_INGEST_GB,
         ),
         Line("Data transfer out (responses)", f"{out_gb:.2f} GB x $0.09/GB", out_gb * DATA_OUT_GB),
         Line(
             "capi_sender for the server PageView (batches of 10)",
-            f"{messages / CAPI_EVENTS_PER_INVOCATION:,.0f} inv x 256 MB x {CAPI_BILLED_MS} ms, "
+            f"{capi_invocations:,.0f} inv x 256 MB x {CAPI_BILLED_MS} ms, "
             f"{CAPI_WRU_PER_EVENT} WRU + {CAPI_EGRESS_BYTES_PER_EVENT} B out per event",
-            messages / CAPI_EVENTS_PER_INVOCATION * (LAMBDA_REQUEST + lambda_duration_usd(CAPI_BILLED_MS, 256))
-            + messages * (CAPI_WRU_PER_EVENT * DDB_WRU + CAPI_EGRESS_BYTES_PER_EVENT / 1e9 * DATA_OUT_GB),
+            capi_invocations * (LAMBDA_REQUEST + lambda_duration_usd(CAPI_BILLED_MS, 256))
+            + page_views * (CAPI_WRU_PER_EVENT * DDB_WRU + CAPI_EGRESS_BYTES_PER_EVENT / 1e9 * DATA_OUT_GB),
+        ),
+        Line(
+            "capi_sender's delivery record: gsi1 index writes",
+            f"{page_views:,.0f} x {CAPI_INDEX_WRU_PER_EVENT} WRU x $0.625/M",
+            page_views * CAPI_INDEX_WRU_PER_EVENT * DDB_WRU,
+        ),
+        Line(
+            f"capi_sender's delivery record: storage (~{CAPI_RECORD_RESIDENT_DAYS} days, table + gsi1, PITR)",
+            f"{capi_gb:.2f} GB x ($0.25 x 2 + $0.20)/GB-month",
+            capi_gb * (2 * DDB_STORAGE_GB_MONTH + DDB_PITR_GB_MONTH),
         ),
     ]
 
@@ -126,7 +155,7 @@ def per_million_clicks(redirect_cpu_ms: float, click_wru: int, beacon_wru: int, 
 # Per lead and per sale: measured by bench/sale_path.py (the whole chain on the local stack, per step
 # and function: invocations, CPU per invocation, WRU/RRU from item sizes, AWS and outside calls).
 SALE_PATH_JSON = Path(__file__).with_name("sale_path.json")
-MEMORY_MB = {"RedirectFunction": 128, "BeaconFunction": 128, "DeliveryPageFunction": 128}  # others: 256
+MEMORY_MB = {"RedirectFunction": 128, "DeliveryPageFunction": 128}  # others: 256
 AWS_CALL_MS = 10.0  # DynamoDB/SQS/KMS round trip inside the region (assumed)
 OUTSIDE_CALL_MS = 250.0  # Telegram Bot API, the PIX gateway, Meta's Graph API from us-east-1 (assumed)
 LEAD_STEPS = ("start",)
@@ -163,15 +192,14 @@ def step_lines(steps: dict[str, dict[str, dict[str, float]]], names: tuple[str, 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--redirect-cpu-ms", type=float, default=1.14, help="warm_click.py lambda_handler+sdk mean")
-    parser.add_argument("--click-wru", type=int, default=2)
-    parser.add_argument("--beacon-wru", type=int, default=2)
-    parser.add_argument("--item-bytes", type=int, default=1321, help="click item after the beacon")
+    parser.add_argument("--redirect-cpu-ms", type=float, default=1.27, help="warm_click.py lambda_handler+sdk mean")
+    parser.add_argument("--click-wru", type=int, default=1, help="click_item_size.py: WRU of the p99 click")
+    parser.add_argument("--item-bytes", type=int, default=719, help="click_item_size.py: mean click item bytes")
     parser.add_argument("--leads-per-sale", type=float, default=10)
     parser.add_argument("--clicks-per-lead", type=float, default=3)
     args = parser.parse_args(argv)
 
-    clicks = per_million_clicks(args.redirect_cpu_ms, args.click_wru, args.beacon_wru, args.item_bytes)
+    clicks = per_million_clicks(args.redirect_cpu_ms, args.click_wru, args.item_bytes)
     total_clicks = sum(line.usd for line in clicks)
     print("| Per million clicks | Formula | USD |\n|---|---|---:|")
     for line in clicks:

@@ -6,14 +6,16 @@ Starts the local stack (the README's, default extensions) on a free port, prepar
 needs (clicks, leads, pending sandbox payments), then releases every request at the same instant
 from its own thread and connection:
 
-- ``GET /go/demo`` clicks (a phone's User-Agent) and ``POST /go/demo/c`` beacons for earlier clicks;
+- ``GET /go/demo`` clicks (a phone's User-Agent): each is one request and one write; its server
+  PageView follows from the table's stream (ClickStreamFunction) and the conversions queue;
 - ``POST /tg/{bot}`` updates with the bot's secret header: ``/start <token>`` and the offer's PIX button;
 - ``POST /_local/sandbox/pay/{payment}``: the payer pays, the sandbox sends its signed webhook through
   ``POST /pay/{gateway}/{secret}`` (some payments twice at once: a repeated webhook);
 - hostile or wrong requests production also gets: an unsigned webhook, an unknown delivery page.
 
 It counts answers ≥ 500, connections reset or refused, and tracebacks logged while the burst and the
-queues' consumers ran; then checks every payment ended paid with one Purchase at the fake Graph API.
+queues' and the stream's consumers ran; then checks every payment ended paid with one Purchase, and
+every click of the burst with one PageView, at the fake Graph API.
 ``tests/integration/test_local_load.py`` runs it and asserts the zeros.
 """
 
@@ -55,12 +57,15 @@ class LoadReport:
     payments: int = 0
     paid: int = 0
     purchases: Counter[str] = field(default_factory=Counter)  # payment id → Purchase events received
+    click_tokens: list[str] = field(default_factory=list)  # the burst's clicks (their bridge pages' tokens)
+    page_views: Counter[str] = field(default_factory=Counter)  # click token → PageView events received
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["by_route"] = {route: dict(counts) for route, counts in self.by_route.items()}
         data["purchases_per_payment"] = dict(Counter(self.purchases.values()))
-        del data["purchases"]
+        data["page_views_per_click"] = dict(Counter(self.page_views.values()))
+        del data["purchases"], data["page_views"], data["click_tokens"]
         return data
 
 
@@ -128,7 +133,7 @@ class Burst:
         page = self.http.get(f"/go/demo?fbclid=IwARload{n}&utm_source=load", headers={"user-agent": PHONE})
         token = TOKEN_IN_PAGE.search(page.text).group(1)  # type: ignore[union-attr]
         (click,) = self.http.get("/_local/items", params={"prefix": f"CLICK#{token}"}).json()
-        return token, str(click["bot_id"])
+        return token, str(click["b"])  # the click item's bot (docs/data-model.md)
 
     def _telegram(self, bot_id: str, body: bytes, route: str) -> Call:
         headers = {"content-type": "application/json", SECRET_HEADER: self.secrets[bot_id]}
@@ -138,7 +143,6 @@ class Burst:
         """Clicks and leads made one by one first; the burst's own calls, in a fixed interleaved order."""
         share = max(1, self.total // 20)  # the mix scales with the total: 20 shares
         clicks_to_start = [self._click(n) for n in range(2 * share)]
-        clicks_to_beacon = [self._click(n) for n in range(100, 100 + 2 * share)]
         buyers: list[tuple[str, int]] = []
         for n, (token, bot_id) in enumerate(clicks_to_start[:share]):
             user = 9_100_000 + n
@@ -161,17 +165,7 @@ class Burst:
         kinds: list[list[Call]] = [
             [
                 Call("GET /go/{slug}", "GET", f"/go/demo?fbclid=IwARburst{n}", headers={"user-agent": PHONE})
-                for n in range(5 * share)
-            ],
-            [
-                Call(
-                    "POST /go/{slug}/c",
-                    "POST",
-                    "/go/demo/c",
-                    json.dumps({"token": token, "fbp": f"fb.1.1763800000000.{n}"}).encode(),
-                    {"content-type": "text/plain", "user-agent": PHONE},
-                )
-                for n, (token, _bot) in enumerate(clicks_to_beacon)
+                for n in range(7 * share)  # a click is one request now: the beacons' share went to clicks
             ],
             [
                 self._telegram(
@@ -230,6 +224,8 @@ class Burst:
                     return
             with lock:
                 report.by_route.setdefault(call.route, Counter())[answer.status_code] += 1
+                if call.route == "GET /go/{slug}" and (found := TOKEN_IN_PAGE.search(answer.text)):
+                    report.click_tokens.append(found.group(1))
                 if answer.status_code >= 500:
                     report.server_errors.append(f"{call.route} {answer.status_code}")
 
@@ -243,7 +239,7 @@ class Burst:
         report.requests = len(calls)
 
     def settle(self, report: LoadReport) -> None:
-        """After the queues drain: every payment paid, one Purchase each."""
+        """After the queues and the stream drain: every payment paid, one Purchase each, one PageView a click."""
         report.payments = len(self.payments)
         for payment_id in self.payments:
             items = self.http.get("/_local/items", params={"prefix": f"PAYMENT#{payment_id}"}).json()
@@ -251,6 +247,9 @@ class Burst:
                 report.paid += 1
             events = self.http.get("/_local/capi", params={"payment": payment_id}).json()
             report.purchases[payment_id] = sum(1 for event in events if event.get("event_name") == "Purchase")
+        sent = Counter(event.get("event_id") for event in self.http.get("/_local/capi").json())
+        for token in report.click_tokens:
+            report.page_views[token] = sent[f"pv_{token}"]
 
 
 def run_load(stack: Any, total: int = 200, drain_seconds: float = 60.0) -> LoadReport:
@@ -288,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"tracebacks logged: {len(report.tracebacks)}")
     per_payment = dict(Counter(report.purchases.values()))
     print(f"payments paid: {report.paid}/{report.payments}; Purchases per payment: {per_payment}")
+    per_click = dict(Counter(report.page_views.values()))
+    print(f"clicks: {len(report.click_tokens)}; PageViews per click: {per_click}")
     for line in report.server_errors + report.connection_errors + report.tracebacks:
         print("  " + line)
     return 0

@@ -1,7 +1,7 @@
 """What one sale costs in AWS calls: the whole chain on the local stack, counted per Lambda function.
 
-Runs N buyers through the chain a real one takes — click on ``/go/demo``, the bridge page's beacon,
-``/start <token>``, the PIX offer, "buy", payment in the sandbox (its signed webhook through
+Runs N buyers through the chain a real one takes — click on ``/go/demo`` (its server PageView from the
+table's stream), ``/start <token>``, the PIX offer, "buy", payment in the sandbox (its signed webhook through
 ``/pay/…``), delivery, the Conversions API events — on the Docker-free local stack (moto and the
 fakes), and records per function: invocations, CPU in the invoking thread, DynamoDB calls with the
 write/read units DynamoDB would bill (from the items' sizes, by DynamoDB's rules), SQS requests and
@@ -196,10 +196,8 @@ def _buy(client: httpx.Client, stack: Any, recorder: Recorder, buyer: int) -> st
     step("click")
     page = client.get(f"/go/demo?fbclid=IwAR0sale{buyer:05d}", headers={"user-agent": UA})
     token = re.search(r"start=([A-Za-z0-9_-]{22})", page.text).group(1)  # type: ignore[union-attr]
-    beacon = json.dumps({"token": token, "fbp": f"fb.1.1732000000000.{1000000 + buyer}"})
-    client.post("/go/demo/c", content=beacon, headers={"content-type": "text/plain", "user-agent": UA})
     click = client.get("/_local/items", params={"prefix": f"CLICK#{token}"}).json()[0]
-    bot_id = click["bot_id"]
+    bot_id = click["b"]  # the click item's bot (docs/data-model.md)
     user = {"id": 500000 + buyer, "is_bot": False, "first_name": "Comprador", "language_code": "pt-br"}
     chat = {"id": user["id"], "type": "private", "first_name": "Comprador"}
     text = f"/start {token}"
@@ -234,7 +232,7 @@ def _buy(client: httpx.Client, stack: Any, recorder: Recorder, buyer: int) -> st
 
 
 AWS_SERVICES = ("dynamodb", "sqs", "kms")
-HTTP_FUNCTIONS = {"RedirectFunction", "BeaconFunction", "TelegramWebhookFunction", "GatewayWebhookFunction"}
+HTTP_FUNCTIONS = {"RedirectFunction", "TelegramWebhookFunction", "GatewayWebhookFunction"}
 
 
 def summary(recorder: Recorder, buyers: int) -> dict[str, dict[str, dict[str, float]]]:

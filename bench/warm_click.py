@@ -93,15 +93,17 @@ def build_variant(name: str) -> tuple[Callable[[dict[str, Any]], Any], Any]:
         return (lambda event: serve_click(event, deps)), client.store
     import app  # functions/redirect/app.py, imported as Lambda does ("app.lambda_handler")
 
+    context = _stubs.LambdaContext()
+
     if name == "lambda_handler":
         client = _stubs.FakeDynamoClient(_stubs.config_items())
         app.DEPS = _deps(Table(_stubs.TABLE_NAME, client))  # type: ignore[arg-type]
-        return (lambda event: app.lambda_handler(event, None)), client.store
+        return (lambda event: app.lambda_handler(event, context)), client.store
     if name == "lambda_handler+sdk":
-        real_client = app._table.client
+        real_client = _stubs.redirect_client()
         store = _stubs.install_wire_stub(real_client, _stubs.config_items())
         app.DEPS = _deps(Table(_stubs.TABLE_NAME, real_client))
-        return (lambda event: app.lambda_handler(event, None)), store
+        return (lambda event: app.lambda_handler(event, context)), store
     raise ValueError(name)
 
 

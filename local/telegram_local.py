@@ -303,11 +303,13 @@ def register(stack: LocalStack, fake: FakeTelegramApi | None = None) -> FakeTele
         """The bot a click's token was minted for (the link's rotation chose it), if the click exists."""
         from funil import keys
         from funil.adapters.dynamo import Table
+        from funil.click.fields import click_fields
 
         if not token or not token.replace("-", "").replace("_", "").isalnum() or len(token) > 64:
             return None
-        click = Table(stack.resources.tables["AppTable"]).get(*keys.click(token))
-        return str(click["bot_id"]) if click and click.get("bot_id") else None
+        stored = Table(stack.resources.tables["AppTable"]).get(*keys.click(token))
+        click = click_fields(stored) if stored else {}
+        return str(click["bot_id"]) if click.get("bot_id") else None
 
     def chat_for_token(request: LocalRequest) -> LocalResponse:
         token = request.arg("start")

@@ -2,23 +2,24 @@
 
 One local stack (``local.server.start_stack``, moto-backed, demo seed) and one headless Chromium per
 test module. ``bridge`` opens a fresh browser context per visit in which Meta's Pixel script and
-Telegram are local stubs, and records what the page does: every request, the Pixel calls, console
-messages, page errors, CSP violations and attempts to set ``window.__pwned``.
+Telegram are local stubs, and records what the page does: every request, the Pixel calls and the
+cookies the Pixel found, console messages, page errors, CSP violations and attempts to set
+``window.__pwned``.
 
 Playwright is used with Debian's ``/usr/bin/chromium`` only (``scripts/install-browser.sh``); it never
 downloads a browser. The machine may have no internet: background networking is off and every
 outside address the page may reach is answered (stubbed or refused at once) by a route.
 
 Waits are for events, never for a time: Playwright's own (``expect_event``, ``wait_for_url``,
-``wait_for_load_state``, ``wait_for_function``, locators), or, for a state outside the browser (the
-stack's table, what its server answered), a poll that lets the browser run meanwhile. WAIT_SECONDS is
-only a safety net for a test that would otherwise hang: generous, so a busy machine never reaches it.
+``wait_for_load_state``, ``wait_for_function``, locators), the stack's own (``stack.streams.drain``:
+until the table's stream consumers have caught up), or, for a state outside the browser (the stack's
+table, what its server answered), a poll that lets the browser run meanwhile. WAIT_SECONDS is only a
+safety net for a test that would otherwise hang: generous, so a busy machine never reaches it.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -47,18 +48,23 @@ WAIT_SECONDS = 30.0  # a safety net, never a pause: every wait ends at its event
 WAIT_MS = int(WAIT_SECONDS * 1000)
 ACTION_TIMEOUT_MS = WAIT_MS
 POLL_MS = 20  # how often a state outside the browser is looked at while the browser runs
-BEACON_PATH = re.compile(r"/go/[^/?]+/c")
 
 PIXEL_URL = "https://connect.facebook.net/en_US/fbevents.js"
 TELEGRAM_STUB_HTML = "<!doctype html><title>Telegram stub</title><p>t.me stub</p>"
 
 # Stands in for fbevents.js. Meta's snippet queues calls on fbq.queue until the script loads; the
 # stub reports those, then every later call (fbq.callMethod), to Python through a binding that
-# survives the page's navigation to Telegram. It defines nothing else. __SET_FBP__ becomes a
-# statement setting _fbp as the real Pixel does on a first visit, or nothing. The page keeps its own
-# list of the calls and the binding's promises (each settles once Python has recorded its call).
+# survives the page's navigation to Telegram. It defines nothing else. It also reports the _fbp and
+# _fbc it finds in document.cookie (what the real Pixel reads and sends with its events), and
+# __SET_FBP__ becomes a statement setting _fbp, or nothing: like the real Pixel, the stub sets _fbp
+# only when there is none (it keeps an existing one). The page keeps its own list of the calls and
+# the binding's promises (each settles once Python has recorded its call).
 _PIXEL_STUB = """(function(){
-  var f = window.fbq;
+  var f = window.fbq, jar = {};
+  document.cookie.split(/;\\s*/).forEach(function(part){
+    var at = part.indexOf('=');
+    if (at > 0) jar[part.slice(0, at)] = part.slice(at + 1);
+  });
   function rec(args){
     var call = Array.prototype.slice.call(args);
     (window.__fbqCalls = window.__fbqCalls || []).push(call);
@@ -71,7 +77,9 @@ _PIXEL_STUB = """(function(){
     f.queue = [];
     f.callMethod = function(){ rec(arguments); };
   }
-  __SET_FBP__
+  if (window.__pixelCookiesRecord)
+    window.__pixelCookiesRecord(JSON.stringify({_fbp: jar._fbp || null, _fbc: jar._fbc || null}));
+  if (!jar._fbp) { __SET_FBP__ }
 })();"""
 
 # Runs before any page script in every document (not subject to the page's CSP).
@@ -116,14 +124,27 @@ def demo_bot_usernames(stack: Any) -> set[str]:
     return {bot["username"] for bot in seed_data(stack)["bots"]}
 
 
+def demo_bot_id(stack: Any, username: str) -> str:
+    """The seed's id of the demo bot ``username`` (a click stores its bot as ``bot_id``)."""
+    (bot_id,) = [bot["id"] for bot in seed_data(stack)["bots"] if bot["username"] == username]
+    return str(bot_id)
+
+
 def items(stack: Any, prefix: str) -> list[dict[str, Any]]:
     return list(get_json(stack, "/_local/items?prefix=" + quote(prefix, safe="")))
 
 
 def click_item(stack: Any, token: str) -> dict[str, Any] | None:
-    matches = [item for item in items(stack, f"CLICK#{token}") if item.get("token") == token]
+    """The click stored for ``token`` under the long names Funil reads it by, or None.
+
+    The item is stored compact (short attribute names, docs/data-model.md); ``click_fields`` gives
+    the names back (``bot_id``, ``utm``, ``fbc`` built from the fbclid, ``visitor``…).
+    """
+    from funil.click.fields import click_fields
+
+    matches = [item for item in items(stack, f"CLICK#{token}") if item["pk"] == f"CLICK#{token}"]
     assert len(matches) <= 1, matches
-    return matches[0] if matches else None
+    return click_fields(matches[0], visitor=True) if matches else None
 
 
 @dataclass(frozen=True)
@@ -142,27 +163,20 @@ class Answer:
         """API Gateway's id of the request, in the headers of a function's answer."""
         return next((value for name, value in self.headers if name.lower() == "apigw-requestid"), None)
 
-    def beacon_token(self) -> str | None:
-        """The click token of a beacon (``POST /go/{slug}/c``), else None."""
-        if self.method != "POST" or not BEACON_PATH.fullmatch(self.path):
-            return None
-        try:
-            token = json.loads(self.request_body).get("token")
-        except (ValueError, AttributeError):
-            return None
-        return token if isinstance(token, str) else None
+    @property
+    def set_cookies(self) -> list[str]:
+        """The ``Set-Cookie`` header values the server sent, in order."""
+        return [value for name, value in self.headers if name.lower() == "set-cookie"]
 
 
 def server_answers(stack: Any) -> list[Answer]:
     """Every answer the stack's HTTP server gives from the first call on, oldest first.
 
-    The browser cannot always tell: the bridge page sends its beacon 60 ms before it navigates away,
-    and when the answer comes later Chromium reports the beacon as aborted (no response event)
-    although the request goes on and the server answers it; once away, Chromium no longer has the
-    page's own body either. So the answers are recorded where they are given: ``stack.handle``, which
-    the server calls for every request, is wrapped on this stack object once. An answer is recorded
-    after the handler has returned and before it is sent, so whatever the handler writes is written
-    by then, and the answer is there once the browser has it.
+    The browser cannot always tell: once the bridge page has navigated to Telegram, Chromium no
+    longer has the page's own body. So the answers are recorded where they are given:
+    ``stack.handle``, which the server calls for every request, is wrapped on this stack object once.
+    An answer is recorded after the handler has returned and before it is sent, so whatever the
+    handler writes is written by then, and the answer is there once the browser has it.
     """
     answers: list[Answer] | None = getattr(stack, "e2e_answers", None)
     if answers is None:
@@ -206,16 +220,26 @@ def run_until(
         page.wait_for_timeout(POLL_MS)  # the poll interval, not a pause: the loop ends at the state
 
 
-def wait_for_click(stack: Any, visit: Visit, token: str) -> dict[str, Any]:
-    """The click item once the stack has answered the page's beacon for ``token`` with 204.
+def stored_click(stack: Any, token: str) -> dict[str, Any]:
+    """The click stored for ``token`` (see ``click_item``), which must exist.
 
-    The beacon handler has then written everything it writes (the click's beacon fields, the server
-    PageView on the conversions queue), so the item is final.
+    No wait: the redirect stores the click (its one write) before it answers, so the click is there
+    once the browser has the bridge page.
     """
-    assert visit.wait_for_beacon_answer(token) == 204, visit.beacon_answers(token)
     item = click_item(stack, token)
     assert item is not None, f"no click {token}"
     return item
+
+
+def drain_click_stream(stack: Any) -> None:
+    """Wait until the table's stream consumers have handled every record written so far.
+
+    The click's server PageView is queued by ClickStreamFunction from the stored click (the table's
+    stream, ``local.streams``), after the redirect has answered: once this returns, it is on the
+    conversions queue. Unlike ``stack.drain``, this does not wait for the queues to empty, so it
+    also works where ``stack.poller`` is stopped.
+    """
+    assert stack.streams.drain(WAIT_SECONDS), f"the table's stream consumers did not catch up in {WAIT_SECONDS}s"
 
 
 def queue_counts(stack: Any, logical_id: str = "ConversionsQueue") -> dict[str, int]:
@@ -223,27 +247,21 @@ def queue_counts(stack: Any, logical_id: str = "ConversionsQueue") -> dict[str, 
 
 
 def conversion_messages(stack: Any) -> list[dict[str, Any]]:
-    """Bodies of the messages on the conversions queue, left on it.
+    """Bodies of the messages on the conversions queue, oldest first, left on it untouched.
 
     Meaningful once the queue's consumer is stopped (``stack.poller.stop()``). The stack runs moto
-    in this process, so boto3 reaches the same queues. Messages are received with a visibility
-    timeout of 0 until no new one appears.
+    in this process, so its SQS backend is looked at directly. Not ReceiveMessage: every receive
+    counts towards the queue's redrive policy (maxReceiveCount 8), after which moto moves the
+    message to the dead-letter queue, and with a visibility timeout of 0 the same first ten
+    messages come back every time, so later ones are never seen.
     """
-    import boto3
+    from moto.sqs.models import sqs_backends
 
     from local import aws
 
-    sqs = boto3.client("sqs", region_name=aws.REGION)
-    url = stack.resources.queues["ConversionsQueue"]
-    seen: dict[str, dict[str, Any]] = {}
-    for _ in range(20):
-        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)
-        fresh = [message for message in received.get("Messages", []) if message["MessageId"] not in seen]
-        if not fresh:
-            break
-        for message in fresh:
-            seen[message["MessageId"]] = json.loads(message["Body"])
-    return list(seen.values())
+    name = stack.resources.queues["ConversionsQueue"].rsplit("/", 1)[-1]
+    queue = sqs_backends[aws.ACCOUNT][aws.REGION].get_queue(name)
+    return [json.loads(message.body) for message in list(queue._messages)]  # visible and in flight alike
 
 
 # --- the browser ------------------------------------------------------------------------------
@@ -279,10 +297,12 @@ class Visit:
     page_errors: list[str] = field(default_factory=list)
     csp_violations: list[dict[str, Any]] = field(default_factory=list)
     pwned: list[str] = field(default_factory=list)
+    pixel_cookies: list[dict[str, str | None]] = field(default_factory=list)  # _fbp/_fbc the Pixel stub read
     pending: list[Any] = field(default_factory=list)  # requests left unanswered
     answers: list[Answer] = field(default_factory=list)  # the stack server's, shared (server_answers)
     document: Any = None  # the opened page's Response
-    body: bytes = b""  # its body (see open)
+    answer: Answer | None = None  # what the stack's server sent for it (see open)
+    body: bytes = b""  # its body
 
     # Playwright takes Python functions as listeners, not builtins such as list.append.
     def record_request(self, request: Any) -> None:
@@ -292,7 +312,7 @@ class Visit:
         self.responses.append(response)
 
     def open(self, path: str) -> Any:
-        """Open a page of the stack's functions; ``body`` is what the server sent for it.
+        """Open a page of the stack's functions; ``answer`` and ``body`` are what the server sent for it.
 
         Not ``document.body()``: Chromium drops a document's body once the page has navigated away,
         which the bridge page may do before Python asks. The stack's server recorded its answer,
@@ -304,6 +324,7 @@ class Visit:
         assert request_id, self.document.headers
         (answer,) = [answer for answer in list(self.answers) if answer.request_id == request_id]
         assert answer.status == self.document.status, (answer.status, self.document.status)
+        self.answer = answer
         self.body = answer.content
         return self.document
 
@@ -327,16 +348,9 @@ class Visit:
         self.page.wait_for_url("https://t.me/**", timeout=WAIT_MS)
         return str(self.page.url)
 
-    def beacon_requests(self) -> list[Any]:
-        return [request for request in self.requests if request.method == "POST" and request.url.endswith("/c")]
-
-    def beacon_answers(self, token: str) -> list[int]:
-        """The statuses the stack's server gave to beacons for ``token`` (see ``server_answers``)."""
-        return [answer.status for answer in list(self.answers) if answer.beacon_token() == token]
-
-    def wait_for_beacon_answer(self, token: str) -> int:
-        """The status of the stack's first answer to a beacon for ``token``, waiting for it if need be."""
-        return int(self.wait_until(lambda: self.beacon_answers(token), "the server's answer to the beacon")[0])
+    def cookies(self) -> dict[str, dict[str, Any]]:
+        """The browser's cookies for the stack's origin, by name (what a page there can read)."""
+        return {cookie["name"]: cookie for cookie in self.context.cookies(self.base_url)}
 
     def recorded_pixel_calls(self) -> list[list[Any]]:
         """The Pixel calls the current page made, as it lists them, once Python has recorded each of
@@ -360,7 +374,9 @@ def bridge(stack: Any, browser: Any) -> Iterator[Callable[..., Visit]]:
     """bridge(user_agent, cookies=…, java_script=…, pixel=…, pixel_sets_fbp=…, block_telegram=…) → Visit.
 
     ``pixel`` is how Meta's script answers: "stub" (the recording stub), "blocked" (refused, as an
-    ad blocker does) or "hanging" (never answers, as on a bad mobile network). t.me answers with a stub page; with ``block_telegram`` the navigation to it is recorded and
+    ad blocker does) or "hanging" (never answers, as on a bad mobile network). ``pixel_sets_fbp`` is
+    the ``_fbp`` the stub sets when the page has none, as the real Pixel does on a first visit.
+    t.me answers with a stub page; with ``block_telegram`` the navigation to it is recorded and
     aborted instead (net::ERR_ABORTED commits no error page), so the bridge page stays inspectable.
     A navigation left pending would not do: Chromium's page stops answering Playwright meanwhile.
     """
@@ -389,6 +405,9 @@ def bridge(stack: Any, browser: Any) -> Iterator[Callable[..., Visit]]:
         visits.append(visit)
 
         context.expose_binding("__fbqRecord", lambda _source, call: visit.fbq_calls.append(json.loads(call)))
+        context.expose_binding(
+            "__pixelCookiesRecord", lambda _source, found: visit.pixel_cookies.append(json.loads(found))
+        )
         context.expose_binding("__cspRecord", lambda _source, data: visit.csp_violations.append(json.loads(data)))
         context.expose_binding("__pwnedRecord", lambda _source, value: visit.pwned.append(value))
         context.add_init_script(_RECORDER)

@@ -1,14 +1,20 @@
 """The bridge page in a real browser (issue 2, item 6 "browser"; DESIGN.md §2.2).
 
 Headless Chromium (Debian's package) opens ``GET /go/demo`` on the local stack. Meta's Pixel script
-and Telegram are stubs (see conftest.py); everything else is the product: the redirect and beacon
-handlers in-process on moto, the page's inline script under its CSP nonce.
+and Telegram are stubs (see conftest.py); everything else is the product, in-process on moto: the
+redirect (it stores the click and sets Meta's first-party cookies before it answers), the click-stream
+consumer (ClickStreamFunction: the server PageView from the stored click, through the table's
+stream, emulated by local/streams.py) and the page's inline script under its CSP nonce.
+
+Chromium keeps the redirect's ``Secure`` cookies although the stack is plain ``http://127.0.0.1``:
+127.0.0.1 is a potentially trustworthy origin, so the browser's cookies are checked as a visitor's
+browser over HTTPS would keep them, besides the ``Set-Cookie`` headers the server sent.
 """
 
 from __future__ import annotations
 
-import json
 import re
+import time
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -21,10 +27,12 @@ from tests.e2e.conftest import (
     PIXEL_URL,
     click_item,
     conversion_messages,
+    demo_bot_id,
     demo_bot_usernames,
+    drain_click_stream,
     queue_counts,
     seed_data,
-    wait_for_click,
+    stored_click,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)]
@@ -44,6 +52,11 @@ WEB_LINK = re.compile(rf"https://t\.me/(?P<bot>{BOT})\?start=(?P<token>{TOKEN})"
 APP_LINK = re.compile(rf"tg://resolve\?domain=(?P<bot>{BOT})&start=(?P<token>{TOKEN})")
 FBCLID = "IwAR2xY_z-0123456789abcdefGHIJ"
 MAX_PAGE_BYTES = 6 * 1024
+MINTED_FBP = re.compile(r"fb\.1\.(?P<ms>\d{13})\.(?P<payload>\d{1,10})")
+COOKIE_MAX_AGE_SECONDS = 90 * 24 * 3600
+# Meta's first-party cookies as the redirect sets them: 90 days, the whole host, and no Domain
+# attribute (host-only: the host that served the bridge page, whose Pixel reads them).
+META_COOKIE_ATTRIBUTES = {f"max-age={COOKIE_MAX_AGE_SECONDS}", "path=/", "samesite=lax", "secure"}
 
 
 class _Page(HTMLParser):
@@ -102,7 +115,34 @@ def _assert_clean_console(visit: Any) -> None:
 
 
 def _page_views_for(stack: Any, token: str) -> list[dict[str, Any]]:
-    return [message for message in conversion_messages(stack) if message.get("event_id") == f"pv_{token}"]
+    """The server PageViews of click ``token`` on the conversions queue (after ``drain_click_stream``).
+
+    A PageView names its click; the sender reads the fbp, fbc, IP and User-Agent from the stored click.
+    """
+    page_views = [message for message in conversion_messages(stack) if message.get("event_id") == f"pv_{token}"]
+    for message in page_views:
+        assert message["kind"] == "PageView", message
+        assert message["refs"]["click_token"] == token, message
+    return page_views
+
+
+def _cookies_set(visit: Any) -> dict[str, str]:
+    """The cookies the page's answer set (its Set-Cookie headers), by name; each as Meta's first-party cookie."""
+    found: dict[str, str] = {}
+    for header in visit.answer.set_cookies:
+        pair, *attributes = [part.strip() for part in header.split(";")]
+        name, _, value = pair.partition("=")
+        assert {attribute.lower() for attribute in attributes} == META_COOKIE_ATTRIBUTES, header
+        found[name] = value
+    return found
+
+
+def _assert_first_party(cookie: dict[str, Any], set_at: float) -> None:
+    """The browser kept a cookie of the redirect's as set: host-only on the stack's host, 90 days."""
+    assert cookie["domain"] == "127.0.0.1", cookie  # host-only (a Domain attribute would show ".127…")
+    assert cookie["path"] == "/", cookie
+    assert cookie["secure"] is True and cookie["sameSite"] == "Lax" and cookie["httpOnly"] is False, cookie
+    assert abs(cookie["expires"] - (set_at + COOKIE_MAX_AGE_SECONDS)) < 600, cookie
 
 
 def _is_app_link(request: Any) -> bool:
@@ -120,11 +160,13 @@ def _normalised(html: str, *, token: str, bot: str) -> str:
     return html.replace(token, "<TOKEN>").replace(value, "<NONCE>").replace(bot, "<BOT>")
 
 
-def test_desktop_click_fires_pixel_sends_beacon_and_opens_t_me(stack: Any, bridge: Any) -> None:
+def test_desktop_click_stores_the_click_sets_fbc_fires_pixel_and_opens_t_me(stack: Any, bridge: Any) -> None:
     fbp = "fb.1.1732200000000.1234567890"
     visit = bridge(DESKTOP_CHROME, cookies={"_fbp": fbp})
+    drain_click_stream(stack)  # earlier clicks' PageViews are queued by now: the count below is this one's
     before = queue_counts(stack)
 
+    opened_at = time.time()
     document = visit.open("/go/demo?" + urlencode({"fbclid": FBCLID, "utm_source": "facebook"}))
     assert document.status == 200
     opened = visit.wait_for_telegram()
@@ -135,14 +177,8 @@ def test_desktop_click_fires_pixel_sends_beacon_and_opens_t_me(stack: Any, bridg
     assert bot in demo_bot_usernames(stack)
     assert visit.fbq_calls == _expected_pixel_calls(stack, token)
 
-    beacons = visit.beacon_requests()
-    assert len(beacons) == 1
-    assert urlsplit(beacons[0].url).path == "/go/demo/c"
-    assert json.loads(beacons[0].post_data) == {"token": token, "fbp": fbp}
-
-    click = wait_for_click(stack, visit, token)
-    assert click["beacon_count"] == 1
-    assert click["bot_username"] == bot
+    click = stored_click(stack, token)
+    assert click["bot_id"] == demo_bot_id(stack, bot)
     assert click["link_slug"] == "demo"
     assert click["fbp"] == fbp
     assert click["click_ids"] == {"fbclid": FBCLID}
@@ -151,28 +187,51 @@ def test_desktop_click_fires_pixel_sends_beacon_and_opens_t_me(stack: Any, bridg
     assert click["visitor"]["device"] == "desktop"
     assert "in_app" not in click["visitor"]
 
-    page_views = _page_views_for(stack, token)
-    assert len(page_views) == 1
-    assert page_views[0]["kind"] == "PageView"
-    assert page_views[0]["refs"]["click_token"] == token
+    # The visitor's _fbp is kept, not set again; the _fbc built from this click's fbclid is set, and
+    # the browser keeps it: the Pixel reads the very fbp and fbc the click holds.
+    assert _cookies_set(visit) == {"_fbc": click["fbc"]}
+    cookies = visit.cookies()
+    assert cookies["_fbp"]["value"] == fbp
+    assert cookies["_fbc"]["value"] == click["fbc"]
+    _assert_first_party(cookies["_fbc"], opened_at)
+    assert visit.pixel_cookies == [{"_fbp": fbp, "_fbc": click["fbc"]}]
+
+    drain_click_stream(stack)
+    assert [message["event_id"] for message in _page_views_for(stack, token)] == [f"pv_{token}"]
     assert queue_counts(stack)["visible"] == before["visible"] + 1
     _assert_clean_console(visit)
 
 
-def test_first_visit_fbp_set_by_the_pixel_reaches_the_click_only_through_the_beacon(stack: Any, bridge: Any) -> None:
-    fbp = "fb.1.1732200000123.987654321"
-    visit = bridge(DESKTOP_CHROME, pixel_sets_fbp=fbp)
+def test_first_visit_gets_fbp_from_the_redirect_and_the_pixel_keeps_it(stack: Any, bridge: Any) -> None:
+    # Had the Pixel found no _fbp, it would have set this one.
+    pixel_fbp = "fb.1.1732200000123.987654321"
+    visit = bridge(DESKTOP_CHROME, pixel_sets_fbp=pixel_fbp)
 
+    opened_at = time.time()
     visit.open("/go/demo?utm_source=facebook")
     token = WEB_LINK.fullmatch(visit.wait_for_telegram())["token"]  # type: ignore[index]
 
-    assert "cookie" not in visit.document.request.all_headers()
-    assert json.loads(visit.beacon_requests()[0].post_data) == {"token": token, "fbp": fbp}
-    click = wait_for_click(stack, visit, token)
-    assert click["beacon_count"] == 1
-    assert click["fbp"] == fbp
+    assert "cookie" not in visit.document.request.all_headers()  # a first visit: no cookie of ours yet
+    click = stored_click(stack, token)
+    fbp = click["fbp"]
+    minted = MINTED_FBP.fullmatch(fbp)
+    assert minted, fbp
+    assert int(minted["ms"]) == click["clicked_at_ms"]
     assert "fbc" not in click  # no fbclid, no _fbc cookie
-    assert len(_page_views_for(stack, token)) == 1
+
+    # The redirect sets _fbp only (no fbclid: no _fbc); the browser keeps it, and the Pixel reads it
+    # and keeps it rather than minting its own: the click holds the fbp the browser's events carry.
+    assert _cookies_set(visit) == {"_fbp": fbp}
+    cookies = visit.cookies()
+    assert set(cookies) == {"_fbp"}
+    assert cookies["_fbp"]["value"] == fbp
+    _assert_first_party(cookies["_fbp"], opened_at)
+    assert visit.pixel_cookies == [{"_fbp": fbp, "_fbc": None}]
+
+    # One server PageView, of this click: the sender takes its fbp (this one) from the stored click.
+    drain_click_stream(stack)
+    assert [message["event_id"] for message in _page_views_for(stack, token)] == [f"pv_{token}"]
+    assert stored_click(stack, token)["fbp"] == cookies["_fbp"]["value"]
 
 
 def test_instagram_in_app_browser_opens_the_telegram_app_link(stack: Any, bridge: Any) -> None:
@@ -191,9 +250,9 @@ def test_instagram_in_app_browser_opens_the_telegram_app_link(stack: Any, bridge
 
     assert visit.app_link_attempts() == [href]
     assert visit.fbq_calls == _expected_pixel_calls(stack, token)
-    click = wait_for_click(stack, visit, token)
-    assert click["beacon_count"] == 1
-    assert click["bot_username"] == bot
+    click = click_item(stack, token)
+    assert click is not None, f"no click {token}"
+    assert click["bot_id"] == demo_bot_id(stack, bot)
     assert click["visitor"]["in_app"] == "instagram"
     assert not [request.url for request in visit.requests if request.url.startswith("https://t.me/")]
     _assert_clean_console(visit)
@@ -223,17 +282,17 @@ def test_script_like_utm_values_never_execute_and_are_stored_as_data(stack: Any,
     assert sorted(scripts) == [["", ""], ["", PIXEL_URL], ["application/json", ""]]
     assert "__pwned" not in visit.html  # nothing from the query string is reflected
     same_origin_paths = {urlsplit(r.url).path for r in visit.requests if r.url.startswith(visit.base_url)}
-    assert same_origin_paths == {"/go/demo", "/go/demo/c"}  # no <img src=x> fetched
+    assert same_origin_paths == {"/go/demo"}  # no <img src=x> fetched
     _assert_clean_console(visit)
     assert visit.fbq_calls == _expected_pixel_calls(stack, token)
 
-    click = wait_for_click(stack, visit, token)
-    assert click["beacon_count"] == 1
+    click = stored_click(stack, token)
     assert click["utm"] == {name: value.strip() for name, value in XSS_UTM.items()}
 
 
 def test_without_javascript_the_button_and_a_noscript_refresh_lead_to_t_me(stack: Any, bridge: Any) -> None:
     visit = bridge(DESKTOP_CHROME, java_script=False, block_telegram=True)
+    drain_click_stream(stack)  # earlier clicks' PageViews are queued by now: the count below is this one's
     before = queue_counts(stack)
 
     # The refresh really fires: the browser asks for exactly the button's t.me address.
@@ -256,11 +315,15 @@ def test_without_javascript_the_button_and_a_noscript_refresh_lead_to_t_me(stack
 
     assert visit.fbq_calls == []
     assert not [r.url for r in visit.requests if r.url.startswith("https://connect.facebook.net/")]
-    assert visit.beacon_requests() == []
-    click = click_item(stack, link["token"])
+    token = link["token"]
+    click = click_item(stack, token)
     assert click is not None, "the click is stored by the redirect, with or without JavaScript"
-    assert "beacon_count" not in click
-    assert queue_counts(stack)["visible"] == before["visible"]
+    assert visit.cookies()["_fbp"]["value"] == click["fbp"]  # cookies need no script either
+
+    # Its server PageView comes all the same, from the stored click.
+    drain_click_stream(stack)
+    assert [message["event_id"] for message in _page_views_for(stack, token)] == [f"pv_{token}"]
+    assert queue_counts(stack)["visible"] == before["visible"] + 1
 
 
 @pytest.mark.parametrize(("user_agent", "app_link"), [(DESKTOP_CHROME, False), (INSTAGRAM_IPHONE, True)])
@@ -279,8 +342,6 @@ def test_page_is_small_and_loads_nothing_but_the_pixel(
         opened = visit.wait_for_telegram()
         link = WEB_LINK.fullmatch(opened)
     assert link, opened
-    # The page sent its beacon before it opened Telegram; the stack answers it (the browser may not see that).
-    assert visit.wait_for_beacon_answer(link["token"]) == 204
 
     assert len(visit.body) <= MAX_PAGE_BYTES, len(visit.body)
     headers = document.headers
@@ -297,7 +358,7 @@ def test_page_is_small_and_loads_nothing_but_the_pixel(
     outside = [r.url for r in visit.requests if not r.url.startswith(visit.base_url + "/")]
     assert outside == [PIXEL_URL, opened]
     inside = [(r.method, urlsplit(r.url).path) for r in visit.requests if r.url.startswith(visit.base_url + "/")]
-    assert inside == [("GET", "/go/demo"), ("POST", "/go/demo/c")]
+    assert inside == [("GET", "/go/demo")]  # the page sends nothing to us
     _assert_clean_console(visit)
 
 
@@ -306,12 +367,14 @@ def test_crawler_gets_the_same_page_but_no_click_is_stored(stack: Any, bridge: A
     human.open("/go/demo?" + urlencode({"fbclid": FBCLID}))
     human_link = WEB_LINK.fullmatch(human.wait_for_telegram())
     assert human_link
-    assert wait_for_click(stack, human, human_link["token"])["beacon_count"] == 1
+    assert click_item(stack, human_link["token"]) is not None
+    drain_click_stream(stack)  # the human's PageView is queued by now: the count below is the crawler's
     before = queue_counts(stack)
 
     crawler = bridge(FACEBOOK_CRAWLER)
     document = crawler.open("/go/demo?" + urlencode({"fbclid": FBCLID}))
     assert document.status == 200
+    assert crawler.answer.set_cookies == []  # nothing of a crawler's is stored for a Pixel to match
     crawler_link = WEB_LINK.fullmatch(crawler.wait_for_telegram())
     assert crawler_link
     token = crawler_link["token"]
@@ -323,18 +386,20 @@ def test_crawler_gets_the_same_page_but_no_click_is_stored(stack: Any, bridge: A
     assert [attrs["href"] for attrs, _ in button] == [crawler.page.url]
     assert crawler.fbq_calls == _expected_pixel_calls(stack, token)
 
-    # The page's beacon still fires, finds no click and changes nothing.
-    assert crawler.wait_for_beacon_answer(token) == 404
-    assert crawler.beacon_answers(token) == [404]
+    assert crawler.cookies() == {}
     assert click_item(stack, token) is None
+    drain_click_stream(stack)
     assert _page_views_for(stack, token) == []
     assert queue_counts(stack)["visible"] == before["visible"]
 
 
 @pytest.mark.parametrize("pixel", ["blocked", "hanging"])
-def test_without_meta_script_the_beacon_still_fires_and_telegram_opens(stack: Any, bridge: Any, pixel: str) -> None:
-    """An ad blocker refuses connect.facebook.net, or the network never delivers it: our own beacon
-    still brings the server PageView, and the visitor still reaches the bot (at most ~1.5 s later).
+def test_without_meta_script_the_server_page_view_still_comes_and_telegram_opens(
+    stack: Any, bridge: Any, pixel: str
+) -> None:
+    """An ad blocker refuses connect.facebook.net, or the network never delivers it: the server
+    PageView still comes from the stored click (the table's stream), with the visitor's fbp, and the
+    visitor still reaches the bot (at most ~1.5 s later).
     """
     fbp = "fb.1.1732200000000.55555"
     visit = bridge(DESKTOP_CHROME, cookies={"_fbp": fbp}, pixel=pixel)
@@ -344,8 +409,9 @@ def test_without_meta_script_the_beacon_still_fires_and_telegram_opens(stack: An
     assert link
     token = link["token"]
 
-    assert visit.fbq_calls == []
+    assert visit.fbq_calls == [] and visit.pixel_cookies == []
     assert [request.url for request in visit.requests if "facebook" in request.url] == [PIXEL_URL]
-    assert [json.loads(request.post_data) for request in visit.beacon_requests()] == [{"token": token, "fbp": fbp}]
-    assert wait_for_click(stack, visit, token)["beacon_count"] == 1
-    assert len(_page_views_for(stack, token)) == 1
+    assert stored_click(stack, token)["fbp"] == fbp
+
+    drain_click_stream(stack)
+    assert [message["event_id"] for message in _page_views_for(stack, token)] == [f"pv_{token}"]

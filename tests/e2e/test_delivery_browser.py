@@ -105,7 +105,8 @@ def test_paid_page_fires_purchase_with_the_server_event_id(stack: Any, bridge: A
     assert visit.page.locator("h1").inner_text() == "Pagamento confirmado ✅"
     assert "Grupo VIP — mensal" in visit.page.content()
     assert visit.csp_violations == [] and visit.page_errors == [] and visit.console_errors() == []
-    # Only the page itself from our origin: no beacon, no write; the server Purchase comes from the payment.
+    # Only the page itself from our origin: it sends us nothing and writes nothing; the server
+    # Purchase comes from the payment.
     ours = [request for request in visit.requests if request.url.startswith(stack.base_url)]
     assert [(request.method, request.url) for request in ours] == [("GET", f"{stack.base_url}/d/{token}")]
     assert _item_count(stack) == items_before

@@ -1,8 +1,9 @@
 """A person, in a browser, through the whole sale on the local stack the README starts.
 
-Click the demo link (bridge page, Pixel stub, beacon), open the chat page with the token the page
-sends to Telegram, press Start, tap the PIX offer, see the QR code, pay in the sandbox, receive the
-invite link; Meta's fake Graph API then holds PageView, Lead, InitiateCheckout and Purchase, once each.
+Click the demo link (bridge page, its cookies, Pixel stub), open the chat page with the token the
+page sends to Telegram, press Start, tap the PIX offer, see the QR code, pay in the sandbox, receive
+the invite link; Meta's fake Graph API then holds PageView (from the stored click, through the
+table's stream), Lead, InitiateCheckout and Purchase, once each.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import CHROMIUM, NO_CHROMIUM, WAIT_MS, get_json, run_until, seed_data, wait_for_click
+from tests.e2e.conftest import CHROMIUM, NO_CHROMIUM, WAIT_MS, demo_bot_id, get_json, run_until, stored_click
 from tests.e2e.test_bridge_browser import DESKTOP_CHROME, WEB_LINK
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)]
@@ -31,8 +32,9 @@ def test_click_start_buy_pay_and_receive_the_delivery(stack: Any, bridge: Any) -
     link = WEB_LINK.fullmatch(visit.wait_for_telegram())
     assert link, "the bridge page sends the visitor to the bot with the click's token"
     token = link["token"]
-    bot_id = next(bot["id"] for bot in seed_data(stack)["bots"] if bot["username"] == link["bot"])
-    assert wait_for_click(stack, visit, token)["beacon_count"] == 1
+    bot_id = demo_bot_id(stack, link["bot"])
+    click = stored_click(stack, token)  # stored by the redirect before it answered
+    assert click["bot_id"] == bot_id
 
     page = visit.context.new_page()
     errors: list[str] = []
@@ -64,5 +66,12 @@ def test_click_start_buy_pay_and_receive_the_delivery(stack: Any, bridge: Any) -
         state=lambda: _events(stack),
     )
     assert _events(stack) == WANTED
+    # The server PageView carries the cookies the browser kept from the redirect (what its Pixel read).
+    cookies = visit.cookies()
+    events = get_json(stack, f"/_local/capi?token={token}")
+    (page_view,) = [event for event in events if event["event_name"] == "PageView"]
+    assert page_view["event_id"] == f"pv_{token}"
+    assert page_view["user_data"]["fbp"] == cookies["_fbp"]["value"] == click["fbp"]
+    assert page_view["user_data"]["fbc"] == cookies["_fbc"]["value"] == click["fbc"]
     assert errors == []
     assert get_json(stack, "/_local/telegram/violations") == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections.abc import Iterator
@@ -41,20 +40,27 @@ def client(stack: LocalStack) -> Iterator[httpx.Client]:
         yield http
 
 
-def _click(client: httpx.Client) -> str:
-    page = client.get("/go/demo?fbclid=IwAR0abcDEF_123", headers={"user-agent": UA})
+def _click(client: httpx.Client, cookies: dict[str, str] | None = None) -> tuple[str, dict[str, str]]:
+    """A phone's click on the demo link: (its token, the cookies the answer set)."""
+    headers = {"user-agent": UA}
+    if cookies:
+        headers["cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
+    page = client.get("/go/demo?fbclid=IwAR0abcDEF_123", headers=headers)
     assert page.status_code == 200
     match = re.search(r"start=([A-Za-z0-9_-]{22})", page.text)
     assert match
-    return match.group(1)
+    set_cookies = dict(header.split(";", 1)[0].split("=", 1) for header in page.headers.get_list("set-cookie"))
+    return match.group(1), set_cookies
 
 
 def _paid_payment(stack: LocalStack, token: str) -> str:
     from funil.adapters.dynamo import Table
+    from funil.click.fields import click_fields
 
     table = Table(stack.resources.tables["AppTable"])
-    click = table.get(f"CLICK#{token}", "CLICK")
-    assert click is not None
+    stored = table.get(f"CLICK#{token}", "CLICK")
+    assert stored is not None
+    click = click_fields(stored)
     payment_id = uuid.uuid4().hex
     now = clock.utc_now()
     table.put(
@@ -96,11 +102,27 @@ def _events(client: httpx.Client) -> list[dict[str, Any]]:
     return list(answer.json())
 
 
+def _page_views(client: httpx.Client, token: str) -> list[dict[str, Any]]:
+    answer = client.get("/_local/capi", params={"token": token})
+    assert answer.status_code == 200
+    return [event for event in answer.json() if event["event_name"] == "PageView"]
+
+
+def test_one_click_is_one_page_view_carrying_the_fbp_its_answer_set(stack: LocalStack, client: httpx.Client) -> None:
+    """GET /go/demo is the only request: the server PageView comes from the stored click (table stream)."""
+    token, cookies = _click(client)
+    assert set(cookies) == {"_fbp", "_fbc"}
+    assert stack.drain(10)
+    assert stack.drain(10)  # nothing more arrives later: a click is one PageView
+    (page_view,) = _page_views(client, token)
+    assert page_view["event_id"] == f"pv_{token}"  # the bridge page's Pixel eventID
+    assert page_view["user_data"]["fbp"] == cookies["_fbp"]
+    assert page_view["user_data"]["fbc"] == cookies["_fbc"]
+
+
 def test_page_view_and_purchase_arrive_at_the_fake_graph_api(stack: LocalStack, client: httpx.Client) -> None:
-    token = _click(client)
-    body = json.dumps({"token": token, "fbp": FBP})
-    headers = {"content-type": "text/plain;charset=UTF-8", "user-agent": UA}
-    assert client.post("/go/demo/c", content=body, headers=headers).status_code == 204
+    token, cookies = _click(client, {"_fbp": FBP})
+    assert "_fbp" not in cookies  # the visitor's own is kept
     assert stack.drain(10)
     page_view = next(event for event in _events(client) if event["event_id"] == f"pv_{token}")
     assert page_view["event_name"] == "PageView"
@@ -132,7 +154,7 @@ def test_page_view_and_purchase_arrive_at_the_fake_graph_api(stack: LocalStack, 
 def test_injected_token_error_dead_letters(stack: LocalStack, client: httpx.Client) -> None:
     answer = client.post("/_local/capi/faults", json={"status": 400, "code": 190, "is_transient": False})
     assert answer.status_code == 201
-    payment_id = _paid_payment(stack, _click(client))
+    payment_id = _paid_payment(stack, _click(client)[0])
     assert stack.drain(10)
     deliveries = {item["event_id"]: item for item in client.get("/_local/capi/deliveries").json()}
     record = deliveries[f"purchase_{payment_id}"]

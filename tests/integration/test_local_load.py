@@ -30,7 +30,6 @@ def test_two_hundred_requests_at_once_over_every_route(stack: LocalStack) -> Non
     # Every kind of route took part, and answered as production would.
     statuses = {route: set(counts) for route, counts in report.by_route.items()}
     assert statuses["GET /go/{slug}"] == {200}
-    assert statuses["POST /go/{slug}/c"] == {204}
     assert statuses["POST /tg/{bot_id} start"] == {200}
     assert statuses["POST /tg/{bot_id} buy"] == {200}
     assert statuses["POST /_local/sandbox/pay"] == {200}
@@ -39,3 +38,6 @@ def test_two_hundred_requests_at_once_over_every_route(stack: LocalStack) -> Non
     # Nothing lost, nothing doubled: each payment paid once, one Purchase each, repeated webhooks included.
     assert report.paid == report.payments > 0
     assert Counter(report.purchases.values()) == Counter({1: report.payments})
+    # Each click of the burst: one server PageView, from the table's stream.
+    assert len(report.click_tokens) == sum(report.by_route["GET /go/{slug}"].values())
+    assert Counter(report.page_views.values()) == Counter({1: len(report.click_tokens)})

@@ -56,7 +56,9 @@ def stack() -> Iterator[LocalStack]:
         started.add_function(_function("TestEchoFunction", "echo", routes=(HttpRoute("ANY", "/_test/echo/{rest+}"),)))
         started.add_function(_function("TestBareFunction", "bare", routes=(HttpRoute("GET", "/_test/bare"),)))
         started.add_function(_function("TestBoomFunction", "boom", routes=(HttpRoute("GET", "/_test/boom"),)))
-        started.add_function(_function("TestTickFunction", "tick", schedules=(Schedule("Tick", "rate(1 hour)"),), timeout=7))
+        started.add_function(
+            _function("TestTickFunction", "tick", schedules=(Schedule("Tick", "rate(1 hour)"),), timeout=7)
+        )
         started.add_route("POST", "/_fake/hello/{name}", _hello)
         yield started
     finally:
@@ -86,8 +88,11 @@ def test_demo_link_serves_the_bridge_page_and_stores_the_click(client: httpx.Cli
     items = client.get("/_local/items", params={"prefix": "CLICK#"}).json()
     click = next(item for item in items if item["pk"] == f"CLICK#{token}")
     assert click["ip"] == "127.0.0.1"
-    assert click["utm"] == {"utm_source": "facebook"}
+    assert click["u"] == {"source": "facebook"}  # stored compact (docs/data-model.md)
     assert all(item["pk"].startswith("CLICK#") for item in items)
+    set_cookies = dict(header.split(";", 1)[0].split("=", 1) for header in answer.headers.get_list("set-cookie"))
+    assert set(set_cookies) == {"_fbp", "_fbc"}  # none came with the request: the redirect set both
+    assert click["fbp"] == set_cookies["_fbp"]
 
 
 def test_unknown_slug_is_404(client: httpx.Client) -> None:
@@ -98,18 +103,14 @@ def test_unknown_slug_is_404(client: httpx.Client) -> None:
     assert client.get("/_local/items", params={"prefix": "CLICK#"}).json() == before
 
 
-def test_beacon_queues_one_server_page_view(stack: LocalStack, client: httpx.Client) -> None:
+def test_a_click_queues_its_server_page_view_through_the_table_stream(stack: LocalStack, client: httpx.Client) -> None:
+    """No second request: ClickStreamFunction reads the stored click from AppTable's stream."""
+    assert any(consumer.function.logical_id == "ClickStreamFunction" for consumer in stack.streams.consumers)
     page = client.get("/go/demo", headers={"user-agent": BROWSER_UA})
     token = re.search(r"start=([A-Za-z0-9_-]{22})", page.text).group(1)
-    before = _counts(client)["ConversionsQueue"]["visible"]
-    body = json.dumps({"token": token, "fbp": "fb.1.1732000000000.1234567890"})
-    headers = {"content-type": "text/plain;charset=UTF-8", "user-agent": BROWSER_UA}
-    assert client.post("/go/demo/c", content=body, headers=headers).status_code == 204
-    assert client.post("/go/demo/c", content=body, headers=headers).status_code == 204
-    if any(consumer.trigger.queue == "ConversionsQueue" for consumer in stack.poller.consumers):
-        assert stack.drain(5)  # CapiSenderFunction consumes the queue: it must empty it
-    else:
-        assert _counts(client)["ConversionsQueue"]["visible"] == before + 1
+    assert stack.drain(10)  # the stream consumer, then CapiSenderFunction on the conversions queue
+    records = client.get("/_local/capi/deliveries").json()
+    assert [record["event_id"] for record in records if record["event_id"] == f"pv_{token}"] == [f"pv_{token}"]
 
 
 def test_seed_lists_the_two_demo_bots(client: httpx.Client) -> None:

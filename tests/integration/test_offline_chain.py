@@ -140,15 +140,14 @@ def _calls(client: httpx.Client, bot_id: str, chat: int) -> list[dict[str, Any]]
 
 
 def test_click_start_buy_pay_deliver_and_four_events_once_each(stack: LocalStack, client: httpx.Client) -> None:
-    # The ad click and the bridge page's beacon.
+    # The ad click: one request; the bridge page's cookies; the click stored (compact: "b" is its bot).
     page = client.get("/go/demo?utm_source=facebook&fbclid=IwAR0offlineChain", headers={"user-agent": UA})
     token = re.search(r"start=([A-Za-z0-9_-]{22})", page.text).group(1)  # type: ignore[union-attr]
-    beacon = json.dumps({"token": token, "fbp": "fb.1.1763800000000.1122334455"})
-    assert client.post(
-        "/go/demo/c", content=beacon, headers={"content-type": "text/plain", "user-agent": UA}
-    ).is_success
+    cookies = dict(header.split(";", 1)[0].split("=", 1) for header in page.headers.get_list("set-cookie"))
+    fbp = cookies["_fbp"]
     (click,) = client.get("/_local/items", params={"prefix": f"CLICK#{token}"}).json()
-    bot_id = click["bot_id"]
+    assert click["fbp"] == fbp
+    bot_id = click["b"]
 
     # /start <token> in the bot: the lead is attributed and gets the offers.
     user = {"id": 880011, "is_bot": False, "first_name": "Ana", "username": "ana_compra", "language_code": "pt-br"}
@@ -207,13 +206,15 @@ def test_click_start_buy_pay_deliver_and_four_events_once_each(stack: LocalStack
     assert sorted(event["event_name"] for event in by_click) == ["InitiateCheckout", "Lead", "PageView", "Purchase"]
     by_payment = client.get("/_local/capi", params={"payment": payment_id}).json()
     assert sorted(event["event_name"] for event in by_payment) == ["InitiateCheckout", "Purchase"]
+    # Every event of the click carries the browser id its answer set as _fbp.
+    assert {event["user_data"].get("fbp") for event in by_click} == {fbp}
 
 
 def test_the_chat_for_a_token_is_the_chat_of_the_bot_the_link_chose(client: httpx.Client) -> None:
     page = client.get("/go/demo?fbclid=IwAR0whichBot", headers={"user-agent": UA})
     token = re.search(r"start=([A-Za-z0-9_-]{22})", page.text).group(1)  # type: ignore[union-attr]
     (click,) = client.get("/_local/items", params={"prefix": f"CLICK#{token}"}).json()
-    chosen = click["bot_id"]
+    chosen = click["b"]
 
     opened = client.get("/_local/chat", params={"start": token})
     assert opened.status_code == 302

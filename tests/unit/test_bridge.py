@@ -29,7 +29,6 @@ def render(in_app=False, accept_language="pt-BR,pt;q=0.9", nonce="n0nce"):
         bot_username="FunilDemoABot",
         token=TOKEN,
         meta_pixel_id="1234567890123456",
-        beacon_path="/go/demo/c",
         in_app=in_app,
         accept_language=accept_language,
         nonce=nonce,
@@ -49,7 +48,21 @@ def test_page_is_small_portuguese_and_self_contained():
     config = json.loads(parsed.data["funil-cfg"])
     assert config["pixelScript"] == "https://connect.facebook.net/en_US/fbevents.js"
     assert config["eventId"] == f"pv_{TOKEN}"
-    assert config["beacon"] == "/go/demo/c"
+    assert set(config) == {"token", "pixel", "eventId", "open", "pixelScript"}
+
+
+def test_the_page_fires_the_pixel_page_view_and_sends_nothing_to_us():
+    page = render()
+    assert "fbq('init',c.pixel)" in page
+    assert "fbq('track','PageView',{},{eventID:c.eventId})" in page
+    assert "location.href=c.open" in page
+    # Nothing is posted back: the redirect set the cookies the Pixel adopts, and the server PageView comes from
+    # the stored click through the table's stream.
+    for call in ("sendBeacon", "fetch(", "XMLHttpRequest", "document.cookie"):
+        assert call not in page
+    csp = bridge.content_security_policy("n")
+    assert "'self'" not in csp
+    assert "connect-src https://www.facebook.com https://connect.facebook.net;" in csp
 
 
 def test_links_go_only_to_the_chosen_bot():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -76,36 +76,33 @@ def body_bytes(event: Event, limit: int = MAX_BODY_BYTES) -> bytes | None:
     return data if len(data) <= limit else None
 
 
-def json_body(event: Event) -> Any:
-    """The body parsed as JSON whatever its content type (sendBeacon posts text/plain).
-
-    Raises ValueError when it is not JSON.
-    """
-    data = body_bytes(event)
-    if data is None:
-        raise ValueError("missing or oversized body")
-    return json.loads(data)
-
-
 def response(
     status: int,
     body: str = "",
     content_type: str = "text/plain; charset=utf-8",
     headers: Mapping[str, str] | None = None,
+    cookies: Sequence[str] = (),
 ) -> Response:
+    """A payload v2.0 response. ``cookies`` are ``Set-Cookie`` values: API Gateway sends one header each
+    (a ``headers`` mapping can hold only one ``set-cookie``)."""
     merged = {"content-type": content_type, "cache-control": "no-store", **SECURITY_HEADERS}
     if headers:
         merged.update(headers)
-    return {"statusCode": status, "headers": merged, "body": body, "isBase64Encoded": False}
+    shaped: Response = {"statusCode": status, "headers": merged, "body": body, "isBase64Encoded": False}
+    if cookies:
+        shaped["cookies"] = list(cookies)
+    return shaped
 
 
-def html_response(status: int, body: str, headers: Mapping[str, str] | None = None) -> Response:
-    return response(status, body, "text/html; charset=utf-8", headers)
+def html_response(
+    status: int, body: str, headers: Mapping[str, str] | None = None, cookies: Sequence[str] = ()
+) -> Response:
+    return response(status, body, "text/html; charset=utf-8", headers, cookies)
 
 
 def json_response(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Response:
     return response(status, json.dumps(payload, separators=(",", ":")), "application/json", headers)
 
 
-def redirect_response(location: str, status: int = 302) -> Response:
-    return response(status, "", headers={"location": location})
+def redirect_response(location: str, status: int = 302, cookies: Sequence[str] = ()) -> Response:
+    return response(status, "", headers={"location": location}, cookies=cookies)

@@ -3,14 +3,28 @@
 Format ``fb.<subdomain index>.<creation ms>.<payload>``, optionally followed by the appendix that
 Meta's parameter builder adds (2 or 8 base64url characters). fbc, fbp and client IP/UA are sent to
 Meta unhashed.
+
+The redirect sets both cookies the way Meta's parameter builder (PyPI ``capi_param_builder_python``,
+our test oracle) does: a missing ``_fbp`` is minted as ``fb.1.<ms>.<random 0..2^31-1>``, an ``_fbc``
+built from this click's fbclid replaces a missing or older one, each set first-party for 90 days on
+``Path=/``. Where we differ, on purpose: no appendix (it names the builder's language and version,
+and we are not the builder), subdomain index 1 always (as ``fbc_from_fbclid``), and no ``Domain``
+attribute: the cookie belongs to the host that served the bridge page, whose Pixel reads it (on the
+API's own ``execute-api`` host a Domain attribute would be refused anyway: that name is a public
+suffix), and ``SameSite=Lax; Secure``.
 """
 
 from __future__ import annotations
 
+import random
 import re
 
 MAX_COOKIE_LENGTH = 512
 MAX_FBCLID_LENGTH = 500
+FBC_COOKIE = "_fbc"
+FBP_COOKIE = "_fbp"
+COOKIE_MAX_AGE_SECONDS = 90 * 24 * 3600  # the parameter builder's DEFAULT_1PC_AGE
+FBP_PAYLOAD_MAX = 2**31 - 1  # the builder's random.randint(0, 2147483647)
 
 _APPENDIX = r"(?:\.(?:[A-Za-z0-9_-]{2}|[A-Za-z0-9_-]{8}))?"
 FBC_RE = re.compile(r"^fb\.[0-2]\.\d{10,13}\.[A-Za-z0-9_-]{1,500}" + _APPENDIX + r"$")
@@ -54,3 +68,18 @@ def fbc_from_fbclid(fbclid: str, first_seen_ms: int) -> str | None:
     if not FBCLID_RE.match(fbclid):
         return None
     return f"fb.1.{first_seen_ms}.{fbclid}"
+
+
+def new_fbp_payload() -> int:
+    """The random part of a minted ``_fbp``: a browser id, not a secret."""
+    return random.randint(0, FBP_PAYLOAD_MAX)
+
+
+def new_fbp(now_ms: int, payload: int) -> str:
+    """``fb.1.<ms>.<payload>``: the ``_fbp`` the browser's Pixel adopts when it finds none of its own."""
+    return f"fb.1.{now_ms}.{payload}"
+
+
+def set_cookie(name: str, value: str) -> str:
+    """A ``Set-Cookie`` value for one of Meta's first-party cookies (see the module docstring)."""
+    return f"{name}={value}; Max-Age={COOKIE_MAX_AGE_SECONDS}; Path=/; SameSite=Lax; Secure"

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from funil.bot.health import HealthDeps
     from funil.bot.ports import BotDeps
     from funil.click.entry import ClickDeps
+    from funil.click.stream import ClickStreamDeps
     from funil.conversions.sender import SenderDeps
     from funil.delivery.entry import DeliveryDeps
     from funil.delivery.page import PageDeps
@@ -39,6 +40,13 @@ def click(settings: Settings) -> ClickDeps:
     return ClickDeps(
         links=Links(table, settings.link_cache_seconds), clicks=Clicks(table), settings=settings, now=utc_now
     )
+
+
+def click_stream(settings: Settings) -> ClickStreamDeps:
+    from funil.adapters.sqs import Queue
+    from funil.click.stream import ClickStreamDeps
+
+    return ClickStreamDeps(conversions=Queue(settings.conversions_queue_url))
 
 
 def payments(settings: Settings) -> PaymentDeps:

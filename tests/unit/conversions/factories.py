@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from funil import clock
+from funil.click.fields import click_item_from_fields
 from funil.messages import ConversionMessage, ConversionRefs, EventKind
 
 TENANT = "t_demo"
@@ -42,6 +43,7 @@ def pixel_item(**overrides: Any) -> dict[str, Any]:
 
 
 def click_item(token: str = TOKEN, clicked_at: datetime = CLICKED_AT, **overrides: Any) -> dict[str, Any]:
+    """A click as ``funil.click.fields.click_fields`` reads it (what the builder gets)."""
     item: dict[str, Any] = {
         "pk": f"CLICK#{token}",
         "sk": "CLICK",
@@ -63,6 +65,11 @@ def click_item(token: str = TOKEN, clicked_at: datetime = CLICKED_AT, **override
     }
     item.update(overrides)
     return item
+
+
+def stored_click_item(token: str = TOKEN, clicked_at: datetime = CLICKED_AT, **overrides: Any) -> dict[str, Any]:
+    """``click_item`` as the redirect stores it (compact; the sender reads it back with ``click_fields``)."""
+    return click_item_from_fields(click_item(token, clicked_at, **overrides))
 
 
 def attribution(clicked_at: datetime = CLICKED_AT) -> dict[str, Any]:
@@ -165,7 +172,7 @@ def sqs_records(messages: list[ConversionMessage], start: int = 0, receive_count
                 "attributes": {
                     "ApproximateReceiveCount": str(receive_count),
                     "SentTimestamp": "1795370000000",
-                    "SenderId": "AROAEXAMPLE:funil-beacon",
+                    "SenderId": "AROAEXAMPLE:funil-click-stream",
                     "ApproximateFirstReceiveTimestamp": "1795370000100",
                 },
                 "messageAttributes": {

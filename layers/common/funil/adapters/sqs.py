@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import boto3
 from botocore.config import Config
 
+log = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
-    from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
+    from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef, SendMessageBatchRequestEntryTypeDef
+
+MAX_BATCH_ENTRIES = 10  # SendMessageBatch's limit (and, for our small messages, one billed request)
 
 _CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
 
@@ -20,17 +26,44 @@ def sqs_client() -> SQSClient:
     return boto3.client("sqs", config=_CLIENT_CONFIG)
 
 
+def _attributes(attributes: Mapping[str, str] | None) -> dict[str, MessageAttributeValueTypeDef]:
+    return {name: {"DataType": "String", "StringValue": value} for name, value in (attributes or {}).items()}
+
+
 class Queue:
     def __init__(self, url: str, client: SQSClient | None = None) -> None:
         self.url = url
         self.client = client or sqs_client()
 
     def send(self, body: str, attributes: dict[str, str] | None = None) -> str:
-        message_attributes: dict[str, MessageAttributeValueTypeDef] = {
-            name: {"DataType": "String", "StringValue": value} for name, value in (attributes or {}).items()
-        }
-        answer = self.client.send_message(QueueUrl=self.url, MessageBody=body, MessageAttributes=message_attributes)
+        answer = self.client.send_message(
+            QueueUrl=self.url, MessageBody=body, MessageAttributes=_attributes(attributes)
+        )
         return answer["MessageId"]
+
+    def send_batch(self, messages: Sequence[tuple[str, Mapping[str, str] | None]]) -> list[int]:
+        """Send (body, attributes) pairs with SendMessageBatch, 10 per request.
+
+        Returns the positions (in ``messages``) that SQS did not accept: those it reported as failed,
+        and every message of a request that raised. Nothing is retried here; the caller decides.
+        """
+        failed: list[int] = []
+        for start in range(0, len(messages), MAX_BATCH_ENTRIES):
+            chunk = messages[start : start + MAX_BATCH_ENTRIES]
+            entries: list[SendMessageBatchRequestEntryTypeDef] = [
+                {"Id": str(start + offset), "MessageBody": body, "MessageAttributes": _attributes(attributes)}
+                for offset, (body, attributes) in enumerate(chunk)
+            ]
+            try:
+                answer = self.client.send_message_batch(QueueUrl=self.url, Entries=entries)
+            except Exception:
+                log.exception("SendMessageBatch of %d message(s) failed", len(entries))
+                failed.extend(range(start, start + len(chunk)))
+                continue
+            for entry in answer.get("Failed") or []:
+                log.warning("SQS refused message %s: %s %s", entry["Id"], entry.get("Code"), entry.get("Message"))
+                failed.append(int(entry["Id"]))
+        return sorted(failed)
 
     def delay(self, receipt_handle: str, seconds: int) -> None:
         """Make a received message visible again only after ``seconds`` (a retry with backoff)."""

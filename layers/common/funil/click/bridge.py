@@ -1,9 +1,11 @@
 """The bridge page between the ad and Telegram (docs/architecture.md §2.2).
 
-It fires the Meta Pixel PageView with eventID ``pv_<token>``, posts the browser's ``_fbp``/``_fbc``
-to our own domain (ad blockers block Meta's, not ours) so the server PageView carries them, then
-opens the chosen bot. Every visitor gets the same page (no cloaking). Nothing from the query string
-is reflected; what is (bot username, token, pixel id, slug) is escaped for its context anyway.
+It fires the Meta Pixel PageView with eventID ``pv_<token>``, then opens the chosen bot. The Pixel
+adopts the ``_fbp`` (and ``_fbc``) cookies the redirect set with this page, so the server PageView
+(same event id, sent from the stored click through the table's stream) carries the browser's fbp
+without the page sending anything to us. Every visitor gets the same page (no cloaking). Nothing
+from the query string is reflected; what is (bot username, token, pixel id) is escaped for its
+context anyway.
 """
 
 from __future__ import annotations
@@ -16,18 +18,12 @@ from funil import pages
 
 PIXEL_SCRIPT_URL = "https://connect.facebook.net/en_US/fbevents.js"
 
-# Waits for the Pixel to set _fbp (at most ~1.5 s when it is blocked), sends the beacon once, then
-# opens Telegram. The button sends the beacon too and follows its own href.
+# Loads the Pixel and fires its PageView, then opens Telegram once: 300 ms after the Pixel script
+# loaded (its request goes out), at once when it is blocked, and after 1.5 s whatever happens. The
+# button follows its own href.
 _SCRIPT = (
-    "(function(){var c=JSON.parse(document.getElementById('funil-cfg').textContent),sent=false,gone=false;"
-    "function ck(n){var m=document.cookie.match(new RegExp('(?:^|; )'+n+'=([^;]*)'));"
-    "return m?decodeURIComponent(m[1]):null}"
-    "function beacon(){if(sent)return;sent=true;var b={token:c.token},p=ck('_fbp'),f=ck('_fbc');"
-    "if(p)b.fbp=p;if(f)b.fbc=f;var s=JSON.stringify(b);"
-    "try{if(!(navigator.sendBeacon&&navigator.sendBeacon(c.beacon,s))){"
-    "fetch(c.beacon,{method:'POST',body:s,keepalive:true,headers:{'content-type':'text/plain'}})}}catch(e){}}"
-    "function go(){beacon();if(gone)return;gone=true;setTimeout(function(){location.href=c.open},60)}"
-    "document.getElementById('funil-go').addEventListener('click',beacon);"
+    "(function(){var c=JSON.parse(document.getElementById('funil-cfg').textContent),gone=false;"
+    "function go(){if(gone)return;gone=true;location.href=c.open}"
     "!function(f,b,e,v,n,t,s){if(f.fbq)return;n=f.fbq=function(){n.callMethod?"
     "n.callMethod.apply(n,arguments):n.queue.push(arguments)};if(!f._fbq)f._fbq=n;n.push=n;n.loaded=!0;"
     "n.version='2.0';n.queue=[];t=b.createElement(e);t.async=!0;t.src=v;"
@@ -53,7 +49,7 @@ def content_security_policy(nonce: str) -> str:
     return (
         f"default-src 'none'; script-src 'nonce-{nonce}' https://connect.facebook.net; "
         f"style-src 'nonce-{nonce}'; img-src https://www.facebook.com; "
-        "connect-src 'self' https://www.facebook.com https://connect.facebook.net; "
+        "connect-src https://www.facebook.com https://connect.facebook.net; "
         "frame-src https://www.facebook.com; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
 
@@ -63,7 +59,6 @@ def render(
     bot_username: str,
     token: str,
     meta_pixel_id: str,
-    beacon_path: str,
     in_app: bool,
     accept_language: str | None,
     nonce: str,
@@ -76,7 +71,6 @@ def render(
         "token": token,
         "pixel": meta_pixel_id,
         "eventId": f"pv_{token}",
-        "beacon": beacon_path,
         "open": primary,
         "pixelScript": PIXEL_SCRIPT_URL,
     }

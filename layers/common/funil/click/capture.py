@@ -1,8 +1,14 @@
-"""Capturing an ad click: what the redirect stores for every human visit.
+"""Capturing an ad click: what the redirect stores for every human visit, and how readers see it.
 
-Pure: takes the request's raw values, the link route, the chosen bot, the time and the token, and
-returns the DynamoDB item (plain Python values). Every value from outside is bounded and checked
-here; oversized or malformed ones are truncated or dropped, never an error.
+Pure: takes the request's raw values, the link route, the chosen bot, the time, the token and the
+visitor's ``_fbp``, and returns the DynamoDB item (plain Python values). Every value from outside is
+bounded and checked here; oversized or malformed ones are truncated or dropped, never an error.
+
+The stored item is compact (docs/data-model.md, "Click"): short attribute names, and nothing that can
+be derived (the token is in ``pk``, the fbc built from the fbclid, the window's end, the anonymised
+IP, the parsed User-Agent), so that the 99th percentile of real clicks is one write unit (≤ 1 KB,
+docs/architecture.md §8). ``funil.click.fields`` reads it back for the rest of Funil; it lives apart so
+the redirect, which only writes clicks, never loads it (cold start, docs/architecture.md §8).
 """
 
 from __future__ import annotations
@@ -13,10 +19,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from funil import clock, meta_cookies
+from funil import clock, keys, meta_cookies
 from funil.click import privacy
 from funil.click.links import BotTarget, LinkRoute
-from funil.click.useragent import Visitor
 
 # Click ids of the ad networks our users buy from. Meta's fbclid builds fbc; the others are kept
 # for attribution reports and future connectors.
@@ -33,11 +38,20 @@ AD_PARAMS = {
     "fb_campaign_id": "campaign_id", "fb_adset_id": "adset_id", "fb_ad_id": "ad_id",
     "campaignid": "campaign_id", "adsetid": "adset_id", "adid": "ad_id",
 }  # fmt: skip
+# The ad fields' names inside the stored item's ``ad`` map (docs/data-model.md).
+AD_SHORT = {
+    "campaign_id": "c", "adset_id": "s", "ad_id": "a", "campaign_name": "cn", "adset_name": "sn",
+    "ad_name": "an", "placement": "p", "site_source_name": "ss",
+}  # fmt: skip
+AD_LONG = {short: name for name, short in AD_SHORT.items()}
+_AD_PARAM_SHORT = {param: AD_SHORT[name] for param, name in AD_PARAMS.items()}
+UTM_PREFIX = "utm_"
 MAX_UTM_PARAMS = 16
 MAX_PARAM_NAME = 64
 MAX_VALUE = 256
 MAX_CLICK_ID = 512
 MAX_HEADER_VALUE = 512
+# Geo fields keep their names inside the stored item's ``g`` map.
 GEO_HEADERS = {
     "cloudfront-viewer-country": "country",
     "cloudfront-viewer-country-region": "region",
@@ -50,6 +64,7 @@ GEO_HEADERS = {
 }
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _UNFILLED_MACRO = re.compile(r"^\{\{.*\}\}$")
+_UTM_NAME = re.compile(r"utm_[a-z0-9_]{1,59}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,14 +99,14 @@ def _campaign_params(
             value = clean(raw_value, MAX_CLICK_ID)
             if value:
                 click_ids[name] = value
-        elif name.startswith("utm_") and name not in utm and len(utm) < MAX_UTM_PARAMS:
+        elif name.startswith(UTM_PREFIX) and name[4:] not in utm and len(utm) < MAX_UTM_PARAMS:
             value = clean(raw_value)
-            if value and re.fullmatch(r"utm_[a-z0-9_]{1,59}", name):
-                utm[name] = value
-        elif name in AD_PARAMS and AD_PARAMS[name] not in ad:
+            if value and _UTM_NAME.fullmatch(name):
+                utm[name[4:]] = value  # stored without its prefix
+        elif name in _AD_PARAM_SHORT and _AD_PARAM_SHORT[name] not in ad:
             value = clean(raw_value)
             if value:
-                ad[AD_PARAMS[name]] = value
+                ad[_AD_PARAM_SHORT[name]] = value
     return click_ids, utm, ad
 
 
@@ -109,53 +124,61 @@ def attribution_expiry(clicked_at: datetime, route: LinkRoute) -> datetime:
     return clicked_at + timedelta(days=route.attribution_window_days)
 
 
+@dataclass(frozen=True, slots=True)
+class CapturedClick:
+    item: dict[str, Any]  # the click as stored
+    fbc: str | None  # the click's fbc, whatever its source
+    fbc_built: bool  # built here from this click's fbclid: the redirect sets it as the ``_fbc`` cookie
+
+
 def build_click_item(
     request: ClickRequest,
     *,
     route: LinkRoute,
     bot: BotTarget,
-    visitor: Visitor,
     token: str,
     now: datetime,
+    fbp: str,
     ip_hash_secret: bytes,
     trusted_proxy_hops: int,
     ttl_margin_days: int,
-) -> dict[str, Any]:
-    """The click item as stored: one durable record of this visit (docs/architecture.md §2.1)."""
+) -> CapturedClick:
+    """The click item as stored: one durable record of this visit (docs/architecture.md §2.1).
+
+    ``fbp`` is the visitor's ``_fbp``: their cookie, or the one the redirect mints and sets.
+    """
     click_ids, utm, ad = _campaign_params(request.query)
     now_ms = clock.to_epoch_ms(now)
     fbc, fbc_source = meta_cookies.choose_fbc(request.cookies.get("_fbc"), click_ids.get("fbclid"), now_ms)
     headers = request.headers
     ip = privacy.client_ip(request.source_ip, headers.get("x-forwarded-for"), trusted_proxy_hops)
     window_ends = attribution_expiry(now, route)
+    pk, sk = keys.click(token)
     item: dict[str, Any] = {
-        "pk": f"CLICK#{token}",
-        "sk": "CLICK",
+        "pk": pk,
+        "sk": sk,
         "type": "click",
-        "token": token,
         "tenant_id": route.tenant_id,
-        "link_slug": route.slug,
-        "bot_id": bot.bot_id,
-        "bot_username": bot.username,
-        "pixel_id": route.pixel.pixel_id if route.pixel else None,
-        "clicked_at": clock.iso(now),
-        "clicked_at_ms": now_ms,
-        "attribution_ends_at": clock.iso(window_ends),
-        # TTL only tidies up: readers compare attribution_ends_at/expires_at themselves.
+        # TTL only tidies up: readers compare the window's end (t + w) and expires_at themselves.
         "expires_at": clock.to_epoch_s(window_ends + timedelta(days=ttl_margin_days)),
-        "click_ids": click_ids,
-        "utm": utm,
+        "l": route.slug,
+        "b": bot.bot_id,
+        "px": route.pixel.pixel_id if route.pixel else None,
+        "t": now_ms,
+        "w": route.attribution_window_days,
+        "ci": click_ids,
+        "u": utm,
         "ad": ad,
-        "fbc": fbc,
-        "fbc_source": fbc_source,
-        "fbp": meta_cookies.valid_fbp(request.cookies.get("_fbp")),
+        # An fbc built from the fbclid is derived again by readers (fb.1.<t>.<fbclid>): stored only
+        # when it is the visitor's own cookie.
+        "fbc": fbc if fbc_source == "cookie" else None,
+        "fbp": fbp,
         "ip": ip,
-        "ip_hmac": privacy.ip_hmac(ip, ip_hash_secret) if ip else None,
-        "ip_anon": privacy.anonymised_ip(ip) if ip else None,
-        "user_agent": clean(headers.get("user-agent"), MAX_HEADER_VALUE),
-        "accept_language": clean(headers.get("accept-language"), 128),
-        "referer": clean(headers.get("referer"), MAX_HEADER_VALUE),
-        "geo": _geo(headers),
-        "visitor": visitor.as_item(),
+        "ih": privacy.ip_hmac(ip, ip_hash_secret) if ip else None,
+        "ua": clean(headers.get("user-agent"), MAX_HEADER_VALUE),
+        "al": clean(headers.get("accept-language"), 128),
+        "rf": clean(headers.get("referer"), MAX_HEADER_VALUE),
+        "g": _geo(headers),
     }
-    return {key: value for key, value in item.items() if value not in (None, {}, "")}
+    stored = {key: value for key, value in item.items() if value not in (None, {}, "")}
+    return CapturedClick(stored, fbc, fbc_source == "fbclid")

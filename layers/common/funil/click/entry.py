@@ -1,6 +1,10 @@
 """``GET /go/{slug}``: record the click and answer with the bridge page (docs/architecture.md §2.1–2.2).
 
 Exactly one DynamoDB write and no other network call before responding (link routes are cached).
+The answer sets Meta's first-party cookies as its parameter builder does (``funil.meta_cookies``):
+an ``_fbp`` when the visitor has none, so the stored click carries the fbp the page's Pixel adopts,
+and the ``_fbc`` built from this click's fbclid. The server PageView follows from the stored click
+through the table's stream (``funil.click.stream``), off the visitor's request.
 """
 
 from __future__ import annotations
@@ -11,12 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from funil import http, ids, pages
+from funil import clock, http, ids, meta_cookies, pages
 from funil.click import bridge, rotation, useragent
 from funil.click.capture import ClickRequest, build_click_item
 from funil.click.links import is_slug
 from funil.click.storage import Clicks, Links
 from funil.config import Settings
+from funil.observability import count
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +34,7 @@ class ClickDeps:
     now: Callable[[], datetime]
     new_token: Callable[[], str] = ids.new_click_token
     draw: Callable[[], float] = random.random
+    new_fbp_payload: Callable[[], int] = meta_cookies.new_fbp_payload
 
 
 def _message(status: int, title_key: str, body_key: str, accept_language: str | None) -> http.Response:
@@ -52,44 +58,57 @@ def serve_click(event: http.Event, deps: ClickDeps) -> http.Response:
 
     visitor = useragent.classify(http.header(event, "user-agent"))
     token = deps.new_token()
-    if not visitor.is_bot:
-        # Bots, crawlers and link previews get the very same page but are neither stored nor counted.
+    cookies: list[str] = []
+    if visitor.is_bot:
+        # Bots, crawlers and link previews get the very same page but are neither stored nor counted
+        # as clicks; they get no cookies either (nothing of theirs is stored for a Pixel to match).
+        count("CrawlerVisits")
+    else:
         now = deps.now()
+        jar = http.cookies(event)
+        fbp = meta_cookies.valid_fbp(jar.get(meta_cookies.FBP_COOKIE))
+        if fbp is None:  # none, or not one Meta's Pixel would keep: mint it as the parameter builder does
+            fbp = meta_cookies.new_fbp(clock.to_epoch_ms(now), deps.new_fbp_payload())
+            cookies.append(meta_cookies.set_cookie(meta_cookies.FBP_COOKIE, fbp))
         request = ClickRequest(
             query=http.query_pairs(event),
-            cookies=http.cookies(event),
+            cookies=jar,
             headers={key.lower(): value for key, value in (event.get("headers") or {}).items()},
             source_ip=http.source_ip(event),
         )
-        item = build_click_item(
+        captured = build_click_item(
             request,
             route=route,
             bot=bot,
-            visitor=visitor,
             token=token,
             now=now,
+            fbp=fbp,
             ip_hash_secret=deps.settings.ip_hash_secret,
             trusted_proxy_hops=deps.settings.trusted_proxy_hops,
             ttl_margin_days=deps.settings.click_ttl_margin_days,
         )
+        if captured.fbc_built and captured.fbc:
+            cookies.append(meta_cookies.set_cookie(meta_cookies.FBC_COOKIE, captured.fbc))
         try:
-            deps.clicks.add(item)
+            deps.clicks.add(captured.item)
+            count("ClicksStored")
         except Exception:
             # The visitor still reaches the bot (as an organic lead): losing one attribution beats
-            # losing the sale. The error is logged and alarmed on.
+            # losing the sale. The error is logged, counted and alarmed on (ClicksNotStoredAlarm).
             log.exception("click not stored for link %s", slug)
+            count("ClicksNotStored")
 
     links = bridge.telegram_links(bot.username, token)
     if route.pixel is None:
-        return http.redirect_response(links.web)
+        return http.redirect_response(links.web, cookies=cookies)
     nonce = pages.new_nonce()
     page = bridge.render(
         bot_username=bot.username,
         token=token,
         meta_pixel_id=route.pixel.meta_pixel_id,
-        beacon_path=f"/go/{slug}/c",
         in_app=visitor.in_app is not None,
         accept_language=accept_language,
         nonce=nonce,
     )
-    return http.html_response(200, page, {"content-security-policy": bridge.content_security_policy(nonce)})
+    csp = {"content-security-policy": bridge.content_security_policy(nonce)}
+    return http.html_response(200, page, csp, cookies)

@@ -55,7 +55,8 @@ class BuildSettings:
 
 @dataclass(frozen=True, slots=True)
 class Sources:
-    """The stored items a message refers to (plain dicts as read from the table)."""
+    """The stored items a message refers to (plain dicts as read from the table; the click as
+    ``funil.click.fields.click_fields`` reads it)."""
 
     pixel: Mapping[str, Any] | None = None
     click: Mapping[str, Any] | None = None

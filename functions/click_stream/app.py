@@ -1,0 +1,26 @@
+"""AppTable's stream (new click items) → the click's server PageView on the conversions queue (funil.click.stream).
+
+Glue only: the collaborators (funil.wiring) and Powertools' batch processing, specialised in
+funil.click.stream to send the PageViews ten per SendMessageBatch. Records whose message SQS did not
+take are reported in ``batchItemFailures`` by SequenceNumber (the event source mapping has
+ReportBatchItemFailures); a redelivered record is harmless, the sender claims ``pv_<token>`` once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import process_partial_response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from funil import wiring
+from funil.click.stream import ClickStreamProcessor, record_page_view
+from funil.config import settings
+from funil.observability import logger, metrics
+
+processor = ClickStreamProcessor(wiring.click_stream(settings()))
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=record_page_view, processor=processor, context=context)
