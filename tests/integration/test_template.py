@@ -81,3 +81,45 @@ def test_every_alarm_on_our_namespace_watches_a_metric_the_code_emits() -> None:
     assert {"ClicksNotStoredAlarm", "RedirectFailuresAlarm", "AnomaliesAlarm"} <= set(alarms)
     assert {name: props["MetricName"] for name, props in alarms.items() if props["MetricName"] not in emitted} == {}
     assert all(props["Dimensions"] == [{"Name": "service", "Value": "funil"}] for props in alarms.values())
+
+
+def test_limits_in_front_every_public_route_throttled_on_its_own() -> None:
+    api = load().raw["Resources"]["HttpApi"]["Properties"]
+    routes = {f"{route.method} {route.path}" for function in load().functions.values() for route in function.routes}
+    settings = api["RouteSettings"]
+    assert set(settings) == routes  # each route has its own bucket; none only the default
+    clicks = settings["GET /go/{slug}"]["ThrottlingRateLimit"]
+    assert all(value["ThrottlingRateLimit"] <= clicks for value in settings.values())
+    assert api["DefaultRouteSettings"]["ThrottlingRateLimit"] < min(v["ThrottlingRateLimit"] for v in settings.values())
+
+
+def test_access_logs_never_carry_a_path_a_query_or_an_ip() -> None:
+    access = load().raw["Resources"]["HttpApi"]["Properties"]["AccessLogSettings"]
+    line = access["Format"]
+    assert "$context.routeKey" in line and "$context.requestId" in line
+    for leaky in ("$context.path", "$context.rawPath", "querystring", "$context.identity.sourceIp"):
+        assert leaky not in line  # /pay/{gateway}/{secret} has a secret in its path
+
+
+def test_every_function_and_the_api_have_log_retention() -> None:
+    resources = load().raw["Resources"]
+    groups = {
+        str(props.get("LogGroupName", "")): props
+        for props in (r["Properties"] for r in resources.values() if r["Type"] == "AWS::Logs::LogGroup")
+    }
+    for name in load().functions:
+        group = groups.get(str({"Fn::Sub": f"/aws/lambda/${{{name}}}"}))
+        assert group is not None, f"{name} has no log group with retention"
+        assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert resources["ApiAccessLogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_webhooks_keep_their_concurrency_and_scheduled_runs_have_a_failure_destination() -> None:
+    functions = load().raw["Resources"]
+    for name in ("GatewayWebhookFunction", "TelegramWebhookFunction"):
+        reserved = functions[name]["Properties"]["ReservedConcurrentExecutions"]
+        assert reserved["Fn::If"][0] == "ReservesConcurrency" and reserved["Fn::If"][1] > 0
+    for name, function in load().functions.items():
+        if function.schedules:
+            on_failure = functions[name]["Properties"]["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+            assert on_failure == {"Type": "SQS", "Destination": {"Fn::GetAtt": ["ScheduleFailuresQueue", "Arn"]}}
