@@ -194,6 +194,15 @@ def test_replay_of_an_old_signature_is_refused(pay: PayEnv) -> None:
     assert pay.payment(payment_id)["status"] == "pending"
 
 
+@pytest.mark.parametrize("stamp", ["\u00b2", "1" * 5000, "-5", " 17", "", "１７"])
+def test_a_malformed_signature_timestamp_is_refused_not_a_crash(pay: PayEnv, stamp: str) -> None:
+    payment_id = pay.create_payment()
+    headers, body = pay.webhook(payment_id)
+    headers["sandbox-signature"] = f"t={stamp},v1=" + headers["sandbox-signature"].split("v1=", 1)[1]
+    assert pay.post(headers, body)[0] == 401
+    assert pay.payment(payment_id)["status"] == "pending"
+
+
 def test_wrong_url_secret_and_unknown_gateway_read_nothing_further(pay: PayEnv) -> None:
     payment_id = pay.create_payment()
     headers, body = pay.webhook(payment_id)

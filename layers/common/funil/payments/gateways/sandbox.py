@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -144,7 +145,9 @@ class SandboxAdapter:
             raise WebhookRejected(f"{NAME}: no webhook secret configured")
         fields = dict(part.split("=", 1) for part in headers.get(SIGNATURE_HEADER, "").split(",") if "=" in part)
         timestamp_text, received = fields.get("t", ""), fields.get("v1", "")
-        if not timestamp_text.isdigit() or not received:
+        # ASCII digits of a plausible epoch only: str.isdigit() admits "²", and a 5,000-digit
+        # number exceeds int()'s limit; either would raise instead of rejecting.
+        if not re.fullmatch(r"[0-9]{1,12}", timestamp_text) or not received:
             raise WebhookRejected(f"{NAME}: missing signature")
         timestamp = int(timestamp_text)
         expected = sign(self._webhook_secret, body, timestamp).split("v1=", 1)[1]
