@@ -27,11 +27,8 @@ FBP = "fb.1.1732000000000.1234567890"
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
-    started = start_stack(port=0, extensions=[register])
-    try:
+    with start_stack(port=0, extensions=[register]) as started:
         yield started
-    finally:
-        started.stop()
 
 
 @pytest.fixture(scope="module")

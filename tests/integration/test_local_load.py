@@ -13,11 +13,8 @@ from local.server import LocalStack, start_stack
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
-    started = start_stack(port=0)
-    try:
+    with start_stack(port=0) as started:
         yield started
-    finally:
-        started.stop()
 
 
 def test_two_hundred_requests_at_once_over_every_route(stack: LocalStack) -> None:

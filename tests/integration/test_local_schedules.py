@@ -18,11 +18,8 @@ SPEED = 600.0  # the reconciler's 5 minutes pass in 0.5 s, the health check's 15
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
-    started = start_stack(port=0, schedule_speed=SPEED)
-    try:
+    with start_stack(port=0, schedule_speed=SPEED) as started:
         yield started
-    finally:
-        started.stop()
 
 
 @pytest.fixture(scope="module")

@@ -56,11 +56,8 @@ DOCUMENTED_INVOCATION_RECORD: dict[str, Any] = {
 
 @pytest.fixture
 def stack() -> Iterator[LocalStack]:
-    started = start_stack(port=0, extensions=[], preload=False, schedule_speed=None)
-    try:
+    with start_stack(port=0, extensions=[], preload=False, schedule_speed=None) as started:
         yield started
-    finally:
-        started.stop()
     assert [thread.name for thread in threading.enumerate() if thread.name.startswith("stream-")] == []
 
 

@@ -23,11 +23,8 @@ UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.1
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
-    started = start_stack(port=0)
-    try:
+    with start_stack(port=0) as started:
         yield started
-    finally:
-        started.stop()
 
 
 @pytest.fixture(scope="module")
