@@ -84,12 +84,14 @@ class _TracebackCatcher(logging.Handler):
 @contextmanager
 def catching_tracebacks() -> Iterator[_TracebackCatcher]:
     catcher = _TracebackCatcher()
-    root = logging.getLogger()
-    root.addHandler(catcher)
+    loggers = [logging.getLogger(), logging.getLogger("funil")]  # the service's logger does not propagate
+    for watched in loggers:
+        watched.addHandler(catcher)
     try:
         yield catcher
     finally:
-        root.removeHandler(catcher)
+        for watched in loggers:
+            watched.removeHandler(catcher)
 
 
 @dataclass(frozen=True)

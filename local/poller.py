@@ -21,7 +21,7 @@ import boto3
 from local.aws import REGION
 from local.template import Function, QueueTrigger
 
-log = logging.getLogger("funil.local.sqs")
+log = logging.getLogger("local.sqs")
 
 Invoke = Callable[[Function, dict[str, Any]], Any]
 RECEIVE_LIMIT = 10  # SQS returns at most 10 messages per ReceiveMessage

@@ -28,7 +28,7 @@ from local.seed import DEMO_GATEWAY, demo_offers, seed_sandbox_gateway
 if TYPE_CHECKING:
     from local.server import LocalRequest, LocalResponse, LocalStack
 
-log = logging.getLogger("funil.local.sandbox")
+log = logging.getLogger("local.sandbox")
 
 API_PREFIX = "/_local/sandbox/api"
 

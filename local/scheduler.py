@@ -22,7 +22,7 @@ from typing import Any
 from local import aws
 from local.template import Function, Schedule
 
-log = logging.getLogger("funil.local.schedules")
+log = logging.getLogger("local.schedules")
 
 Invoke = Callable[[Function, dict[str, Any]], Any]
 

@@ -53,7 +53,7 @@ from local.template import Function, Template, load
 
 __all__ = ["LocalRequest", "LocalResponse", "LocalStack", "scheduled_event", "start_stack"]
 
-log = logging.getLogger("funil.local")
+log = logging.getLogger("local")
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # HTTP API's payload limit
 

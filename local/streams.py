@@ -44,7 +44,7 @@ import boto3
 from local.aws import ACCOUNT, REGION, Resources
 from local.template import Function, StreamTrigger
 
-log = logging.getLogger("funil.local.streams")
+log = logging.getLogger("local.streams")
 
 Invoke = Callable[[Function, dict[str, Any]], Any]
 READ_LIMIT = 1000  # GetRecords returns at most 1,000 records

@@ -47,7 +47,7 @@ from local.fakes.telegram_api import FakeTelegramApi, TelegramFault
 if TYPE_CHECKING:
     from local.server import LocalRequest, LocalResponse, LocalStack
 
-log = logging.getLogger("funil.local.telegram")
+log = logging.getLogger("local.telegram")
 
 TGAPI_PREFIX = "/_local/tgapi"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name

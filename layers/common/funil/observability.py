@@ -12,6 +12,7 @@ Never log a secret, a token, a CPF, an email, a phone or a raw IP here: ids only
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -20,6 +21,8 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 __all__ = ["MetricUnit", "anomaly", "count", "logger", "metrics"]
 
 logger = Logger(service="funil")
+# Its own handler writes every line once; Lambda's root handler would write each a second time.
+logging.getLogger("funil").propagate = False
 metrics = Metrics(namespace="Funil", service="funil")
 
 
