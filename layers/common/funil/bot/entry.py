@@ -20,7 +20,6 @@ Telegram errors while answering an update:
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import re
 from datetime import datetime
@@ -34,6 +33,7 @@ from funil.bot.ports import BotApi, BotDeps, BotWithoutToken
 from funil.bot.updates import Incoming, parse, start_token
 from funil.delivery.join_requests import decide_join_request
 from funil.observability import anomaly, count
+from funil.untrusted import load_object, reject
 
 log = logging.getLogger(__name__)
 
@@ -48,16 +48,13 @@ def handle_webhook(deps: BotDeps, bot_id: str, secret_header: str | None, body: 
     if bot is None:
         return 404, {"error": "unknown bot"}
     expected = deps.webhook_secret(bot)
-    given = (secret_header or "").encode()
+    given = (secret_header or "").encode("utf-8", "surrogatepass")
     if expected is None or not hmac.compare_digest(expected.encode(), given):
         return 401, {"error": "unauthorized"}
     try:
-        update = json.loads(body or b"")
-        if not isinstance(update, dict):
-            raise ValueError("not an object")
-        incoming = parse(update, bot.username)
-    except ValueError:
-        log.warning("malformed update ignored", extra={"bot_id": bot_id})
+        incoming = parse(load_object(body), bot.username)
+    except ValueError as error:  # UntrustedInput or an update of the wrong shape
+        reject("telegram", error, bot_id=bot_id)
         return 200, {"ok": True, "outcome": "malformed"}
     if not bot.enabled:
         return 200, {"ok": True, "outcome": "bot_disabled"}

@@ -25,9 +25,11 @@ class Person:
 
     @classmethod
     def from_user(cls, user: Mapping[str, Any]) -> Person | None:
+        """None when the user has no integer id (or is a bot); ValueError when the id is past 64 bits."""
         user_id = user.get("id")
         if not isinstance(user_id, int) or isinstance(user_id, bool) or user.get("is_bot"):
             return None
+        _int(user_id, "from.id")
 
         def text(name: str, limit: int) -> str | None:
             value = user.get(name)
@@ -77,8 +79,58 @@ class Incoming:
     raw: Mapping[str, Any] | None = None  # the chat_join_request object
 
 
+INT64 = 2**63  # every Telegram id fits in a signed 64-bit integer
+MAX_TEXT = 4096  # a message's text
+MAX_CALLBACK_DATA = 64  # bytes, Telegram's limit on callback_data
+MAX_ID = 256  # ids, payloads and links
+
+
+def _object(value: Any, name: str) -> Mapping[str, Any]:
+    """A nested object of the update; absent is empty; anything else is a malformed update (ValueError)."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{name} is not an object")
+    return value
+
+
+def _int(value: Any, name: str) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not -INT64 < value < INT64:
+        raise ValueError(f"{name} is not a 64-bit integer")
+    return value
+
+
+def _str(value: Any, name: str, limit: int = MAX_ID) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value.encode("utf-8", "surrogatepass")) > limit:
+        raise ValueError(f"{name} is not a string of at most {limit} bytes")
+    return value
+
+
 def _time(value: Any) -> datetime | None:
-    return datetime.fromtimestamp(value, UTC) if isinstance(value, int) and value > 0 else None
+    value = _int(value, "date")
+    if value is None or value <= 0:
+        return None
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError("date out of range") from None
+
+
+def _payment(value: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    """A pre_checkout_query / successful_payment / refunded_payment with the fields we read well typed."""
+    for field in ("id", "currency", "invoice_payload", "telegram_payment_charge_id", "provider_payment_charge_id"):
+        _str(value.get(field), f"{name}.{field}")
+    _int(value.get("total_amount"), f"{name}.total_amount")
+    return value
+
+
+def _private_chat(chat: Mapping[str, Any]) -> int | None:
+    chat_id = _int(chat.get("id"), "chat.id")
+    return chat_id if chat.get("type") == "private" else None
 
 
 def parse_command(text: str, bot_username: str) -> Command | None:
@@ -100,58 +152,65 @@ def start_token(command: Command) -> str | None:
 
 
 def parse(update: Mapping[str, Any], bot_username: str) -> Incoming:
+    """The update as the bot sees it. Raises ValueError for an update of the wrong shape (a malformed
+    update: the webhook answers 200 and logs it, since Telegram would redeliver anything else)."""
     update_id = update.get("update_id")
-    if not isinstance(update_id, int) or isinstance(update_id, bool):
+    if update_id is None:
         raise ValueError("update_id missing")
+    update_id = _int(update_id, "update_id")
+    assert update_id is not None
     message = update.get("message")
-    if isinstance(message, Mapping):
-        person = Person.from_user(message.get("from") or {})
-        chat = message.get("chat") or {}
-        chat_id = chat.get("id") if chat.get("type") == "private" else None
+    if message is not None:
+        message = _object(message, "message")
+        person = Person.from_user(_object(message.get("from"), "message.from"))
+        chat_id = _private_chat(_object(message.get("chat"), "message.chat"))
         common: dict[str, Any] = {
             "update_id": update_id,
             "person": person,
             "chat_id": chat_id,
             "sent_at": _time(message.get("date")),
-            "message_id": message.get("message_id"),
+            "message_id": _int(message.get("message_id"), "message.message_id"),
         }
-        if person is None or not isinstance(chat_id, int):
+        if person is None or chat_id is None:
             return Incoming("other", **common)
         for kind in ("successful_payment", "refunded_payment"):
-            if isinstance(message.get(kind), Mapping):
-                return Incoming(kind, payment=message[kind], **common)
-        text = message.get("text")
-        if isinstance(text, str):
+            if message.get(kind) is not None:
+                return Incoming(kind, payment=_payment(_object(message[kind], kind), kind), **common)
+        text = _str(message.get("text"), "message.text", MAX_TEXT)
+        if text is not None:
             command = parse_command(text, bot_username) if text.startswith("/") else None
             if command is not None:
                 return Incoming("command", command=command, **common)
             return Incoming("text", **common)
         return Incoming("other", **common)
     callback = update.get("callback_query")
-    if isinstance(callback, Mapping):
-        person = Person.from_user(callback.get("from") or {})
-        origin = callback.get("message") or {}
-        chat = origin.get("chat") or {}
-        data = callback.get("data")
+    if callback is not None:
+        callback = _object(callback, "callback_query")
+        origin = _object(callback.get("message"), "callback_query.message")
         return Incoming(
             "callback",
             update_id=update_id,
-            person=person,
-            chat_id=chat.get("id") if chat.get("type") == "private" else None,
-            callback_id=str(callback.get("id") or ""),
-            callback_data=data if isinstance(data, str) else None,
-            message_id=origin.get("message_id"),
+            person=Person.from_user(_object(callback.get("from"), "callback_query.from")),
+            chat_id=_private_chat(_object(origin.get("chat"), "callback_query.message.chat")),
+            callback_id=_str(callback.get("id"), "callback_query.id") or "",
+            callback_data=_str(callback.get("data"), "callback_query.data", MAX_CALLBACK_DATA),
+            message_id=_int(origin.get("message_id"), "callback_query.message.message_id"),
         )
     query = update.get("pre_checkout_query")
-    if isinstance(query, Mapping):
+    if query is not None:
+        query = _payment(_object(query, "pre_checkout_query"), "pre_checkout_query")
         return Incoming(
             "pre_checkout",
             update_id=update_id,
-            person=Person.from_user(query.get("from") or {}),
+            person=Person.from_user(_object(query.get("from"), "pre_checkout_query.from")),
             callback_id=str(query.get("id") or ""),
             payment=query,
         )
     join = update.get("chat_join_request")
-    if isinstance(join, Mapping):
-        return Incoming("join_request", update_id=update_id, person=Person.from_user(join.get("from") or {}), raw=join)
+    if join is not None:
+        join = _object(join, "chat_join_request")
+        _int(_object(join.get("chat"), "chat_join_request.chat").get("id"), "chat_join_request.chat.id")
+        _str(_object(join.get("invite_link"), "chat_join_request.invite_link").get("invite_link"), "invite_link")
+        person = Person.from_user(_object(join.get("from"), "chat_join_request.from"))
+        return Incoming("join_request", update_id=update_id, person=person, raw=join)
     return Incoming("other", update_id=update_id)

@@ -33,11 +33,13 @@ from funil.payments.gateways.base import (
 from funil.payments.observations import Observation, apply
 from funil.payments.ports import Deps
 from funil.payments.storage import url_secret_matches
+from funil.untrusted import UntrustedInput, load_json, reject
 
 log = logging.getLogger(__name__)
 
 RAW_TTL_DAYS = 30
 RAW_MAX_CHARS = 32_000
+MAX_CHARGE_ID = 256  # no gateway's charge id is longer; a longer one is no key of ours
 _PAYMENT_ID = re.compile(r"^[0-9a-f]{32}$")
 _SENSITIVE = re.compile(r"secret|token|password|authorization|cookie|api[-_]?key|cpf|cnpj|document|email|phone", re.I)
 
@@ -60,8 +62,8 @@ def store_raw(
     now = deps.now()
     webhook_id = uuid.uuid4().hex
     try:
-        stored_body: Any = redact(json.loads(body))
-    except ValueError:
+        stored_body: Any = redact(load_json(body))
+    except UntrustedInput:
         stored_body = "[not json]"
     pk, sk = keys.raw_webhook(gateway["gateway_id"], iso(now), webhook_id)
     deps.items.put(
@@ -86,9 +88,9 @@ def find_payment(
 ) -> dict[str, Any] | None:
     """Exact match within the gateway's tenant: our reference first, then (gateway, charge id)."""
     payment = None
-    if reference and _PAYMENT_ID.match(reference):
+    if isinstance(reference, str) and _PAYMENT_ID.match(reference):
         payment = deps.payments.get(reference)
-    if payment is None and charge_id:
+    if payment is None and isinstance(charge_id, str) and 0 < len(charge_id) <= MAX_CHARGE_ID:
         payment = deps.payments.by_gateway_charge(str(gateway["gateway_id"]), charge_id)
     if payment is None:
         return None
@@ -158,6 +160,21 @@ def handle_webhook(
         log.warning("webhook rejected: %s", error, extra={"gateway_id": gateway_id})
         count("WebhooksRejected", reason="signature")
         return 401, {"error": "invalid signature"}
+    except GatewayError as error:
+        if error.transient:
+            log.warning("gateway unavailable during verification: %s", error, extra={"gateway_id": gateway_id})
+            return 503, {"error": "gateway unavailable, retry"}
+        reject("gateway_webhook", error, gateway_id=gateway_id)
+        count("WebhooksRejected", reason="unreadable")
+        return 400, {"error": "unreadable webhook"}
+    except ValueError as error:  # UntrustedInput, or a field of the wrong shape (its text may quote the body)
+        reject(
+            "gateway_webhook",
+            error if isinstance(error, UntrustedInput) else type(error).__name__,
+            gateway_id=gateway_id,
+        )
+        count("WebhooksRejected", reason="unreadable")
+        return 400, {"error": "unreadable webhook"}
     results: list[str] = []
     for event in events:
         try:

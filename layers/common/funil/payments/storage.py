@@ -100,7 +100,7 @@ class Payments:
 
 
 def secret_hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 _DUMMY_HASH = secret_hash("no such gateway")

@@ -400,9 +400,9 @@ class ApiPixAdapter:
                 continue  # a Pix without (our kind of) txid is not a charge of ours
             try:
                 amount: int | None = valor_to_cents(pix.get("valor"))
+                refunded = _fully_returned([pix])
             except GatewayError:
-                amount = None
-            refunded = _fully_returned([pix]) if amount is not None else False
+                amount, refunded = None, False
             events.append(
                 WebhookEvent(
                     kind="refund" if refunded else "payment",
@@ -419,10 +419,12 @@ class ApiPixAdapter:
 
 
 def _fully_returned(pix_list: list[Any]) -> bool:
+    """Raises GatewayError when a valor is unreadable."""
     received = returned = 0
     for pix in pix_list:
         received += valor_to_cents(pix.get("valor"))
-        for devolucao in pix.get("devolucoes") or []:
+        devolucoes = pix.get("devolucoes")
+        for devolucao in devolucoes if isinstance(devolucoes, list) else []:
             if isinstance(devolucao, dict) and devolucao.get("status") == "DEVOLVIDO":
                 returned += valor_to_cents(devolucao.get("valor"))
     return received > 0 and returned >= received

@@ -8,14 +8,15 @@ gateway's amount exactly), times are aware UTC (``parse_time``).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from enum import StrEnum
 from typing import Any, Literal, Protocol
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from funil.untrusted import UntrustedInput, load_object
 
 
 class ChargeStatus(StrEnum):
@@ -105,18 +106,28 @@ class WebhookRejected(GatewayError):
         super().__init__(message, transient=False, ambiguous=False)
 
 
+MAX_CENTS = 10**15  # ten trillion reais: anything larger is not an amount of ours
+
+
 def to_cents(value: object, gateway: str, *, in_reais: bool = False) -> int:
     """A gateway's amount (in cents, or in reais with ``in_reais``) as exact integer cents: read as a
-    Decimal from its text, never through a float; a fraction of a cent is refused."""
+    Decimal from its text, never through a float; a fraction of a cent or an absurd size is refused."""
     try:
         amount: Decimal | None = value if isinstance(value, Decimal) else Decimal(str(value))
     except InvalidOperation:
         amount = None
-    if amount is None or not amount.is_finite():
-        raise GatewayError(f"{gateway}: amount {value!r} is not a number", transient=False)
-    cents = amount * 100 if in_reais else amount
-    if cents != cents.to_integral_value():
-        raise GatewayError(f"{gateway}: amount {value!r} has fractions of a cent, not whole cents", transient=False)
+    if amount is None or not amount.is_finite() or isinstance(value, bool):
+        raise GatewayError(f"{gateway}: amount is not a number", transient=False)
+    if amount and amount.adjusted() > 20:  # checked before any arithmetic: 1E+999999999 is finite
+        raise GatewayError(f"{gateway}: amount out of range", transient=False)
+    with localcontext() as context:  # exact: enough digits that scaling never rounds
+        context.prec = max(28, len(amount.as_tuple().digits) + 4)
+        cents = amount.scaleb(2) if in_reais else amount
+        whole = cents == cents.to_integral_value()
+    if not whole:
+        raise GatewayError(f"{gateway}: amount has fractions of a cent, not whole cents", transient=False)
+    if abs(cents) > MAX_CENTS:
+        raise GatewayError(f"{gateway}: amount out of range", transient=False)
     return int(cents)
 
 
@@ -124,22 +135,21 @@ def parse_time(value: object) -> datetime | None:
     """A gateway's ISO-8601 time as aware UTC (without an offset: UTC); absent or unreadable: None."""
     if not isinstance(value, str) or not value:
         return None
+    if len(value) > 64:
+        return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):  # "9999-12-31T23:59:59-23:59" is past year 9999 in UTC
         return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def webhook_object(body: bytes, gateway: str) -> dict[str, Any]:
     """A webhook's JSON object (an empty body: ``{}``), numbers with a fraction as Decimal; else WebhookRejected."""
     try:
-        payload = json.loads(body or b"{}", parse_float=Decimal)
-    except ValueError:
-        raise WebhookRejected(f"{gateway}: body is not JSON") from None
-    if not isinstance(payload, dict):
-        raise WebhookRejected(f"{gateway}: body is not a JSON object")
-    return payload
+        return load_object(body, decimals=True, empty={})
+    except UntrustedInput as error:
+        raise WebhookRejected(f"{gateway}: {error}") from None
 
 
 class GatewayConfig(BaseModel):

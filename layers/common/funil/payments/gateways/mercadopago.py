@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -46,6 +46,7 @@ from funil.payments.gateways.base import (
     webhook_object,
 )
 from funil.payments.gateways.transport import GatewayApi
+from funil.untrusted import UntrustedInput, load_json
 
 DEFAULT_BASE_URL = "https://api.mercadopago.com"
 DEFAULT_MAX_AGE_SECONDS = 600
@@ -219,7 +220,7 @@ class MercadoPagoAdapter:
             if sep:
                 parts[key.strip()] = value.strip()
         ts, v1 = parts.get("ts", ""), parts.get("v1", "")
-        if not ts.isdigit() or not v1:
+        if not re.fullmatch(r"[0-9]{1,16}", ts) or not v1:  # str.isdigit() admits "²", which int() refuses
             raise WebhookRejected(f"{NAME}: missing or malformed x-signature")
         data_id = _data_id(query, body)
         request_id = headers.get("x-request-id", "")
@@ -229,8 +230,10 @@ class MercadoPagoAdapter:
         if request_id:
             manifest += f"request-id:{request_id};"
         manifest += f"ts:{ts};"
-        expected = hmac.new(self._webhook_secret.encode(), manifest.encode(), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, v1.lower()):
+        manifest_bytes = manifest.encode("utf-8", "surrogatepass")
+        expected = hmac.new(self._webhook_secret.encode(), manifest_bytes, hashlib.sha256).hexdigest()
+        # bytes: compare_digest refuses str with non-ASCII characters (TypeError) instead of saying no
+        if not hmac.compare_digest(expected.encode(), v1.lower().encode("utf-8", "surrogatepass")):
             raise WebhookRejected(f"{NAME}: signature does not match")
         # The docs call ts milliseconds while their example is in seconds: accept both.
         stamp = int(ts)
@@ -259,8 +262,8 @@ def _data_id(query: Mapping[str, str] | None, body: bytes) -> str:
     if query and query.get("data.id"):
         return str(query["data.id"])
     try:
-        payload = json.loads(body or b"{}")
-    except ValueError:
+        payload = load_json(body, empty={})
+    except UntrustedInput:
         return ""
     data = payload.get("data") if isinstance(payload, dict) else None
     return str(data.get("id", "")) if isinstance(data, dict) else ""

@@ -10,7 +10,6 @@ can still be paid (the payment core must treat a late ``paid`` on an expired pay
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -32,6 +31,7 @@ from funil.payments.gateways.base import (
     to_cents,
 )
 from funil.payments.gateways.transport import GatewayApi
+from funil.untrusted import UntrustedInput, load_json
 
 NAME = "pushinpay"
 DEFAULT_BASE_URL = "https://api.pushinpay.com.br"
@@ -131,8 +131,10 @@ class PushinPayAdapter:
     ) -> list[WebhookEvent]:
         payload: Any
         try:
-            payload = json.loads(body or b"{}")
-        except ValueError:
+            payload = load_json(body, empty={})
+        except UntrustedInput as error:
+            if body.lstrip()[:1] in (b"{", b"["):  # JSON we refuse (too deep, too large): not a form
+                raise WebhookRejected(f"{NAME}: {error}") from None
             # Accept a form-encoded notification too.
             payload = {key: values[0] for key, values in parse_qs(body.decode("utf-8", "replace")).items()}
         if not isinstance(payload, dict):

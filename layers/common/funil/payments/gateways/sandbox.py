@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -38,6 +37,7 @@ from funil.payments.gateways.base import (
     to_cents,
 )
 from funil.payments.gateways.transport import GatewayApi
+from funil.untrusted import load_json
 
 NAME = "sandbox"
 SIGNATURE_HEADER = "sandbox-signature"
@@ -151,7 +151,8 @@ class SandboxAdapter:
             raise WebhookRejected(f"{NAME}: missing signature")
         timestamp = int(timestamp_text)
         expected = sign(self._webhook_secret, body, timestamp).split("v1=", 1)[1]
-        if not hmac.compare_digest(expected, received):
+        # bytes: compare_digest refuses str with non-ASCII characters (TypeError) instead of saying no
+        if not hmac.compare_digest(expected.encode(), received.encode("utf-8", "surrogatepass")):
             raise WebhookRejected(f"{NAME}: bad signature")
         if abs(self._now().timestamp() - timestamp) > REPLAY_WINDOW_SECONDS:
             raise WebhookRejected(f"{NAME}: signature outside the replay window")
@@ -160,7 +161,7 @@ class SandboxAdapter:
         self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str] | None = None
     ) -> list[WebhookEvent]:
         try:
-            payload = json.loads(body)
+            payload = load_json(body)
             charge = self._to_charge(payload["data"])
             event_type = str(payload["type"])
         except (ValueError, KeyError, TypeError, GatewayError):

@@ -3,17 +3,17 @@ every gateway, JSON read with exact amounts, and only the gateway's own short er
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import httpx
 
 from funil.payments.gateways.base import GatewayConfig, GatewayError
+from funil.untrusted import UntrustedInput, load_json
 
 TIMEOUT = httpx.Timeout(5.0)
+MAX_RESPONSE_BYTES = 4 * 1024 * 1024  # a gateway's answer; a search of payments is the largest
 
 
 def send(
@@ -50,8 +50,8 @@ def send(
 def error_text(response: httpx.Response, fields: tuple[str, ...]) -> str:
     """The named fields of a JSON error answer, shortened: never headers or our request (they hold credentials)."""
     try:
-        data = response.json()
-    except ValueError:
+        data = load_json(response.content, max_bytes=MAX_RESPONSE_BYTES)
+    except UntrustedInput:
         return ""
     if not isinstance(data, dict):
         return ""
@@ -113,8 +113,8 @@ class GatewayApi:
         """The answer's JSON, numbers with a fraction as Decimal (a float like 19.9 must never become 1989
         cents). Unreadable: transient, and ambiguous while creating (the charge may exist)."""
         try:
-            return json.loads(response.content, parse_float=Decimal)
-        except ValueError:
+            return load_json(response.content, decimals=True, max_bytes=MAX_RESPONSE_BYTES)
+        except UntrustedInput:
             raise GatewayError(
                 f"{self.name} {operation}: response is not JSON", transient=True, ambiguous=creating
             ) from None
