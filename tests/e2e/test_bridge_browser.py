@@ -1,4 +1,4 @@
-"""The bridge page in a real browser (issue 2, item 6 "browser"; DESIGN.md §2.2).
+"""The bridge page in a real browser (docs/architecture.md §2.2).
 
 Headless Chromium (Debian's package) opens ``GET /go/demo`` on the local stack. Meta's Pixel script
 and Telegram are stubs (see conftest.py); everything else is the product, in-process on moto: the

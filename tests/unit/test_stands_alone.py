@@ -9,13 +9,14 @@ import pytest
 
 from local.template import ROOT
 
-# A path into a sibling folder, however it is spelt: "../shared", parent / "shared", parents[n] / "shared".
+SIBLING = "shar" + "ed"  # the folder beside a developer's checkout, spelt so this file does not match itself
+# A path into it, however it is spelt: a relative path, parent / "…", parents[n] / "…".
 OUTSIDE = re.compile(
-    r"\.\./shared\b|parents?(\[\d+\])?\s*/\s*[\"']shared[\"']|[\"']shared[\"']\s*/\s*[\"']oracles[\"']"
+    rf"\.\./{SIBLING}\b|parents?(\[\d+\])?\s*/\s*[\"']{SIBLING}[\"']|[\"']{SIBLING}[\"']\s*/\s*[\"']oracles[\"']"
 )
 
 
-GUARDS = {Path(__file__), ROOT / "tests" / "conftest.py"}  # they name the sibling folder to refuse it
+GUARDS = {ROOT / "tests" / "conftest.py"}  # it names the sibling folder to refuse reads of it
 
 
 NOT_OURS = {".git", ".venv", "node_modules", ".aws-sam", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
@@ -55,4 +56,4 @@ def test_the_oracles_are_in_the_repository() -> None:
 def test_a_read_outside_the_repository_fails_the_run() -> None:
     """The conftest's audit hook turns any open() of the sibling folder into an error."""
     with pytest.raises(PermissionError, match="outside the repository"):
-        open(ROOT.parent / "shared" / "oracles" / "telegram-bot-api.json", encoding="utf-8")  # noqa: SIM115
+        open(ROOT.parent / SIBLING / "oracles" / "telegram-bot-api.json", encoding="utf-8")  # noqa: SIM115
