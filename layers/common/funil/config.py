@@ -66,7 +66,8 @@ def settings() -> Settings:
 
 def _int(env: dict[str, str | None], name: str, default: int) -> int:
     raw = env.get(name) or ""
-    return int(raw) if raw.strip().lstrip("-").isdigit() else default
+    digits = raw.strip().lstrip("-")
+    return int(raw) if digits.isascii() and digits.isdigit() else default
 
 
 def _text(env: dict[str, str | None], name: str, default: str = "") -> str:

@@ -14,8 +14,10 @@ from typing import Any
 import httpx
 
 from funil.config import DEFAULT_META_GRAPH_BASE_URL, DEFAULT_META_GRAPH_VERSION
+from funil.untrusted import UntrustedInput, load_json
 
 DEFAULT_BASE_URL = DEFAULT_META_GRAPH_BASE_URL
+MAX_RESPONSE_BYTES = 4 * 1024 * 1024  # Meta answers a batch of 1000 events in a few KB
 DEFAULT_VERSION = DEFAULT_META_GRAPH_VERSION
 DEFAULT_TIMEOUT_SECONDS = 1.5  # Meta's recommendation; most answers come in < 600 ms
 
@@ -52,16 +54,16 @@ def _int(value: object) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and value.strip().lstrip("-").isascii() and value.strip().lstrip("-").isdigit():
         return int(value)
     return None
 
 
 def parse_response(status_code: int, body: bytes, headers: httpx.Headers | None = None) -> GraphResult:
     try:
-        payload: Any = json.loads(body or b"{}")
-    except ValueError:
-        payload = {}
+        payload: Any = load_json(body, max_bytes=MAX_RESPONSE_BYTES, empty={})
+    except UntrustedInput:
+        payload = {}  # an answer we cannot read is classified by its HTTP status alone
     if not isinstance(payload, dict):
         payload = {}
     fbtrace = payload.get("fbtrace_id") or (headers.get("x-fb-trace-id") if headers else None)

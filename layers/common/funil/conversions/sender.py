@@ -67,7 +67,7 @@ class SqsRecord:
             message_id=str(record.get("messageId")),
             body=str(record.get("body") or ""),
             receipt_handle=str(record.get("receiptHandle") or ""),
-            receive_count=int(count) if count.isdigit() else 1,
+            receive_count=int(count) if count.isascii() and count.isdigit() else 1,
         )
 
 

@@ -38,7 +38,7 @@ def crc16_ccitt_false(data: bytes) -> int:
 
 
 def tlv(tag: str, value: str) -> str:
-    if len(tag) != 2 or not tag.isdigit():
+    if len(tag) != 2 or not (tag.isascii() and tag.isdigit()):
         raise BrCodeError(f"bad tag {tag!r}")
     if not 0 < len(value) <= 99:
         raise BrCodeError(f"field {tag} must be 1..99 characters")
@@ -52,7 +52,7 @@ def parse_tlv(text: str) -> list[tuple[str, str]]:
         if index + 4 > len(text):
             raise BrCodeError("truncated field header")
         tag, size_text = text[index : index + 2], text[index + 2 : index + 4]
-        if not (tag.isdigit() and size_text.isdigit()):
+        if not (tag.isascii() and size_text.isascii() and tag.isdigit() and size_text.isdigit()):
             raise BrCodeError(f"bad field header at {index}")
         size = int(size_text)
         value = text[index + 4 : index + 4 + size]

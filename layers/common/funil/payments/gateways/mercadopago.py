@@ -131,12 +131,12 @@ class MercadoPagoAdapter:
         return charge
 
     def get_charge(self, gateway_charge_id: str) -> Charge:
-        if not gateway_charge_id.isdigit():
+        if not (gateway_charge_id.isascii() and gateway_charge_id.isdigit()):
             raise GatewayError(f"{NAME} get: charge id must be numeric", transient=False)
         return self._to_charge(self._remote.call("GET", f"/v1/payments/{gateway_charge_id}", operation="get"))
 
     def cancel_charge(self, gateway_charge_id: str) -> None:
-        if not gateway_charge_id.isdigit():
+        if not (gateway_charge_id.isascii() and gateway_charge_id.isdigit()):
             raise GatewayError(f"{NAME} cancel: charge id must be numeric", transient=False)
         try:
             data = self._remote.call(
