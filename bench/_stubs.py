@@ -37,7 +37,7 @@ REDIRECT_ENV = {
     "CONVERSIONS_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/ConversionsQueue",
     "POWERTOOLS_SERVICE_NAME": "funil",
     "POWERTOOLS_METRICS_NAMESPACE": "Funil",
-    "IP_HASH_SECRET": "bench-ip-hash-secret-not-for-production-0123456789",
+    "IP_HASH_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:IpHashKey-bench01",
     "TRUSTED_PROXY_HOPS": "0",
     "LINK_CACHE_SECONDS": "30",
     "CLICK_TTL_MARGIN_DAYS": "2",
@@ -223,6 +223,24 @@ def install_wire_stub(client: Any, items: list[dict[str, Any]]) -> _Store:
 
     client.meta.events.register("before-send.dynamodb", send)
     return store
+
+
+BENCH_IP_HASH_KEY = "bench-ip-hash-key-not-for-production-0123456789"
+
+
+def install_secret_stub() -> None:
+    """Answer the redirect's Secrets Manager client (the IP hash key, read once per container and
+    then every few minutes) in memory, after signing, before the socket."""
+    from botocore.awsrequest import AWSResponse
+    from funil.adapters.secrets_manager import secrets_provider
+
+    def send(request: Any, **_: Any) -> Any:
+        body = json.dumps({"ARN": REDIRECT_ENV["IP_HASH_SECRET_ARN"], "Name": "IpHashKey",
+                           "VersionId": "bench", "SecretString": BENCH_IP_HASH_KEY}).encode()  # fmt: skip
+        headers = {"content-type": "application/x-amz-json-1.1", "x-amzn-requestid": "bench"}
+        return AWSResponse(request.url, 200, headers, _Raw(body))
+
+    secrets_provider().client.meta.events.register("before-send.secretsmanager", send)
 
 
 # --- the click corpus -------------------------------------------------------------------------------

@@ -100,7 +100,7 @@ def click_item(event: dict[str, Any], now: datetime) -> dict[str, Any]:
         token=ids.new_click_token(),
         now=now,
         fbp=fbp,
-        ip_hash_secret=current.ip_hash_secret,
+        ip_hash_secret=_stubs.BENCH_IP_HASH_KEY.encode(),
         trusted_proxy_hops=current.trusted_proxy_hops,
         ttl_margin_days=current.click_ttl_margin_days,
     ).item

@@ -79,6 +79,8 @@ def _deps(table: Any) -> Any:
         clicks=Clicks(table),
         settings=current,
         now=utc_now,
+        # The key is read from Secrets Manager once per container (then every few minutes), not per click.
+        ip_hash_key=lambda _arn: _stubs.BENCH_IP_HASH_KEY.encode(),
     )
 
 

@@ -1,4 +1,4 @@
-"""AWS for the local stack and the tests: the template's tables, queues and key, created in moto.
+"""AWS for the local stack and the tests: the template's tables, queues, key and secrets, created in moto.
 
 Call inside an active ``moto.mock_aws()``. Physical names are the logical ids, so `!Ref AppTable`
 resolves to ``AppTable``.
@@ -18,7 +18,6 @@ from local.template import Template, load
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
-LOCAL_IP_HASH_SECRET = "local-ip-hash-secret-not-for-production-0123456789"  # noqa: S105
 
 
 @dataclass
@@ -28,10 +27,11 @@ class Resources:
     queues: dict[str, str] = field(default_factory=dict)  # logical id -> queue url
     queue_arns: dict[str, str] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)  # logical id -> KMS key id
+    secrets: dict[str, str] = field(default_factory=dict)  # logical id -> Secrets Manager secret ARN (!Ref)
     parameters: dict[str, str] = field(default_factory=dict)
 
     def ref(self, logical_id: str) -> str:
-        for mapping in (self.tables, self.queues, self.keys, self.parameters):
+        for mapping in (self.tables, self.queues, self.keys, self.secrets, self.parameters):
             if logical_id in mapping:
                 return mapping[logical_id]
         raise KeyError(logical_id)
@@ -96,7 +96,6 @@ def provision(template: Template | None = None) -> Resources:
     resources = Resources(
         parameters={name: str(value) for name, value in template.parameter_defaults().items() if value is not None}
     )
-    resources.parameters["IpHashSecret"] = LOCAL_IP_HASH_SECRET
     dynamodb = boto3.client("dynamodb", region_name=REGION)
     for name, res in template.resources_of("AWS::DynamoDB::Table").items():
         created = dynamodb.create_table(**_table_kwargs(name, res["Properties"]))["TableDescription"]
@@ -125,7 +124,33 @@ def provision(template: Template | None = None) -> Resources:
     kms = boto3.client("kms", region_name=REGION)
     for name in template.resources_of("AWS::KMS::Key"):
         resources.keys[name] = kms.create_key(Description=name)["KeyMetadata"]["KeyId"]
+    for name, res in template.resources_of("AWS::SecretsManager::Secret").items():
+        resources.secrets[name] = _create_secret(name, res.get("Properties") or {})
     return resources
+
+
+def _create_secret(name: str, props: dict[str, Any]) -> str:
+    """The secret as CloudFormation makes it: a fresh random value from its GenerateSecretString; its ARN."""
+    secretsmanager = boto3.client("secretsmanager", region_name=REGION)
+    generate = props.get("GenerateSecretString")
+    if generate is None or "SecretStringTemplate" in generate:
+        raise ValueError(f"{name}: only a generated plain-string secret is provisioned locally")
+    options = {key: value for key, value in generate.items() if key in _RANDOM_PASSWORD_OPTIONS}
+    value = secretsmanager.get_random_password(**options)["RandomPassword"]
+    return secretsmanager.create_secret(Name=name, SecretString=value)["ARN"]
+
+
+# GenerateSecretString's properties that are GetRandomPassword's parameters too.
+_RANDOM_PASSWORD_OPTIONS = {
+    "PasswordLength",
+    "ExcludeCharacters",
+    "ExcludeNumbers",
+    "ExcludePunctuation",
+    "ExcludeUppercase",
+    "ExcludeLowercase",
+    "IncludeSpace",
+    "RequireEachIncludedType",
+}
 
 
 def resolve(value: Any, resources: Resources) -> str:

@@ -70,15 +70,19 @@ def _click_events(table_name: str, token: str) -> Callable[[str], bool]:
 
 
 def _give_demo_pixel_a_token(stack: LocalStack) -> None:
+    from funil import encryption, keys
     from funil.adapters.dynamo import Table
     from funil.adapters.kms import Kms
 
     seed = stack.seed
     if seed is None or not getattr(seed, "pixel_id", None):
         return
-    ciphertext = Kms().encrypt(stack.resources.keys["SecretsKey"], LOCAL_ACCESS_TOKEN)
+    pixel_key = keys.pixel(seed.pixel_id)
+    ciphertext = encryption.encrypt_field(
+        Kms(), stack.resources.keys["SecretsKey"], pixel_key, encryption.PIXEL_ACCESS_TOKEN, LOCAL_ACCESS_TOKEN
+    )
     Table(stack.resources.tables["AppTable"]).update(
-        f"PIXEL#{seed.pixel_id}", "PIXEL", "SET access_token_ciphertext = :token", {":token": ciphertext}
+        *pixel_key, "SET access_token_ciphertext = :token", {":token": ciphertext}
     )
 
 

@@ -90,26 +90,31 @@ class TelegramLocal:
             self.fake.register_bot(token, bot_id, str(bot.get("username") or bot_id))
 
     def _credentials(self, bot_id: str, seeded: dict[str, Any]) -> tuple[str, str]:
+        from funil import encryption
         from funil.adapters.dynamo import Table
         from funil.adapters.kms import Kms
 
         table = Table(self.stack.resources.tables["AppTable"])
         kms = Kms()
         item = table.get(f"BOT#{bot_id}", "BOT") or {}
-        token = seeded.get("token") or _decrypt(kms, item.get("token_ciphertext"))
-        secret = seeded.get("webhook_secret") or _decrypt(kms, item.get("webhook_secret_ciphertext"))
+        token = seeded.get("token") or _decrypt(kms, bot_id, encryption.BOT_TOKEN, item.get("token_ciphertext"))
+        secret = seeded.get("webhook_secret") or _decrypt(
+            kms, bot_id, encryption.BOT_WEBHOOK_SECRET, item.get("webhook_secret_ciphertext")
+        )
         updates: dict[str, str] = {}
         key_id = self.stack.resources.keys["SecretsKey"]
-        # Ciphertexts this extension cannot read (another encryption context) are never replaced:
+        # Ciphertexts this extension cannot read (another key or context) are never replaced:
         # the seed should then list the plaintext local credentials (bots[i]["token"/"webhook_secret"]).
         if not token:
             token = local_token(bot_id)
             if not item.get("token_ciphertext"):
-                updates["token_ciphertext"] = kms.encrypt(key_id, token)
+                updates["token_ciphertext"] = _encrypt(kms, key_id, bot_id, encryption.BOT_TOKEN, token)
         if not secret:
             secret = local_webhook_secret(bot_id)
             if not item.get("webhook_secret_ciphertext"):
-                updates["webhook_secret_ciphertext"] = kms.encrypt(key_id, secret)
+                updates["webhook_secret_ciphertext"] = _encrypt(
+                    kms, key_id, bot_id, encryption.BOT_WEBHOOK_SECRET, secret
+                )
         if updates and item:
             expression = "SET " + ", ".join(f"{name} = :{name}" for name in updates)
             table.update(f"BOT#{bot_id}", "BOT", expression, {f":{name}": value for name, value in updates.items()})
@@ -172,13 +177,21 @@ class TelegramLocal:
         return status, {"joined": False, "requested": True, **payload}
 
 
-def _decrypt(kms: Any, ciphertext: Any) -> str | None:
+def _encrypt(kms: Any, key_id: str, bot_id: str, field: str, plaintext: str) -> str:
+    from funil import encryption, keys
+
+    return encryption.encrypt_field(kms, key_id, keys.bot(bot_id), field, plaintext)
+
+
+def _decrypt(kms: Any, bot_id: str, field: str, ciphertext: Any) -> str | None:
+    from funil import encryption, keys
+
     if not isinstance(ciphertext, str) or not ciphertext:
         return None
     try:
-        return str(kms.decrypt(ciphertext))
+        return encryption.decrypt_field(kms, keys.bot(bot_id), field, ciphertext)
     except Exception:
-        log.warning("a bot secret could not be decrypted without context; using a local one")
+        log.warning("a bot secret could not be decrypted under its item's context; using a local one")
         return None
 
 

@@ -52,10 +52,11 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[aws.Resources]:
 
 def _clear_cached_clients() -> None:
     """boto3 clients are cached per container; each test is a new container."""
-    from funil.adapters import dynamo, sqs
+    from funil.adapters import dynamo, secrets_manager, sqs
 
     dynamo.dynamodb_client.cache_clear()
     sqs.sqs_client.cache_clear()
+    secrets_manager.secrets_provider.cache_clear()  # its cache holds the secrets read
 
 
 @pytest.fixture
@@ -110,6 +111,20 @@ def load_event(name: str) -> dict[str, Any]:
 @pytest.fixture
 def event() -> Callable[[str], dict[str, Any]]:
     return load_event
+
+
+def page_text(answer: dict[str, Any]) -> str:
+    """A handler's HTML answer as the browser reads it: base64 and gzip undone (the bridge page is
+    gzip-encoded for clients that accept it), else the body as it is."""
+    import base64
+    import gzip
+
+    body = answer.get("body") or ""
+    if not answer.get("isBase64Encoded"):
+        return str(body)
+    raw = base64.b64decode(body)
+    encoding = (answer.get("headers") or {}).get("content-encoding")
+    return (gzip.decompress(raw) if encoding == "gzip" else raw).decode()
 
 
 def queue_messages(resources: aws.Resources, logical_id: str) -> list[dict[str, Any]]:

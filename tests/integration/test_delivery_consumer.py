@@ -31,11 +31,13 @@ PUBLIC = "https://funil.example"
 @pytest.fixture
 def bots(table: Any, seed: Any, aws_env: Any, telegram_api: FakeTelegramApi) -> dict[str, str]:
     """The demo bots get (fake) tokens, KMS-encrypted into their items as the admin stores them."""
+    from funil import encryption, keys
     from funil.adapters.kms import Kms
 
     ids = [bot["id"] for bot in seed.bots]
     for bot_id, token in zip(ids, (TOKEN_A, TOKEN_B), strict=False):
-        ciphertext = Kms().encrypt(aws_env.keys["SecretsKey"], token)
+        key_id = aws_env.keys["SecretsKey"]
+        ciphertext = encryption.encrypt_field(Kms(), key_id, keys.bot(bot_id), encryption.BOT_TOKEN, token)
         table.update(f"BOT#{bot_id}", "BOT", "SET token_ciphertext = :c", {":c": ciphertext})
         telegram_api.register_bot(token, bot_id)
     return {ids[0]: TOKEN_A, ids[1]: TOKEN_B}

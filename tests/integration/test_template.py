@@ -48,10 +48,20 @@ def test_every_function_has_least_privilege_policies():
             assert statement.get("Resource") != "*", f"{name} grants on every resource"
 
 
-def test_redirect_can_only_read_config_and_put_clicks():
+def test_redirect_can_only_read_config_put_clicks_and_read_the_ip_hash_key():
     props = load().raw["Resources"]["RedirectFunction"]["Properties"]
-    actions = {action for statement in statements(props) for action in statement["Action"]}
-    assert actions == {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"}
+    granted = {
+        (action, str(statement["Resource"]))
+        for statement in statements(props)
+        for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+    }
+    table, key = str({"Fn::GetAtt": ["AppTable", "Arn"]}), str({"Ref": "IpHashKey"})
+    assert granted == {
+        ("dynamodb:GetItem", table),
+        ("dynamodb:BatchGetItem", table),
+        ("dynamodb:PutItem", table),
+        ("secretsmanager:GetSecretValue", key),
+    }
     assert props["MemorySize"] == 128
 
 

@@ -23,7 +23,7 @@ class Settings:
     conversions_queue_url: str
     conversions_dlq_url: str
     delivery_queue_url: str
-    ip_hash_secret: bytes
+    ip_hash_secret_arn: str  # the Secrets Manager secret keying IP HMACs (its ARN; the key is read at run time)
     trusted_proxy_hops: int
     link_cache_seconds: float
     click_ttl_margin_days: int
@@ -43,7 +43,7 @@ ENVIRONMENT = (
     "CONVERSIONS_QUEUE_URL",
     "CONVERSIONS_DLQ_URL",
     "DELIVERY_QUEUE_URL",
-    "IP_HASH_SECRET",
+    "IP_HASH_SECRET_ARN",
     "TRUSTED_PROXY_HOPS",
     "LINK_CACHE_SECONDS",
     "CLICK_TTL_MARGIN_DAYS",
@@ -82,7 +82,7 @@ def _settings(values: tuple[str | None, ...]) -> Settings:
         conversions_queue_url=_text(env, "CONVERSIONS_QUEUE_URL"),
         conversions_dlq_url=_text(env, "CONVERSIONS_DLQ_URL"),
         delivery_queue_url=_text(env, "DELIVERY_QUEUE_URL"),
-        ip_hash_secret=_text(env, "IP_HASH_SECRET").encode(),
+        ip_hash_secret_arn=_text(env, "IP_HASH_SECRET_ARN"),
         trusted_proxy_hops=max(0, _int(env, "TRUSTED_PROXY_HOPS", 0)),
         link_cache_seconds=float(_int(env, "LINK_CACHE_SECONDS", 30)),
         click_ttl_margin_days=max(0, _int(env, "CLICK_TTL_MARGIN_DAYS", 2)),

@@ -44,11 +44,15 @@ class Items(Protocol):
 
 
 class Secrets(Protocol):
-    """KMS: ciphertexts bound to the item they belong to by an encryption context."""
+    """KMS: ciphertexts bound to the item they belong to by an encryption context.
 
-    def encrypt(self, key_id: str, plaintext: str, context: Any = None) -> str: ...
+    The context is mandatory: ``funil.encryption`` spells it for every encrypted attribute, and a
+    ciphertext decrypts only under the context it was encrypted with.
+    """
 
-    def decrypt(self, ciphertext_b64: str, context: Any = None) -> str: ...
+    def encrypt(self, key_id: str, plaintext: str, context: Mapping[str, str]) -> str: ...
+
+    def decrypt(self, ciphertext_b64: str, context: Mapping[str, str]) -> str: ...
 
 
 class MessageQueue(Protocol):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from funil import keys
+from funil import encryption, keys
 from funil.adapters.dynamo import Table
 from funil.adapters.telegram import BotTokenInvalid, RateLimited, TelegramFailure, TelegramUnavailable
 from funil.bot import storage
@@ -51,7 +51,7 @@ def check_bot(deps: HealthDeps, bot: dict[str, Any], now: datetime) -> str:
     ciphertext = bot.get("token_ciphertext")
     if not ciphertext:
         return _record(deps, bot, "unhealthy", "no_token", now)
-    api = deps.telegram(deps.secrets.decrypt(str(ciphertext)))
+    api = deps.telegram(encryption.bot_token(deps.secrets, bot_id, str(ciphertext)))
     try:
         me = api.get_me()
         info = api.get_webhook_info()
@@ -76,7 +76,8 @@ def check_bot(deps: HealthDeps, bot: dict[str, Any], now: datetime) -> str:
         if not secret_ciphertext:
             return _record(deps, bot, "unhealthy", "no_webhook_secret", now)
         try:
-            api.set_webhook(expected, deps.secrets.decrypt(str(secret_ciphertext)), list(ALLOWED_UPDATES))
+            secret = encryption.bot_webhook_secret(deps.secrets, bot_id, str(secret_ciphertext))
+            api.set_webhook(expected, secret, list(ALLOWED_UPDATES))
         except (RateLimited, TelegramUnavailable):
             return "skipped"
         except TelegramFailure as error:

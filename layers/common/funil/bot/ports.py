@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from funil import encryption
 from funil.adapters.dynamo import Table
 from funil.adapters.telegram import TelegramClient
 from funil.bot import storage
@@ -51,12 +52,12 @@ class BotDeps:
     def api(self, bot: BotView) -> BotApi:
         if not bot.token_ciphertext:
             raise BotWithoutToken(bot.bot_id)
-        return self.telegram(self.secrets.decrypt(bot.token_ciphertext))
+        return self.telegram(encryption.bot_token(self.secrets, bot.bot_id, bot.token_ciphertext))
 
     def webhook_secret(self, bot: BotView) -> str | None:
         if not bot.webhook_secret_ciphertext:
             return None
-        return self.secrets.decrypt(bot.webhook_secret_ciphertext)
+        return encryption.bot_webhook_secret(self.secrets, bot.bot_id, bot.webhook_secret_ciphertext)
 
 
 class BotWithoutToken(Exception):

@@ -139,13 +139,14 @@ def build_click_item(
     token: str,
     now: datetime,
     fbp: str,
-    ip_hash_secret: bytes,
+    ip_hash_secret: bytes | None,
     trusted_proxy_hops: int,
     ttl_margin_days: int,
 ) -> CapturedClick:
     """The click item as stored: one durable record of this visit (docs/architecture.md §2.1).
 
     ``fbp`` is the visitor's ``_fbp``: their cookie, or the one the redirect mints and sets.
+    ``ip_hash_secret`` None (the key could not be read): the click is stored without its IP's HMAC.
     """
     click_ids, utm, ad = _campaign_params(request.query)
     now_ms = clock.to_epoch_ms(now)
@@ -174,7 +175,7 @@ def build_click_item(
         "fbc": fbc if fbc_source == "cookie" else None,
         "fbp": fbp,
         "ip": ip,
-        "ih": privacy.ip_hmac(ip, ip_hash_secret) if ip else None,
+        "ih": privacy.ip_hmac(ip, ip_hash_secret) if ip and ip_hash_secret else None,
         "ua": clean(headers.get("user-agent"), MAX_HEADER_VALUE),
         "al": clean(headers.get("accept-language"), 128),
         "rf": clean(headers.get("referer"), MAX_HEADER_VALUE),

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from funil import clock, http, ids, meta_cookies, pages
+from funil.adapters.secrets_manager import secret_bytes
 from funil.click import bridge, rotation, useragent
 from funil.click.capture import ClickRequest, build_click_item
 from funil.click.links import is_slug
@@ -35,12 +36,24 @@ class ClickDeps:
     new_token: Callable[[], str] = ids.new_click_token
     draw: Callable[[], float] = random.random
     new_fbp_payload: Callable[[], int] = meta_cookies.new_fbp_payload
+    ip_hash_key: Callable[[str], bytes] = secret_bytes  # secret ARN → key, read on first use and cached
 
 
 def _message(status: int, title_key: str, body_key: str, accept_language: str | None) -> http.Response:
     text = pages.texts(accept_language)
     page, nonce = pages.message_page(text[title_key], text[body_key], pages.language(accept_language))
     return http.html_response(status, page, {"content-security-policy": pages.message_csp(nonce)})
+
+
+def _ip_hash_key(deps: ClickDeps) -> bytes | None:
+    """The key of the click's IP HMAC, or None (the click is stored without it) when it cannot be read."""
+    try:
+        return deps.ip_hash_key(deps.settings.ip_hash_secret_arn)
+    except Exception:
+        # Only the HMAC (analytics) is lost: the click and the visitor's way to the bot matter more.
+        log.exception("IP hash key unavailable; click stored without its IP HMAC")
+        count("IpHashKeyUnavailable")
+        return None
 
 
 def serve_click(event: http.Event, deps: ClickDeps) -> http.Response:
@@ -83,15 +96,15 @@ def serve_click(event: http.Event, deps: ClickDeps) -> http.Response:
             token=token,
             now=now,
             fbp=fbp,
-            ip_hash_secret=deps.settings.ip_hash_secret,
+            ip_hash_secret=_ip_hash_key(deps),
             trusted_proxy_hops=deps.settings.trusted_proxy_hops,
             ttl_margin_days=deps.settings.click_ttl_margin_days,
         )
         if captured.fbc_built and captured.fbc:
             cookies.append(meta_cookies.set_cookie(meta_cookies.FBC_COOKIE, captured.fbc))
         try:
+            # Counted by the click stream (ClicksStored, per batch): no metrics line per stored click.
             deps.clicks.add(captured.item)
-            count("ClicksStored")
         except Exception:
             # The visitor still reaches the bot (as an organic lead): losing one attribution beats
             # losing the sale. The error is logged, counted and alarmed on (ClicksNotStoredAlarm).

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from funil import keys
+from funil import encryption, keys
 from funil.adapters.telegram import (
     BotTokenInvalid,
     RateLimited,
@@ -49,7 +49,7 @@ class BotClients:
             ciphertext = (self.items.get(*keys.bot(bot_id)) or {}).get("token_ciphertext")
             if not ciphertext:
                 raise BotWithoutToken(bot_id)  # retried: the admin may store it
-            token = self._tokens[bot_id] = self.secrets.decrypt(str(ciphertext))
+            token = self._tokens[bot_id] = encryption.bot_token(self.secrets, bot_id, str(ciphertext))
         return self.client(token)
 
     def forget(self, bot_id: str) -> None:
