@@ -33,32 +33,47 @@ PAGEVIEW_SHARE = 1.0  # stored clicks whose link has a pixel: each gets one serv
 VCPU_MB = 1769  # Lambda gives one vCPU's worth of CPU at 1,769 MB, proportionally below
 ARM_SLOWDOWN = 1.25  # Graviton vs the benchmark machine, per core (assumed, not measured)
 DDB_WRITE_LATENCY_MS = 10.0  # PutItem round trip inside the region, upper end of 5-10 ms
-SQS_SEND_LATENCY_MS = 15.0  # one SendMessageBatch
-LOG_BYTES_PER_INVOCATION = 700  # platform start + report records in JSON format (estimate)
-EMF_BYTES_PER_CLICK = 250  # the redirect's one metrics line (ClicksStored/CrawlerVisits), Powertools EMF
-REDIRECT_RESPONSE_BYTES = 3100  # bridge page ~2.1 KB + headers incl. CSP + Set-Cookie _fbp/_fbc (~0.2 KB)
+DDB_READ_LATENCY_MS = 10.0  # BatchGetItem of the batch's pixels
+# The redirect and the click stream run with SystemLogLevel WARN: Lambda writes no START/REPORT lines
+# for them. The redirect writes no line for a stored click (the click stream counts ClicksStored);
+# a crawler visit writes one EMF line (CrawlerVisits).
+EMF_BYTES_PER_LINE = 250  # one Powertools EMF line with one or two metrics
+# The bridge page gzip-encoded (every browser, in-app ones included, accepts gzip): 1,192 B for
+# 2,138 B of HTML, plus ~770 B of headers (the CSP, Set-Cookie _fbp/_fbc, content-encoding), measured
+# on events/redirect_get.json; plus the status line.
+REDIRECT_RESPONSE_BYTES = 2000
 CLICK_RESIDENT_DAYS = 11  # 7-day window + 2-day margin + up to ~2 days for TTL deletion
 STORAGE_OVERHEAD_BYTES = 100
-SQS_CONSUME_REQUESTS_PER_MESSAGE = 0.2  # Lambda receives and deletes in batches of ~10
-SQS_MESSAGES_PER_SEND = 10  # the click stream sends the PageViews with SendMessageBatch (10 per request)
-# The click stream consumer (ClickStreamFunction, 256 MB): BatchSize 100 with a 1 s batching window;
+# The click stream consumer (ClickStreamFunction, 128 MB): BatchSize 100 with a 1 s batching window;
 # at ~10 clicks/s per stream shard that is ~10 clicks per invocation (assumed: more traffic, fuller
 # batches; less, smaller ones). DynamoDB Streams reads by a Lambda trigger are not charged, and records
-# the filter drops (everything but click INSERTs) cost nothing.
+# the filter drops (everything but click INSERTs) cost nothing. Per invocation: one BatchGetItem of
+# the pixels (0.5 RRU each, eventually consistent; one pixel assumed), the events built (CPU), one
+# Graph request per pixel (its wait billed), one EMF line (ClicksStored, PageViewsSent).
 STREAM_CLICKS_PER_INVOCATION = 10
-STREAM_CPU_MS_PER_CLICK = 1.0  # sale_path.py measures 0.7 ms for an invocation of one click (upper bound)
-# capi_sender for the server PageView: 2 WRU and 1 Graph request per event measured (sale_path.py, "click");
-# SQS batches of 10 and ~600 ms billed per batch (one Graph request) assumed.
-CAPI_EVENTS_PER_INVOCATION = 10
-CAPI_BILLED_MS = 600  # one Graph request per pixel per batch (~300-500 ms) + CPU, at 256 MB
-CAPI_WRU_PER_EVENT = 2  # claim the event id + record the outcome (table writes, as sale_path.py counts them)
-# The delivery record is in gsi1 (CAPISTATUS#<pixel>#<status>, projection ALL): its claim adds the index
-# entry (1 write) and its outcome moves it to another status (a delete and a put: 2 writes).
-CAPI_INDEX_WRU_PER_EVENT = 3
-CAPI_EGRESS_BYTES_PER_EVENT = 1000
-CAPI_RECORD_BYTES = 815  # a sent PageView's CAPI# record (local stack, docs/cost.md)
-CAPI_RECORD_RESIDENT_DAYS = 92  # RECORD_RETENTION 90 days + TTL deletion lag
-CAPI_LOG_BYTES_PER_INVOCATION = 700 + 400  # platform records + the "conversions batch" info line
+STREAM_MEMORY_MB = 128  # template.yaml: it mostly waits on Meta
+STREAM_CPU_MS_PER_CLICK = 1.0  # build + serialise one PageView (sale_path.py: 0.7 ms for a one-click batch)
+GRAPH_REQUEST_MS = 400.0  # one Conversions API request from us-east-1, typical (timeout 1.5 s)
+PIXELS_PER_BATCH = 1
+# A PageView as sent: 479 B measured with a 95-character User-Agent (the builder on the tests'
+# click), ~650 B with a typical in-app one, plus each request's share of the token and HTTP headers.
+PAGEVIEW_EGRESS_BYTES = 750
+KMS_REQUEST = 0.03 / 1e4  # Decrypt: the pixel's token once per container (CachedKms)
+STREAM_CONTAINERS_PER_MILLION_CLICKS = 100  # cold starts of the click stream (assumed, generous)
+# PageViews Meta does not take at once (5xx, timeouts, throttling) go to the conversions queue, where
+# capi_sender claims, sends and records them as every queued event: ~1 SendMessageBatch per 10,
+# ~0.2 receive/delete request, ~400 ms of a 256 MB sender per 10, 5 WRU (claim, outcome and the
+# status index) and a 90-day record (~815 B, table + index). Share assumed; Meta's availability is
+# far better than 99%.
+FALLBACK_SHARE = 0.01
+FALLBACK_USD_PER_PAGEVIEW = (
+    SQS_REQUEST * (1 / 10 + 0.2)
+    + (LAMBDA_REQUEST + 0.4 * 256 / 1024 * LAMBDA_ARM_GB_S) / 10
+    + 5 * DDB_WRU
+    + 92 / 30 * (815 + STORAGE_OVERHEAD_BYTES) / 1e9 * (2 * DDB_STORAGE_GB_MONTH + DDB_PITR_GB_MONTH)
+)
+LOG_BYTES_PER_INVOCATION = 700  # platform start + report records in JSON format (the sale path's functions)
+SQS_CONSUME_REQUESTS_PER_MESSAGE = 0.2  # Lambda receives and deletes in batches of ~10
 
 
 @dataclass
@@ -79,30 +94,26 @@ def lambda_duration_usd(ms: float, memory_mb: int) -> float:
 
 def per_million_clicks(redirect_cpu_ms: float, click_wru: int, item_bytes: int) -> list[Line]:
     """What a click triggers: one HTTP API request, the redirect, one PutItem, and from the table's stream
-    the server PageView (click stream consumer, SQS, conversions sender)."""
+    the server PageView (the click stream consumer sends it to Meta; the queue takes what Meta does not)."""
     clicks = 1e6
     humans = clicks * (1 - BOT_SHARE)
+    crawlers = clicks - humans
     page_views = humans * PAGEVIEW_SHARE
-    stream_invocations = page_views / STREAM_CLICKS_PER_INVOCATION
-    capi_invocations = page_views / CAPI_EVENTS_PER_INVOCATION
+    stream_invocations = humans / STREAM_CLICKS_PER_INVOCATION
     redirect_ms = billed_ms(redirect_cpu_ms, 128, DDB_WRITE_LATENCY_MS)
-    stream_ms = billed_ms(STREAM_CPU_MS_PER_CLICK * STREAM_CLICKS_PER_INVOCATION, 256, SQS_SEND_LATENCY_MS)
+    stream_io_ms = DDB_READ_LATENCY_MS + PIXELS_PER_BATCH * GRAPH_REQUEST_MS
+    stream_ms = billed_ms(STREAM_CPU_MS_PER_CLICK * STREAM_CLICKS_PER_INVOCATION, STREAM_MEMORY_MB, stream_io_ms)
     resident_gb = humans * CLICK_RESIDENT_DAYS / 30 * (item_bytes + STORAGE_OVERHEAD_BYTES) / 1e9
-    capi_gb = page_views * CAPI_RECORD_RESIDENT_DAYS / 30 * (CAPI_RECORD_BYTES + STORAGE_OVERHEAD_BYTES) / 1e9
     out_gb = clicks * REDIRECT_RESPONSE_BYTES / 1e9
-    sqs_requests = page_views / SQS_MESSAGES_PER_SEND + page_views * SQS_CONSUME_REQUESTS_PER_MESSAGE
-    log_gb = (
-        (clicks + stream_invocations) * LOG_BYTES_PER_INVOCATION
-        + clicks * EMF_BYTES_PER_CLICK
-        + capi_invocations * CAPI_LOG_BYTES_PER_INVOCATION
-    ) / 1e9
-    lambda_requests = clicks + stream_invocations
+    graph_out_gb = page_views * PAGEVIEW_EGRESS_BYTES / 1e9
+    log_gb = (crawlers + stream_invocations) * EMF_BYTES_PER_LINE / 1e9
+    pixel_reads = stream_invocations * PIXELS_PER_BATCH * 0.5
     return [
         Line("HTTP API requests", f"{clicks:,.0f} x $1.00/M (one per click)", clicks * HTTP_API_REQUEST),
         Line(
             "Lambda requests",
             f"({clicks:,.0f} redirect + {stream_invocations:,.0f} click stream) x $0.20/M",
-            lambda_requests * LAMBDA_REQUEST,
+            (clicks + stream_invocations) * LAMBDA_REQUEST,
         ),
         Line(
             "Lambda duration, redirect (128 MB)",
@@ -110,9 +121,10 @@ def per_million_clicks(redirect_cpu_ms: float, click_wru: int, item_bytes: int) 
             clicks * lambda_duration_usd(redirect_ms, 128),
         ),
         Line(
-            f"Lambda duration, click stream (256 MB, {STREAM_CLICKS_PER_INVOCATION} clicks per invocation)",
+            f"Lambda duration, click stream ({STREAM_MEMORY_MB} MB, {STREAM_CLICKS_PER_INVOCATION} clicks and "
+            f"{PIXELS_PER_BATCH} Graph request per invocation)",
             f"{stream_invocations:,.0f} x {stream_ms} ms billed",
-            stream_invocations * lambda_duration_usd(stream_ms, 256),
+            stream_invocations * lambda_duration_usd(stream_ms, STREAM_MEMORY_MB),
         ),
         Line("DynamoDB click PutItem", f"{humans:,.0f} x {click_wru} WRU x $0.625/M", humans * click_wru * DDB_WRU),
         Line(
@@ -122,33 +134,31 @@ def per_million_clicks(redirect_cpu_ms: float, click_wru: int, item_bytes: int) 
         ),
         Line("DynamoDB Streams reads by the Lambda trigger", "not charged; filtered-out records cost nothing", 0.0),
         Line(
-            "SQS server PageView (SendMessageBatch of 10 + batched receive/delete)",
-            f"{page_views:,.0f} x (1/{SQS_MESSAGES_PER_SEND} + {SQS_CONSUME_REQUESTS_PER_MESSAGE}) x $0.40/M",
-            sqs_requests * SQS_REQUEST,
+            "DynamoDB pixel reads (one BatchGetItem per batch)",
+            f"{pixel_reads:,.0f} RRU x $0.125/M",
+            pixel_reads * DDB_RRU,
         ),
         Line(
-            "CloudWatch Logs ingestion (platform records, the redirect's EMF line, the sender's batch line)",
-            f"{log_gb:.2f} GB x $0.50/GB",
+            "KMS Decrypt of the pixel's token (once per container)",
+            f"{STREAM_CONTAINERS_PER_MILLION_CLICKS} x $0.03/10k",
+            STREAM_CONTAINERS_PER_MILLION_CLICKS * KMS_REQUEST,
+        ),
+        Line(
+            "Data transfer out: server PageViews to Meta",
+            f"{page_views:,.0f} x {PAGEVIEW_EGRESS_BYTES} B = {graph_out_gb:.2f} GB x $0.09/GB",
+            graph_out_gb * DATA_OUT_GB,
+        ),
+        Line(
+            f"PageViews Meta did not take at once ({FALLBACK_SHARE:.0%}): queue, capi_sender, record",
+            f"{page_views * FALLBACK_SHARE:,.0f} x ${FALLBACK_USD_PER_PAGEVIEW * 1e6:.2f}/M",
+            page_views * FALLBACK_SHARE * FALLBACK_USD_PER_PAGEVIEW,
+        ),
+        Line(
+            "CloudWatch Logs ingestion (no platform lines; crawlers' and the click stream's EMF lines)",
+            f"{log_gb:.3f} GB x $0.50/GB",
             log_gb * LOGS_INGEST_GB,
         ),
         Line("Data transfer out (responses)", f"{out_gb:.2f} GB x $0.09/GB", out_gb * DATA_OUT_GB),
-        Line(
-            "capi_sender for the server PageView (batches of 10)",
-            f"{capi_invocations:,.0f} inv x 256 MB x {CAPI_BILLED_MS} ms, "
-            f"{CAPI_WRU_PER_EVENT} WRU + {CAPI_EGRESS_BYTES_PER_EVENT} B out per event",
-            capi_invocations * (LAMBDA_REQUEST + lambda_duration_usd(CAPI_BILLED_MS, 256))
-            + page_views * (CAPI_WRU_PER_EVENT * DDB_WRU + CAPI_EGRESS_BYTES_PER_EVENT / 1e9 * DATA_OUT_GB),
-        ),
-        Line(
-            "capi_sender's delivery record: gsi1 index writes",
-            f"{page_views:,.0f} x {CAPI_INDEX_WRU_PER_EVENT} WRU x $0.625/M",
-            page_views * CAPI_INDEX_WRU_PER_EVENT * DDB_WRU,
-        ),
-        Line(
-            f"capi_sender's delivery record: storage (~{CAPI_RECORD_RESIDENT_DAYS} days, table + gsi1, PITR)",
-            f"{capi_gb:.2f} GB x ($0.25 x 2 + $0.20)/GB-month",
-            capi_gb * (2 * DDB_STORAGE_GB_MONTH + DDB_PITR_GB_MONTH),
-        ),
     ]
 
 

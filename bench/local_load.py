@@ -7,7 +7,7 @@ needs (clicks, leads, pending sandbox payments), then releases every request at 
 from its own thread and connection:
 
 - ``GET /go/demo`` clicks (a phone's User-Agent): each is one request and one write; its server
-  PageView follows from the table's stream (ClickStreamFunction) and the conversions queue;
+  PageView follows from the table's stream (ClickStreamFunction sends it to the fake Graph API);
 - ``POST /tg/{bot}`` updates with the bot's secret header: ``/start <token>`` and the offer's PIX button;
 - ``POST /_local/sandbox/pay/{payment}``: the payer pays, the sandbox sends its signed webhook through
   ``POST /pay/{gateway}/{secret}`` (some payments twice at once: a repeated webhook);

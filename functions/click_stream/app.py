@@ -1,9 +1,10 @@
-"""AppTable's stream (new click items) → the click's server PageView on the conversions queue (funil.click.stream).
+"""AppTable's stream (new click items) → the click's server PageView to Meta (funil.click.stream).
 
 Glue only: the collaborators (funil.wiring) and Powertools' batch processing, specialised in
-funil.click.stream to send the PageViews ten per SendMessageBatch. Records whose message SQS did not
-take are reported in ``batchItemFailures`` by SequenceNumber (the event source mapping has
-ReportBatchItemFailures); a redelivered record is harmless, the sender claims ``pv_<token>`` once.
+funil.click.stream to send the PageViews one Graph request per pixel, the ones not sent ten per
+SendMessageBatch to the conversions queue. Records whose PageView was neither sent nor queued are
+reported in ``batchItemFailures`` by SequenceNumber (the event source mapping has
+ReportBatchItemFailures); a redelivered record is harmless, Meta keeps one PageView per event id.
 """
 
 from __future__ import annotations

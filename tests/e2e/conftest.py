@@ -19,6 +19,7 @@ safety net for a test that would otherwise hang: generous, so a busy machine nev
 
 from __future__ import annotations
 
+import gzip
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -168,6 +169,12 @@ class Answer:
         """The ``Set-Cookie`` header values the server sent, in order."""
         return [value for name, value in self.headers if name.lower() == "set-cookie"]
 
+    @property
+    def text(self) -> str:
+        """The body as the browser reads it: a gzip-encoded answer (the bridge page) decoded."""
+        gzipped = any(name.lower() == "content-encoding" and value == "gzip" for name, value in self.headers)
+        return (gzip.decompress(self.content) if gzipped else self.content).decode("utf-8")
+
 
 def server_answers(stack: Any) -> list[Answer]:
     """Every answer the stack's HTTP server gives from the first call on, oldest first.
@@ -234,34 +241,16 @@ def stored_click(stack: Any, token: str) -> dict[str, Any]:
 def drain_click_stream(stack: Any) -> None:
     """Wait until the table's stream consumers have handled every record written so far.
 
-    The click's server PageView is queued by ClickStreamFunction from the stored click (the table's
-    stream, ``local.streams``), after the redirect has answered: once this returns, it is on the
-    conversions queue. Unlike ``stack.drain``, this does not wait for the queues to empty, so it
-    also works where ``stack.poller`` is stopped.
+    The click's server PageView is sent by ClickStreamFunction from the stored click (the table's
+    stream, ``local.streams``), after the redirect has answered: once this returns, the fake Graph
+    API has it. Unlike ``stack.drain``, this does not wait for the queues to empty, so it also works
+    where ``stack.poller`` is stopped.
     """
     assert stack.streams.drain(WAIT_SECONDS), f"the table's stream consumers did not catch up in {WAIT_SECONDS}s"
 
 
 def queue_counts(stack: Any, logical_id: str = "ConversionsQueue") -> dict[str, int]:
     return dict(get_json(stack, "/_local/queues")[logical_id])
-
-
-def conversion_messages(stack: Any) -> list[dict[str, Any]]:
-    """Bodies of the messages on the conversions queue, oldest first, left on it untouched.
-
-    Meaningful once the queue's consumer is stopped (``stack.poller.stop()``). The stack runs moto
-    in this process, so its SQS backend is looked at directly. Not ReceiveMessage: every receive
-    counts towards the queue's redrive policy (maxReceiveCount 8), after which moto moves the
-    message to the dead-letter queue, and with a visibility timeout of 0 the same first ten
-    messages come back every time, so later ones are never seen.
-    """
-    from moto.sqs.models import sqs_backends
-
-    from local import aws
-
-    name = stack.resources.queues["ConversionsQueue"].rsplit("/", 1)[-1]
-    queue = sqs_backends[aws.ACCOUNT][aws.REGION].get_queue(name)
-    return [json.loads(message.body) for message in list(queue._messages)]  # visible and in flight alike
 
 
 # --- the browser ------------------------------------------------------------------------------
@@ -330,7 +319,7 @@ class Visit:
 
     @property
     def html(self) -> str:
-        return self.body.decode("utf-8")
+        return self.answer.text
 
     def wait_until(self, condition: Callable[[], Any], what: str, seconds: float = WAIT_SECONDS) -> Any:
         """``condition()`` once truthy, the page running meanwhile (see ``run_until``)."""

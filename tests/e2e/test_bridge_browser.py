@@ -26,10 +26,10 @@ from tests.e2e.conftest import (
     NO_CHROMIUM,
     PIXEL_URL,
     click_item,
-    conversion_messages,
     demo_bot_id,
     demo_bot_usernames,
     drain_click_stream,
+    get_json,
     queue_counts,
     seed_data,
     stored_click,
@@ -87,8 +87,9 @@ class _Page(HTMLParser):
 
 @pytest.fixture(scope="module", autouse=True)
 def _conversions_stay_on_the_queue(stack: Any) -> None:
-    """These tests check what the click path puts on the conversions queue, so nothing may take it
-    off: the stack's queue consumers (capi_sender) are stopped for this module; they have their own tests.
+    """These tests check that a click's server PageView reaches Meta without the conversions queue, so
+    nothing may take a message off it: the stack's queue consumers (capi_sender) are stopped for this
+    module; they have their own tests.
     """
     stack.poller.stop()
 
@@ -115,14 +116,16 @@ def _assert_clean_console(visit: Any) -> None:
 
 
 def _page_views_for(stack: Any, token: str) -> list[dict[str, Any]]:
-    """The server PageViews of click ``token`` on the conversions queue (after ``drain_click_stream``).
+    """The server PageViews of click ``token`` the fake Graph API received (after ``drain_click_stream``).
 
-    A PageView names its click; the sender reads the fbp, fbc, IP and User-Agent from the stored click.
+    ClickStreamFunction builds each from the stored click (its fbp, fbc, IP and User-Agent) and sends
+    it straight to Meta; nothing goes through the conversions queue when Meta takes it.
     """
-    page_views = [message for message in conversion_messages(stack) if message.get("event_id") == f"pv_{token}"]
-    for message in page_views:
-        assert message["kind"] == "PageView", message
-        assert message["refs"]["click_token"] == token, message
+    received = get_json(stack, f"/_local/capi?token={token}")
+    page_views = [event for event in received if event["event_name"] == "PageView"]
+    for event in page_views:
+        assert event["event_id"] == f"pv_{token}", event
+        assert event["user_data"]["fbp"] == stored_click(stack, token)["fbp"], event
     return page_views
 
 
@@ -163,7 +166,7 @@ def _normalised(html: str, *, token: str, bot: str) -> str:
 def test_desktop_click_stores_the_click_sets_fbc_fires_pixel_and_opens_t_me(stack: Any, bridge: Any) -> None:
     fbp = "fb.1.1732200000000.1234567890"
     visit = bridge(DESKTOP_CHROME, cookies={"_fbp": fbp})
-    drain_click_stream(stack)  # earlier clicks' PageViews are queued by now: the count below is this one's
+    drain_click_stream(stack)  # earlier clicks' PageViews are sent by now
     before = queue_counts(stack)
 
     opened_at = time.time()
@@ -197,8 +200,8 @@ def test_desktop_click_stores_the_click_sets_fbc_fires_pixel_and_opens_t_me(stac
     assert visit.pixel_cookies == [{"_fbp": fbp, "_fbc": click["fbc"]}]
 
     drain_click_stream(stack)
-    assert [message["event_id"] for message in _page_views_for(stack, token)] == [f"pv_{token}"]
-    assert queue_counts(stack)["visible"] == before["visible"] + 1
+    assert [event["event_id"] for event in _page_views_for(stack, token)] == [f"pv_{token}"]
+    assert queue_counts(stack)["visible"] == before["visible"]  # sent, not queued
     _assert_clean_console(visit)
 
 
@@ -230,7 +233,7 @@ def test_first_visit_gets_fbp_from_the_redirect_and_the_pixel_keeps_it(stack: An
 
     # One server PageView, of this click: the sender takes its fbp (this one) from the stored click.
     drain_click_stream(stack)
-    assert [message["event_id"] for message in _page_views_for(stack, token)] == [f"pv_{token}"]
+    assert [event["event_id"] for event in _page_views_for(stack, token)] == [f"pv_{token}"]
     assert stored_click(stack, token)["fbp"] == cookies["_fbp"]["value"]
 
 
@@ -292,7 +295,7 @@ def test_script_like_utm_values_never_execute_and_are_stored_as_data(stack: Any,
 
 def test_without_javascript_the_button_and_a_noscript_refresh_lead_to_t_me(stack: Any, bridge: Any) -> None:
     visit = bridge(DESKTOP_CHROME, java_script=False, block_telegram=True)
-    drain_click_stream(stack)  # earlier clicks' PageViews are queued by now: the count below is this one's
+    drain_click_stream(stack)  # earlier clicks' PageViews are sent by now
     before = queue_counts(stack)
 
     # The refresh really fires: the browser asks for exactly the button's t.me address.
@@ -322,8 +325,8 @@ def test_without_javascript_the_button_and_a_noscript_refresh_lead_to_t_me(stack
 
     # Its server PageView comes all the same, from the stored click.
     drain_click_stream(stack)
-    assert [message["event_id"] for message in _page_views_for(stack, token)] == [f"pv_{token}"]
-    assert queue_counts(stack)["visible"] == before["visible"] + 1
+    assert [event["event_id"] for event in _page_views_for(stack, token)] == [f"pv_{token}"]
+    assert queue_counts(stack)["visible"] == before["visible"]  # sent, not queued
 
 
 @pytest.mark.parametrize(("user_agent", "app_link"), [(DESKTOP_CHROME, False), (INSTAGRAM_IPHONE, True)])
@@ -343,8 +346,9 @@ def test_page_is_small_and_loads_nothing_but_the_pixel(
         link = WEB_LINK.fullmatch(opened)
     assert link, opened
 
-    assert len(visit.body) <= MAX_PAGE_BYTES, len(visit.body)
+    assert len(visit.html.encode()) <= MAX_PAGE_BYTES, len(visit.html.encode())
     headers = document.headers
+    assert headers["content-encoding"] == "gzip" and len(visit.body) < len(visit.html.encode())  # Chromium sent gzip
     assert "no-store" in headers["cache-control"]
     assert headers["content-type"].startswith("text/html")
     nonce = re.search(r"script-src 'nonce-([A-Za-z0-9_\-+/=]+)'", headers["content-security-policy"])
@@ -368,7 +372,7 @@ def test_crawler_gets_the_same_page_but_no_click_is_stored(stack: Any, bridge: A
     human_link = WEB_LINK.fullmatch(human.wait_for_telegram())
     assert human_link
     assert click_item(stack, human_link["token"]) is not None
-    drain_click_stream(stack)  # the human's PageView is queued by now: the count below is the crawler's
+    drain_click_stream(stack)  # the human's PageView is sent by now: nothing below is of it
     before = queue_counts(stack)
 
     crawler = bridge(FACEBOOK_CRAWLER)
@@ -414,4 +418,4 @@ def test_without_meta_script_the_server_page_view_still_comes_and_telegram_opens
     assert stored_click(stack, token)["fbp"] == fbp
 
     drain_click_stream(stack)
-    assert [message["event_id"] for message in _page_views_for(stack, token)] == [f"pv_{token}"]
+    assert [event["event_id"] for event in _page_views_for(stack, token)] == [f"pv_{token}"]

@@ -75,8 +75,23 @@ def _paid_payment(stack: LocalStack, token: str) -> str:
             "status": "paid",
             "created_at": clock.iso(now - timedelta(minutes=2)),
             "paid_at": clock.iso(now),
-            "attribution": {key: click.get(key) for key in ("link_slug", "fbc", "fbp", "ip", "user_agent")},
-            "payer": {"email": "Comprador@Example.com", "phone": "(11) 98765-4321"},
+            # As checkout snapshots it: the raw IP and User-Agent stay on the click, read from there.
+            "attribution": {"click_token": token, **{key: click.get(key) for key in ("link_slug", "fbc", "fbp")}},
+        }
+    )
+    # Who paid, as the gateway reported it (kept beside the payment, with a TTL).
+    table.put(
+        {
+            "pk": f"PAYMENT#{payment_id}",
+            "sk": "PAYER",
+            "type": "payer",
+            "tenant_id": stack.seed.tenant_id,
+            "payment_id": payment_id,
+            "email": "Comprador@Example.com",
+            "phone": "(11) 98765-4321",
+            "source": "sandbox",
+            "created_at": clock.iso(now),
+            "expires_at": clock.to_epoch_s(now + timedelta(days=30)),
         }
     )
     message = ConversionMessage(
@@ -142,8 +157,9 @@ def test_page_view_and_purchase_arrive_at_the_fake_graph_api(stack: LocalStack, 
     )
     assert all(re.fullmatch(r"[a-f0-9]{64}", purchase["user_data"][key]) for key in ("em", "ph", "external_id"))
 
+    # The PageView went straight from the click stream, unrecorded; the Purchase through the sender.
     deliveries = {item["event_id"]: item for item in client.get("/_local/capi/deliveries").json()}
-    assert deliveries[f"pv_{token}"]["status"] == "sent"
+    assert f"pv_{token}" not in deliveries
     assert deliveries[f"purchase_{payment_id}"]["status"] == "sent"
     assert deliveries[f"purchase_{payment_id}"]["match_quality"]["grade"] == "great"
 

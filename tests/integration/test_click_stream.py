@@ -2,7 +2,8 @@
 
 Events have the shape Lambda gives a DynamoDB stream consumer (``events/dynamodb_stream_click_insert.json``,
 whose source is named in tests/integration/test_local_streams.py); the clicks in them are made by the
-real redirect where it matters. The conversions sender and the fake Graph API close the chain.
+real redirect where it matters. The PageViews go to the fake Graph API over HTTP (httpx's transport);
+the ones Meta does not take go to the conversions queue, where the real sender takes them over.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import json
 import re
 import sys
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
@@ -21,14 +23,23 @@ import pytest
 from funil import clock
 from funil.adapters.dynamo import deserialize, serialize
 from funil.adapters.meta_graph import GraphClient
+from funil.click.fields import click_item_from_fields
 from funil.messages import ConversionMessage
 
 from local import aws
-from local.fakes.meta_graph import FakeMetaGraph
+from local.fakes.meta_graph import FakeMetaGraph, Fault
 from local.handlers import LambdaContext, load_handler
 from local.template import load
-from tests.conftest import load_event, queue_messages
-from tests.unit.conversions.factories import ACCESS_TOKEN, META_PIXEL, MutableClock, pixel_item
+from tests.conftest import load_event, page_text, queue_messages
+from tests.unit.conversions.factories import (
+    ACCESS_TOKEN,
+    BASE_URL,
+    META_PIXEL,
+    PIXEL,
+    MutableClock,
+    click_item,
+    pixel_item,
+)
 
 RUN = "ClickStreamFunction"
 EXAMPLE = load_event("dynamodb_stream_click_insert.json")
@@ -73,6 +84,11 @@ def page_views(resources: aws.Resources) -> list[ConversionMessage]:
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 
+def page_views_peek(resources: aws.Resources) -> list[ConversionMessage]:
+    """The messages on the conversions queue now (left there), parsed."""
+    return [ConversionMessage.model_validate(body) for body in queue_messages(resources, "ConversionsQueue")]
+
+
 @pytest.fixture
 def clicks(
     invoke: Callable[..., Any], event: Callable[[str], dict[str, Any]], seed: Any, table: Any
@@ -88,43 +104,192 @@ def clicks(
             request = event("redirect_get.json")
             request["pathParameters"] = {"slug": "demo" if pixel else "direto"}
             answer = invoke("RedirectFunction", request)
-            token = re.search(r"start=([A-Za-z0-9_-]{22})", answer["body"] or answer["headers"]["location"]).group(1)
+            token = re.search(r"start=([A-Za-z0-9_-]{22})", page_text(answer) or answer["headers"]["location"]).group(1)
             made.append(table.get(f"CLICK#{token}", "CLICK"))
         return made
 
     return make
 
 
-def test_the_example_click_sends_its_one_page_view(invoke, aws_env, aws_calls) -> None:
-    result = invoke(RUN, load_event("dynamodb_stream_click_insert.json"))
-    assert result == {"batchItemFailures": []}
-    assert aws_calls == [("sqs", "SendMessageBatch")]
-    (message,) = page_views(aws_env)
-    assert message.kind == "PageView"
-    assert message.event_id == f"pv_{EXAMPLE_TOKEN}"  # the bridge page's Pixel eventID
-    assert message.refs.click_token == EXAMPLE_TOKEN
-    assert (message.tenant_id, message.pixel_id) == ("t_demo", "px_demo")
-    assert message.occurred_at == clock.parse_iso("2026-11-22T18:00:00Z")  # the click's time (t)
+CLICK_TIME = clock.parse_iso("2026-11-22T18:00:00Z")  # the example record's click (t)
 
 
-def test_one_page_view_per_click_with_a_pixel_ten_per_request(invoke, aws_env, clicks, aws_calls) -> None:
+@dataclass
+class Stream:
+    """The handler module as loaded, its Graph API a fake, its clock a few minutes after the clicks."""
+
+    invoke: Callable[[dict[str, Any]], Any]
+    graph: FakeMetaGraph
+    resources: aws.Resources
+    clock: MutableClock
+
+
+@pytest.fixture
+def stream(aws_env: aws.Resources, table: Any, seed: Any, monkeypatch: pytest.MonkeyPatch) -> Stream:
+    from funil import encryption, keys
+    from funil.adapters.kms import Kms
+
+    monkeypatch.setenv("PUBLIC_BASE_URL", BASE_URL)
+    key_id, field = aws_env.keys["SecretsKey"], encryption.PIXEL_ACCESS_TOKEN
+    ciphertext = encryption.encrypt_field(Kms(), key_id, keys.pixel(PIXEL), field, ACCESS_TOKEN)
+    table.put(pixel_item(access_token_ciphertext=ciphertext))
+    function = load().functions[RUN]
+    handler = load_handler(function, fresh=True)
+    processor = sys.modules[f"funil_fn_{RUN}"].processor
+    at = MutableClock(CLICK_TIME + timedelta(minutes=5))
+    graph = FakeMetaGraph(access_tokens={ACCESS_TOKEN}, now=at.timestamp)
+    # Looked up per request, so a test may swap the fake's answer (``graph.handle``).
+    http = GraphClient(client=httpx.Client(transport=httpx.MockTransport(lambda request: graph.handle(request))))  # noqa: PLW0108
+    processor.deps = replace(processor.deps, page_views=replace(processor.deps.page_views, graph=http, now=at))
+    return Stream(lambda event: handler(event, LambdaContext(function, "test-request")), graph, aws_env, at)
+
+
+def stored_clicks(table: Any, n: int, pixel: bool = True, at: datetime = CLICK_TIME) -> list[dict[str, Any]]:
+    """n clicks as the redirect stores them (``click_item_from_fields``), at ``at``."""
+    made = []
+    for number in range(n):
+        token = f"{number:04d}".ljust(22, "x")
+        item = click_item_from_fields(click_item(token=token, clicked_at=at))
+        if not pixel:
+            item = {key: value for key, value in item.items() if key != "px"}
+        table.put(item)
+        made.append(item)
+    return made
+
+
+def tokens_of(items: list[dict[str, Any]]) -> list[str]:
+    return [item["pk"].removeprefix("CLICK#") for item in items]
+
+
+def capi_records(table: Any) -> list[dict[str, Any]]:
+    """The conversions sender's records (``CAPI#…``): the stream writes none."""
+    scan = boto3.client("dynamodb", region_name=aws.REGION).get_paginator("scan").paginate(TableName=table.name)
+    return [deserialize(item) for page in scan for item in page["Items"] if item["pk"]["S"].startswith("CAPI#")]
+
+
+def test_the_example_click_sends_its_one_page_view_straight_to_meta(stream, table, aws_calls) -> None:
+    stored = deserialize(EXAMPLE["Records"][0]["dynamodb"]["NewImage"])
+    aws_calls.clear()
+    assert stream.invoke(load_event("dynamodb_stream_click_insert.json")) == {"batchItemFailures": []}
+    # One batch read of the pixel, one decrypt of its token (cached per container), no queue, no write.
+    assert aws_calls == [("dynamodb", "BatchGetItem"), ("kms", "Decrypt")]
+    (sent,) = stream.graph.events(META_PIXEL)
+    assert (sent["event_name"], sent["event_id"]) == ("PageView", f"pv_{EXAMPLE_TOKEN}")  # the Pixel's eventID
+    assert sent["event_time"] == stored["t"] // 1000  # the click's time
+    assert sent["user_data"]["fbp"] == stored["fbp"]  # the fbp the redirect stored (and set as _fbp)
+    assert sent["user_data"]["fbc"] == f"fb.1.{stored['t']}.{stored['ci']['fbclid']}"
+    assert sent["event_source_url"] == f"{BASE_URL}/go/demo"
+    assert queue_messages(stream.resources, "ConversionsQueue") == []
+    assert capi_records(table) == []
+
+
+def test_one_graph_request_per_pixel_per_batch(stream, table, clicks, aws_calls) -> None:
     with_pixel = clicks(12)
     without_pixel = clicks(3, pixel=False)
-    batch = [*with_pixel[:5], *without_pixel, *with_pixel[5:]]
     aws_calls.clear()
-    assert invoke(RUN, stream_event(batch)) == {"batchItemFailures": []}
-    assert aws_calls == [("sqs", "SendMessageBatch")] * 2  # 12 messages: 10 + 2, nothing for the 3 without pixel
-    sent = page_views(aws_env)
-    tokens = [item["pk"].removeprefix("CLICK#") for item in with_pixel]
-    assert sorted(message.event_id for message in sent) == sorted(f"pv_{token}" for token in tokens)
+    assert stream.invoke(stream_event([*with_pixel[:5], *without_pixel, *with_pixel[5:]])) == {"batchItemFailures": []}
+    assert [call for call in aws_calls if call[0] != "kms"] == [("dynamodb", "BatchGetItem")]
+    assert stream.graph.request_count() == 1
+    assert sorted(stream.graph.event_ids()) == sorted(f"pv_{token}" for token in tokens_of(with_pixel))
+    assert queue_messages(stream.resources, "ConversionsQueue") == []
 
 
-def test_a_batch_of_clicks_without_pixel_sends_nothing(invoke, aws_env, clicks, aws_calls) -> None:
+def test_a_batch_of_clicks_without_pixel_sends_nothing(stream, clicks, aws_calls) -> None:
     batch = clicks(2, pixel=False)
     aws_calls.clear()
-    assert invoke(RUN, stream_event(batch)) == {"batchItemFailures": []}
+    assert stream.invoke(stream_event(batch)) == {"batchItemFailures": []}
     assert aws_calls == []
-    assert queue_messages(aws_env, "ConversionsQueue") == []
+    assert stream.graph.request_count() == 0
+    assert queue_messages(stream.resources, "ConversionsQueue") == []
+
+
+@pytest.mark.parametrize(
+    ("switch", "value"), [("enabled", False), ("events", {"PageView": False, "Lead": True, "Purchase": True})]
+)
+def test_a_pixel_that_does_not_want_page_views_gets_none(stream, table, switch, value, aws_calls) -> None:
+    table.put({**table.get(f"PIXEL#{PIXEL}", "PIXEL"), switch: value})
+    batch = stored_clicks(table, 3)
+    aws_calls.clear()
+    assert stream.invoke(stream_event(batch)) == {"batchItemFailures": []}
+    assert stream.graph.request_count() == 0
+    assert ("sqs", "SendMessageBatch") not in aws_calls
+    assert capi_records(table) == []
+
+
+def _sender_takes_over(stream: Stream) -> list[str]:
+    """The real capi_sender on what the stream queued (one SQS batch), on the same fake Graph API."""
+    sender = load().functions["CapiSenderFunction"]
+    load_handler(sender, fresh=True)
+    module = sys.modules["funil_fn_CapiSenderFunction"]
+    module.DEPS.graph = GraphClient(client=httpx.Client(transport=httpx.MockTransport(stream.graph.handle)))
+    module.DEPS.now = stream.clock
+    records = [
+        {"messageId": f"m-{number}", "receiptHandle": "", "body": message.model_dump_json()}
+        for number, message in enumerate(page_views(stream.resources))
+    ]
+    result = module.lambda_handler({"Records": records}, LambdaContext(sender, "test-sender"))
+    assert result == {"batchItemFailures": []}
+    return [record["messageId"] for record in records]
+
+
+def _short_by_one(graph: FakeMetaGraph) -> Callable[[httpx.Request], httpx.Response]:
+    """Meta's answer with ``events_received`` one short of the events sent."""
+    original = graph.handle
+
+    def short(request: httpx.Request) -> httpx.Response:
+        body = json.loads(original(request).content)
+        return httpx.Response(200, json={**body, "events_received": body["events_received"] - 1})
+
+    return short
+
+
+@pytest.mark.parametrize("fault", ["server_error", "timeout", "token_expired", "events_received_short"])
+def test_what_meta_does_not_take_goes_to_the_sender(stream, table, fault) -> None:
+    batch = stored_clicks(table, 3)
+    with pytest.MonkeyPatch.context() as patch:
+        if fault == "server_error":
+            stream.graph.fail(Fault(status=500, code=2, is_transient=True))
+        elif fault == "timeout":
+            patch.setattr(stream.graph, "timeout_sleep_seconds", 0.0)
+            stream.graph.time_out()
+        elif fault == "token_expired":
+            stream.graph.fail_with_code(190, status=400)
+        else:
+            patch.setattr(stream.graph, "handle", _short_by_one(stream.graph))
+        assert stream.invoke(stream_event(batch)) == {"batchItemFailures": []}
+    queued = sorted(message.event_id for message in page_views_peek(stream.resources))
+    assert queued == sorted(f"pv_{token}" for token in tokens_of(batch))
+    assert capi_records(table) == []  # nothing recorded by the stream itself
+    stream.graph.clear()
+    _sender_takes_over(stream)
+    # The sender sends each once (claimed and recorded, as every queued event).
+    assert sorted(stream.graph.event_ids()) == queued
+    assert {record["status"] for record in capi_records(table)} == {"sent"}
+
+
+def test_a_token_that_does_not_decrypt_queues_the_page_views(stream, table) -> None:
+    table.put({**table.get(f"PIXEL#{PIXEL}", "PIXEL"), "access_token_ciphertext": "bm90IGEgY2lwaGVydGV4dA=="})
+    batch = stored_clicks(table, 2)
+    assert stream.invoke(stream_event(batch)) == {"batchItemFailures": []}
+    assert stream.graph.request_count() == 0
+    assert len(page_views_peek(stream.resources)) == 2
+
+
+def test_pixels_that_cannot_be_read_queue_the_page_views(stream, table, monkeypatch) -> None:
+    from botocore.client import BaseClient
+
+    batch = stored_clicks(table, 2)
+    original = BaseClient._make_api_call
+
+    def call(self: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        if operation == "BatchGetItem":
+            raise ConnectionError("DynamoDB unreachable")
+        return original(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", call)
+    assert stream.invoke(stream_event(batch)) == {"batchItemFailures": []}
+    assert stream.graph.request_count() == 0
+    assert len(page_views_peek(stream.resources)) == 2
 
 
 def _refuse(monkeypatch: pytest.MonkeyPatch, ids: set[str] | None) -> None:
@@ -150,66 +315,47 @@ def _refuse(monkeypatch: pytest.MonkeyPatch, ids: set[str] | None) -> None:
     monkeypatch.setattr(BaseClient, "_make_api_call", call)
 
 
-def test_messages_sqs_refuses_are_reported_by_sequence_number(invoke, aws_env, clicks, monkeypatch) -> None:
-    batch = [*clicks(2), *clicks(1, pixel=False), *clicks(2)]
+def test_messages_sqs_refuses_are_reported_by_sequence_number(stream, table, monkeypatch) -> None:
+    batch = [*stored_clicks(table, 2), *stored_clicks(table, 1, pixel=False), *stored_clicks(table, 2)]
     event = stream_event(batch)
     numbers = sequence_numbers(event)
+    stream.graph.fail(Fault(status=503, code=2, is_transient=True))  # Meta down: all four to the queue
     _refuse(monkeypatch, {"1", "3"})  # the 2nd and 4th message: the records at positions 1 and 4
-    result = invoke(RUN, event)
+    result = stream.invoke(event)
     assert result == {"batchItemFailures": [{"itemIdentifier": numbers[1]}, {"itemIdentifier": numbers[4]}]}
-    sent = {message.event_id for message in page_views(aws_env)}
-    assert sent == {f"pv_{batch[0]['pk'][6:]}", f"pv_{batch[3]['pk'][6:]}"}
+    queued = {message.event_id for message in page_views(stream.resources)}
+    assert queued == {f"pv_{tokens_of(batch)[0]}", f"pv_{tokens_of(batch)[3]}"}
 
 
-def test_sqs_down_fails_every_record_with_a_message_and_nothing_else(invoke, aws_env, clicks, monkeypatch) -> None:
-    batch = [*clicks(1, pixel=False), *clicks(2)]
+def test_meta_and_sqs_down_fail_every_record_with_a_page_view_and_nothing_else(stream, table, monkeypatch) -> None:
+    batch = [*stored_clicks(table, 1, pixel=False), *stored_clicks(table, 2)]
     event = stream_event(batch)
     numbers = sequence_numbers(event)
+    stream.graph.fail(Fault(status=500, code=2, is_transient=True))
     _refuse(monkeypatch, None)
-    result = invoke(RUN, event)
+    result = stream.invoke(event)
     assert result == {"batchItemFailures": [{"itemIdentifier": numbers[1]}, {"itemIdentifier": numbers[2]}]}
 
 
-def test_an_unreadable_click_is_skipped_as_an_anomaly_not_retried(invoke, aws_env, funil_log) -> None:
+def test_an_unreadable_click_is_skipped_as_an_anomaly_not_retried(stream, funil_log) -> None:
     item = deserialize(EXAMPLE["Records"][0]["dynamodb"]["NewImage"])
     broken = {key: value for key, value in item.items() if key not in {"tenant_id", "t"}}
-    assert invoke(RUN, stream_event([broken])) == {"batchItemFailures": []}
-    assert queue_messages(aws_env, "ConversionsQueue") == []
+    assert stream.invoke(stream_event([broken])) == {"batchItemFailures": []}
+    assert stream.graph.request_count() == 0
+    assert queue_messages(stream.resources, "ConversionsQueue") == []
     assert [record.anomaly for record in funil_log if hasattr(record, "anomaly")] == ["click_unreadable"]
 
 
-def test_a_redelivered_record_sends_no_second_page_view_to_meta(invoke, aws_env, table, monkeypatch) -> None:
-    """Lambda may deliver a stream record again: the sender's claim on pv_<token> absorbs it."""
-    from funil.adapters.kms import Kms
-
-    monkeypatch.setenv("PUBLIC_BASE_URL", "https://funil.example.com")
-    table.put(pixel_item(access_token_ciphertext=Kms().encrypt(aws_env.keys["SecretsKey"], ACCESS_TOKEN)))
-    stored = deserialize(EXAMPLE["Records"][0]["dynamodb"]["NewImage"])
-    table.put(stored)
+def test_a_redelivered_record_sends_the_identical_page_view_for_meta_to_deduplicate(stream, table) -> None:
+    """Lambda may deliver a stream record again: the same event name, id and time reach Meta, which
+    keeps the first of an event_name and event_id (as it does for the browser Pixel's copy)."""
     event = load_event("dynamodb_stream_click_insert.json")
-    assert invoke(RUN, event) == {"batchItemFailures": []}
-    assert invoke(RUN, event) == {"batchItemFailures": []}  # the same record again
-    messages = page_views(aws_env)
-    assert [message.event_id for message in messages] == [f"pv_{EXAMPLE_TOKEN}"] * 2
-
-    sender = load().functions["CapiSenderFunction"]
-    load_handler(sender, fresh=True)
-    module = sys.modules["funil_fn_CapiSenderFunction"]
-    at = MutableClock(clock.parse_iso("2026-11-22T18:00:00Z") + timedelta(minutes=5))
-    graph = FakeMetaGraph(access_tokens={ACCESS_TOKEN}, now=at.timestamp)
-    module.DEPS.graph = GraphClient(client=httpx.Client(transport=httpx.MockTransport(graph.handle)))
-    module.DEPS.now = at
-    for number, message in enumerate(messages):  # one SQS batch each, as two deliveries would come
-        record = {"messageId": f"m-{number}", "receiptHandle": f"r-{number}", "body": message.model_dump_json()}
-        result = module.lambda_handler({"Records": [record]}, LambdaContext(sender, f"test-{number}"))
-        assert result == {"batchItemFailures": []}
-
-    (sent,) = graph.events(META_PIXEL)
-    assert (sent["event_name"], sent["event_id"]) == ("PageView", f"pv_{EXAMPLE_TOKEN}")
-    assert sent["user_data"]["fbp"] == stored["fbp"]  # the fbp the redirect stored (and set as _fbp)
-    assert sent["user_data"]["fbc"] == f"fb.1.{stored['t']}.{stored['ci']['fbclid']}"
-    assert sent["event_source_url"] == "https://funil.example.com/go/demo"
-    assert json.loads(json.dumps(sent))["event_time"] == stored["t"] // 1000
+    assert stream.invoke(event) == {"batchItemFailures": []}
+    stream.clock.advance(minutes=3)
+    assert stream.invoke(event) == {"batchItemFailures": []}  # the same record again
+    first, second = stream.graph.events(META_PIXEL)
+    assert first == second
+    assert (first["event_name"], first["event_id"]) == ("PageView", f"pv_{EXAMPLE_TOKEN}")
 
 
 def test_template_wires_the_stream_to_clicks_only(aws_env) -> None:
@@ -225,15 +371,18 @@ def test_template_wires_the_stream_to_clicks_only(aws_env) -> None:
     assert [json.loads(pattern) for pattern in trigger.filters] == [
         {"dynamodb": {"NewImage": {"sk": {"S": ["CLICK"]}}}, "eventName": ["INSERT"]}
     ]
-    # Least privilege: send to the conversions queue and its own on-failure queue, nothing else (stream
-    # reads come with the DynamoDB event); AppTable's stream carries the new image it reads.
+    # Least privilege: read pixels, decrypt their tokens, send to the conversions queue and its own
+    # on-failure queue, nothing else (stream reads come with the DynamoDB event); AppTable's stream
+    # carries the new image it reads.
     raw = load_template().raw["Resources"]
     statements = [statement for policy in raw[RUN]["Properties"]["Policies"] for statement in policy["Statement"]]
     assert [(statement["Action"], statement["Resource"]) for statement in statements] == [
+        ("dynamodb:BatchGetItem", {"Fn::GetAtt": ["AppTable", "Arn"]}),
+        ("kms:Decrypt", {"Fn::GetAtt": ["SecretsKey", "Arn"]}),
         (
             "sqs:SendMessage",
             [{"Fn::GetAtt": ["ConversionsQueue", "Arn"]}, {"Fn::GetAtt": ["ClickStreamDeadLetterQueue", "Arn"]}],
-        )
+        ),
     ]
     assert raw["AppTable"]["Properties"]["StreamSpecification"]["StreamViewType"] in {"NEW_IMAGE", "NEW_AND_OLD_IMAGES"}
     alarm = raw["ClickStreamDeadLetterAlarm"]["Properties"]

@@ -198,8 +198,8 @@ def test_the_app_table_stream_arn_resolves(stack: LocalStack) -> None:
 
 
 def test_insert_modify_remove_arrive_in_order_shaped_as_lambda_sends_them(stack: LocalStack) -> None:
-    # The click's own records only: the template's ClickStreamFunction queues its PageView, whose
-    # conversion record (CAPI#…) the sender then writes to the same table.
+    # The click's own records only: the template's ClickStreamFunction consumes the same stream, and
+    # a PageView it cannot send goes through the sender, whose record (CAPI#…) lands in the same table.
     stack.add_function(_function("TestKeepFunction", "keep", filters=_only("CLICK#")))
     image = EXAMPLE["dynamodb"]["NewImage"]
     dynamodb = boto3.client("dynamodb", region_name=aws.REGION)

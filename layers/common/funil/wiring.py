@@ -15,6 +15,8 @@ from funil.clock import utc_now
 from funil.config import Settings
 
 if TYPE_CHECKING:
+    import httpx
+
     from funil.bot.health import HealthDeps
     from funil.bot.ports import BotDeps
     from funil.click.entry import ClickDeps
@@ -31,6 +33,12 @@ def new_claim_id() -> str:
     return uuid.uuid4().hex
 
 
+def gateway_http_client() -> httpx.Client:
+    import httpx
+
+    return httpx.Client(timeout=GATEWAY_TIMEOUT_SECONDS)
+
+
 def click(settings: Settings) -> ClickDeps:
     from funil.adapters.dynamo import Table
     from funil.click.entry import ClickDeps
@@ -43,26 +51,41 @@ def click(settings: Settings) -> ClickDeps:
 
 
 def click_stream(settings: Settings) -> ClickStreamDeps:
+    from funil.adapters.dynamo import Table
+    from funil.adapters.kms import CachedKms
+    from funil.adapters.meta_graph import GraphClient
     from funil.adapters.sqs import Queue
     from funil.click.stream import ClickStreamDeps
+    from funil.conversions.builder import BuildSettings
+    from funil.conversions.page_views import PageViewDeps
+    from funil.encryption import pixel_access_token
 
-    return ClickStreamDeps(conversions=Queue(settings.conversions_queue_url))
+    tokens = CachedKms(max_entries=1000)  # access tokens: decrypted once per container, never logged
+    page_views = PageViewDeps(
+        items=Table(settings.table_name),
+        graph=GraphClient(settings.meta_graph_base_url, settings.meta_graph_version),
+        access_token=lambda pixel: pixel_access_token(tokens, pixel),
+        now=utc_now,
+        settings=BuildSettings(settings.public_base_url),
+    )
+    return ClickStreamDeps(page_views=page_views, conversions=Queue(settings.conversions_queue_url))
 
 
 def payments(settings: Settings) -> PaymentDeps:
-    import httpx
-
     from funil.adapters.dynamo import Table
+    from funil.adapters.first_use import on_first_use
     from funil.adapters.kms import CachedKms
-    from funil.adapters.sqs import Queue
+    from funil.adapters.sqs import Queue, sqs_client
     from funil.payments.ports import Deps
 
     return Deps(
         items=Table(settings.table_name),
         secrets=CachedKms(),
-        http=httpx.Client(timeout=GATEWAY_TIMEOUT_SECONDS),
-        conversions=Queue(settings.conversions_queue_url),
-        deliveries=Queue(settings.delivery_queue_url),
+        http=on_first_use(gateway_http_client),  # httpx only once a gateway is called
+        # Built with the container: most updates and webhooks queue a conversion (a Lead, a Purchase).
+        conversions=Queue(settings.conversions_queue_url, sqs_client()),
+        deliveries=Queue(settings.delivery_queue_url, sqs_client()),
+        public_base_url=settings.public_base_url,  # our webhook URL, given to gateways on each charge
         now=utc_now,
     )
 
@@ -107,6 +130,7 @@ def conversions_sender(settings: Settings) -> SenderDeps:
     from funil.adapters.sqs import Queue
     from funil.conversions.sender import SenderDeps, SenderSettings
     from funil.conversions.storage import EventRecords
+    from funil.encryption import pixel_access_token
 
     table = Table(settings.table_name)
     tokens = CachedKms(max_entries=1000)  # access tokens: decrypted once per container, never logged
@@ -115,7 +139,7 @@ def conversions_sender(settings: Settings) -> SenderDeps:
         items=table,
         deliveries=EventRecords(table),
         graph=GraphClient(settings.meta_graph_base_url, settings.meta_graph_version),
-        access_token=tokens.decrypt,
+        access_token=lambda pixel: pixel_access_token(tokens, pixel),
         dead_letter=lambda body, attributes: dead_letters.send(body, dict(attributes)),
         delay_retry=Queue(settings.conversions_queue_url).delay,
         now=utc_now,

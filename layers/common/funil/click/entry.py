@@ -124,4 +124,4 @@ def serve_click(event: http.Event, deps: ClickDeps) -> http.Response:
         nonce=nonce,
     )
     csp = {"content-security-policy": bridge.content_security_policy(nonce)}
-    return http.html_response(200, page, csp, cookies)
+    return http.gzipped(http.html_response(200, page, csp, cookies), event)
