@@ -51,7 +51,7 @@ class HttpRoute:
             lambda m: f"(?P<{m.group(1)}>.+)" if m.group(2) else f"(?P<{m.group(1)}>[^/]+)",
             re.escape(self.path),
         )
-        return re.compile(f"^{regex}$")
+        return re.compile(f"^{regex}\\Z")  # \Z: no trailing newline slips through (``$`` allows one)
 
 
 @dataclass(frozen=True)

@@ -131,3 +131,23 @@ def test_english_when_the_browser_prefers_it(invoke, event, seed, table):
     request = event("delivery_page_get.json")
     request["headers"]["accept-language"] = "en-US,en;q=0.9"
     assert "Payment confirmed" in invoke(RUN, request)["body"]
+
+
+def test_a_mismatched_or_newline_suffixed_token_answers_exactly_as_an_unknown_one(invoke, event, seed, table):
+    import re
+
+    def page(token: str) -> tuple[int, str]:
+        request = event("delivery_page_get.json")
+        request["pathParameters"]["token"] = token
+        request["rawPath"] = f"/d/{token}"
+        answer = invoke(RUN, request)
+        return answer["statusCode"], re.sub(r"nonce-?[=\"']*[A-Za-z0-9+/_=-]+", "nonce", answer["body"])
+
+    put_payment(table, seed)
+    token = event("delivery_page_get.json")["pathParameters"]["token"]
+    assert page(token)[0] == 200
+    unknown = page("UnknownTokenUnknownToken")
+    assert unknown[0] == 404
+    assert page(token + "\n") == unknown  # the token pattern is anchored: no trailing newline
+    put_payment(table, seed, delivery_token="SomeOtherTokenAbcdefgh12")  # index says TOKEN, item disagrees
+    assert page(token) == unknown

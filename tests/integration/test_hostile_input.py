@@ -54,7 +54,7 @@ PROFILE = settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 def route(tests: int) -> settings:
     """The profile's examples are per route: shared among the ``tests`` of that route."""
-    return settings(PROFILE, max_examples=max(1, PROFILE.max_examples // tests))
+    return settings(PROFILE, max_examples=max(1, -(-PROFILE.max_examples // tests)))  # rounded up: ≥ the profile
 
 
 COUNT_DIR = os.environ.get("HYPOTHESIS_COUNT_DIR")  # long runs: one character per example, per test

@@ -16,7 +16,7 @@ def new_click_token() -> str:
 
 
 def is_click_token(value: object) -> bool:
-    return isinstance(value, str) and CLICK_TOKEN_RE.match(value) is not None
+    return isinstance(value, str) and CLICK_TOKEN_RE.fullmatch(value) is not None
 
 
 def pageview_event_id(token: str) -> str:

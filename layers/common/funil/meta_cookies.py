@@ -33,11 +33,11 @@ FBCLID_RE = re.compile(r"^[A-Za-z0-9_-]{1,500}$")
 
 
 def valid_fbc(value: object) -> str | None:
-    return value if isinstance(value, str) and len(value) <= MAX_COOKIE_LENGTH and FBC_RE.match(value) else None
+    return value if isinstance(value, str) and len(value) <= MAX_COOKIE_LENGTH and FBC_RE.fullmatch(value) else None
 
 
 def valid_fbp(value: object) -> str | None:
-    return value if isinstance(value, str) and len(value) <= MAX_COOKIE_LENGTH and FBP_RE.match(value) else None
+    return value if isinstance(value, str) and len(value) <= MAX_COOKIE_LENGTH and FBP_RE.fullmatch(value) else None
 
 
 def fbc_payload(fbc: str) -> str:
@@ -65,7 +65,7 @@ def fbc_from_fbclid(fbclid: str, first_seen_ms: int) -> str | None:
 
     Subdomain index 1 is what Meta's Pixel writes on a registrable domain (example.com).
     """
-    if not FBCLID_RE.match(fbclid):
+    if not FBCLID_RE.fullmatch(fbclid):
         return None
     return f"fb.1.{first_seen_ms}.{fbclid}"
 

@@ -19,11 +19,13 @@ from funil.bot.updates import Person
 from funil.clock import iso, parse_iso, to_epoch_s
 from funil.messages import ConversionMessage, ConversionRefs, EventKind
 
-# The click's fields copied onto the lead (and later snapshotted onto its payments).
+# The click's fields copied onto the lead (and later snapshotted onto its payments): what attributes
+# a sale, never the visitor's raw IP, User-Agent, language, Referer or location. Those stay on the
+# click, which expires after the attribution window (its TTL); the conversions sender reads them
+# from there while the click lives (``funil.click.fields.PERSONAL_FIELDS``).
 ATTRIBUTION_FIELDS = (
     "link_slug", "pixel_id", "clicked_at", "clicked_at_ms", "attribution_ends_at", "click_ids", "utm", "ad",
-    "fbc", "fbc_source", "fbp", "ip", "ip_hmac", "ip_anon", "user_agent", "accept_language", "referer", "geo",
-    "visitor",
+    "fbc", "fbc_source", "fbp", "ip_hmac", "ip_anon", "visitor",
 )  # fmt: skip
 
 

@@ -18,6 +18,9 @@ from funil.click import privacy
 from funil.click.capture import AD_LONG, AD_SHORT, UTM_PREFIX
 
 _CLICK_PREFIX = keys.click("")[0]
+# The visitor's raw request data: kept on the click alone (it expires with the attribution window),
+# never copied onto leads or payments; the conversions sender reads it from the click while it lives.
+PERSONAL_FIELDS = ("ip", "user_agent", "accept_language", "referer", "geo")
 
 
 def _from_epoch_ms(ms: int) -> datetime:

@@ -47,7 +47,7 @@ class LinkRoute:
 
 
 def is_slug(value: object) -> bool:
-    return isinstance(value, str) and SLUG_RE.match(value) is not None
+    return isinstance(value, str) and SLUG_RE.fullmatch(value) is not None
 
 
 def bot_is_eligible(bot_item: Mapping[str, Any], tenant_id: str) -> bool:
@@ -60,7 +60,7 @@ def bot_is_eligible(bot_item: Mapping[str, Any], tenant_id: str) -> bool:
         bot_item.get("tenant_id") == tenant_id
         and bool(bot_item.get("enabled"))
         and health.get("status", HEALTHY) == HEALTHY
-        and BOT_USERNAME_RE.match(str(bot_item.get("username", ""))) is not None
+        and BOT_USERNAME_RE.fullmatch(str(bot_item.get("username", ""))) is not None
     )
 
 
@@ -84,7 +84,7 @@ def route_from_items(
     pixel = None
     if pixel_item and pixel_item.get("tenant_id") == tenant_id and pixel_item.get("enabled", True):
         meta_pixel_id = str(pixel_item.get("meta_pixel_id", ""))
-        if META_PIXEL_ID_RE.match(meta_pixel_id):
+        if META_PIXEL_ID_RE.fullmatch(meta_pixel_id):
             events = pixel_item.get("events") or {}
             pixel = PixelRef(str(pixel_item["pixel_id"]), meta_pixel_id, bool(events.get("PageView", True)))
     return LinkRoute(

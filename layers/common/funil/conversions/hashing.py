@@ -13,7 +13,7 @@ def sha256_hex(value: str) -> str:
 
 
 def is_sha256_hex(value: object) -> bool:
-    return isinstance(value, str) and SHA256_HEX_RE.match(value) is not None
+    return isinstance(value, str) and SHA256_HEX_RE.fullmatch(value) is not None
 
 
 def hash_normalised(value: str | None) -> str | None:

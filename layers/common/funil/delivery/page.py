@@ -26,7 +26,7 @@ from funil.ports import Items
 
 log = logging.getLogger(__name__)
 
-TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
+TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{16,128}")
 
 TEXTS: dict[str, dict[str, str]] = {
     "pt-BR": {
@@ -102,7 +102,7 @@ def _message(status: int, key: str, accept_language: str | None) -> http.Respons
 def serve_delivery_page(event: http.Event, deps: PageDeps) -> http.Response:
     accept_language = http.header(event, "accept-language")
     token = http.path_parameter(event, "token") or ""
-    if not TOKEN_RE.match(token):
+    if not TOKEN_RE.fullmatch(token):
         return _message(404, "unknown", accept_language)
     try:
         payment = deps.payment_by_token(token)
@@ -134,7 +134,7 @@ def _pixel_of(payment: Mapping[str, Any], items: Items) -> str | None:
     if not (pixel.get("events") or {}).get("Purchase", True):
         return None
     meta_pixel_id = str(pixel.get("meta_pixel_id") or "")
-    return meta_pixel_id if META_PIXEL_ID_RE.match(meta_pixel_id) else None
+    return meta_pixel_id if META_PIXEL_ID_RE.fullmatch(meta_pixel_id) else None
 
 
 def _paid_page(payment: Mapping[str, Any], deps: PageDeps, accept_language: str | None) -> http.Response:
@@ -175,7 +175,9 @@ def _content_url(payment: Mapping[str, Any], items: Items) -> str | None:
 def _bot_username(payment: Mapping[str, Any], items: Items) -> str | None:
     bot = items.get(*keys.bot(str(payment.get("bot_id")))) or {}
     username = str(bot.get("username") or "")
-    return username if BOT_USERNAME_RE.match(username) and bot.get("tenant_id") == payment.get("tenant_id") else None
+    return (
+        username if BOT_USERNAME_RE.fullmatch(username) and bot.get("tenant_id") == payment.get("tenant_id") else None
+    )
 
 
 def _amount(payment: Mapping[str, Any]) -> str | None:

@@ -85,7 +85,7 @@ class BrCode(BaseModel):
     def payload(self) -> str:
         if (self.key is None) == (self.url is None):
             raise BrCodeError("a BR Code carries either a PIX key (static) or a location (dynamic)")
-        if self.txid != "***" and not TXID_RE.match(self.txid):
+        if self.txid != "***" and not TXID_RE.fullmatch(self.txid):
             raise BrCodeError("txid must be 1..25 letters/digits")
         if self.url is not None:
             if "://" in self.url:
