@@ -2,20 +2,28 @@
 
 ``register(stack)`` serves the fake sandbox's API (``local.fakes.sandbox``) under
 ``/_local/sandbox/api``, seeds the demo tenant's sandbox gateway pointing there (its id in
-``/_local/seed``) and aims the fake's signed webhooks at the stack's real ``POST /pay/{gateway}/{secret}``
-route, so a simulated payment goes through GatewayWebhookFunction exactly like a real gateway's.
+``/_local/seed``) and registers our webhook URL with it through that API
+(``funil.payments.setup.register_webhook``, as for any gateway the operator adds): the fake sends
+its signed webhooks to the URL it was given and nowhere else, so a simulated payment goes through
+the stack's real ``POST /pay/{gateway}/{secret}`` route and GatewayWebhookFunction exactly like a
+real gateway's.
 
     POST /_local/sandbox/checkout        {"amount_cents": 1990}  → a pending payment + its BR Code
-    POST /_local/sandbox/pay/{payment}   the payer pays: the sandbox sends its signed webhook
+    POST /_local/sandbox/pay/{payment}   the payer pays: the sandbox sends its signed webhook; an
+                                         optional body {"payer": {"name", "email", "phone", "document",
+                                         "address": {"city", "state", "zip_code", "country"}}} is who
+                                         paid, reported in the webhook as a gateway reports its payer
     POST /_local/sandbox/refund/{payment}, /_local/sandbox/expire/{payment}   the same, refunded / expired
-    GET  /_local/sandbox/charges         the sandbox's charges, each with its webhook's tries
-                                         (a webhook without a 2xx is retried: local.fakes.sandbox)
+    GET  /_local/sandbox/charges         the sandbox's charges, each with the URL its webhook goes to
+                                         (``webhook_url``) and its tries (a webhook without a 2xx
+                                         is retried: local.fakes.sandbox)
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +31,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from local.fakes.sandbox import SandboxGateway
-from local.seed import DEMO_GATEWAY, demo_offers, seed_sandbox_gateway
+from local.seed import DEMO_GATEWAY, demo_offers, new_sandbox_credentials, seed_sandbox_gateway
 
 if TYPE_CHECKING:
     from local.server import LocalRequest, LocalResponse, LocalStack
@@ -45,6 +53,33 @@ class CheckoutRequest(BaseModel):
     description: str | None = Field(default=None, min_length=1, max_length=140)  # else the offer's title
 
 
+class PayerAddress(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    city: str | None = Field(default=None, max_length=100)
+    state: str | None = Field(default=None, max_length=2)
+    zip_code: str | None = Field(default=None, max_length=12)
+    country: str | None = Field(default=None, max_length=2)
+
+
+class PayerReport(BaseModel):
+    """Who paid, as a gateway reports its payer (personal data: test values only, never logged)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=30)
+    document: str | None = Field(default=None, max_length=20)
+    address: PayerAddress | None = None
+
+
+class PayRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    payer: PayerReport | None = None
+
+
 class SandboxLocal:
     def __init__(self, stack: LocalStack, fake: SandboxGateway) -> None:
         from funil.adapters.dynamo import Table
@@ -62,7 +97,11 @@ class SandboxLocal:
         """The sandbox's charges, oldest first, each with its webhook's tries."""
         with self.fake._lock:
             charges = [
-                {**charge, "webhook_attempts": list(self.fake.attempts.get(charge["id"], []))}
+                {
+                    **charge,
+                    "webhook_url": charge.get("webhook_url") or self.fake.webhook_url,
+                    "webhook_attempts": list(self.fake.attempts.get(charge["id"], [])),
+                }
                 for charge in self.fake.charges.values()
             ]
         return sorted(charges, key=lambda charge: str(charge["created_at"]))
@@ -74,6 +113,7 @@ class SandboxLocal:
 
         deps = wiring.payments(settings())
         deps.http = self.http
+        deps.public_base_url = self.stack.base_url
         return deps
 
     def checkout(self, request: CheckoutRequest) -> tuple[int, dict[str, Any]]:
@@ -116,7 +156,7 @@ class SandboxLocal:
             "expires_at": routed.charge.expires_at.isoformat() if routed.charge.expires_at else None,
         }
 
-    def settle(self, payment_id: str, action: str) -> tuple[int, dict[str, Any]]:
+    def settle(self, payment_id: str, action: str, payer: PayerReport | None = None) -> tuple[int, dict[str, Any]]:
         """The payer pays (or the bank refunds, or the charge expires): the sandbox's signed webhook."""
         from funil.payments.storage import Payments
 
@@ -133,9 +173,13 @@ class SandboxLocal:
             statuses.append(status)
             return status
 
-        settle = {"pay": self.fake.pay, "refund": self.fake.refund, "expire": self.fake.expire}[action]
+        charge_id = str(payment["gateway_charge_id"])
         try:
-            charge = settle(str(payment["gateway_charge_id"]), deliver)
+            if action == "pay":
+                reported = payer.model_dump(exclude_none=True) if payer is not None else None
+                charge = self.fake.pay(charge_id, deliver, payer=reported)
+            else:
+                charge = {"refund": self.fake.refund, "expire": self.fake.expire}[action](charge_id, deliver)
         except KeyError:
             return 404, {"error": "the sandbox has no charge for that payment"}
         after = Payments(self.table).get(payment_id) or {}
@@ -151,13 +195,12 @@ def register(stack: LocalStack, fake: SandboxGateway | None = None) -> SandboxGa
     from local.server import LocalResponse
 
     base_url = stack.base_url + API_PREFIX
-    credentials = seed_sandbox_gateway(
-        _table(stack), stack.resources.keys["SecretsKey"], base_url, stack.seed if stack.seed else None
-    )
+    credentials = new_sandbox_credentials()
+    if fake is not None:  # the account a caller's fake already holds
+        credentials = replace(credentials, api_key=fake.api_key, webhook_secret=fake.webhook_secret)
     sandbox = SandboxLocal(
         stack, fake or SandboxGateway(api_key=credentials.api_key, webhook_secret=credentials.webhook_secret)
     )
-    sandbox.fake.webhook_url = f"{stack.base_url}/pay/{DEMO_GATEWAY}/{credentials.url_secret}"
 
     def api(request: LocalRequest) -> LocalResponse:
         url = httpx.URL(base_url + "/" + request.path_params["path"], params=request.query)
@@ -175,7 +218,14 @@ def register(stack: LocalStack, fake: SandboxGateway | None = None) -> SandboxGa
 
     def settle(action: str) -> Callable[[LocalRequest], LocalResponse]:
         def route(request: LocalRequest) -> LocalResponse:
-            status, payload = sandbox.settle(request.path_params["payment_id"], action)
+            payer = None
+            if action == "pay" and request.body and request.body.strip():
+                try:
+                    payer = PayRequest.model_validate_json(request.body).payer
+                except ValidationError as error:
+                    problems = [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors()]
+                    return LocalResponse.json({"error": "invalid payer", "details": problems}, 400)
+            status, payload = sandbox.settle(request.path_params["payment_id"], action, payer)
             return LocalResponse.json(payload, status)
 
         return route
@@ -184,6 +234,15 @@ def register(stack: LocalStack, fake: SandboxGateway | None = None) -> SandboxGa
         return LocalResponse.json(sandbox.charges())
 
     stack.add_route("ANY", API_PREFIX + "/{path+}", api)
+    # The seed adds the gateway and registers our webhook URL with it over HTTP, through the route above.
+    seed_sandbox_gateway(
+        _table(stack),
+        stack.resources.keys["SecretsKey"],
+        base_url,
+        stack.seed if stack.seed else None,
+        payments=sandbox.payments_deps(),
+        credentials=credentials,
+    )
     stack.add_route("POST", "/_local/sandbox/checkout", checkout)
     for action in ("pay", "refund", "expire"):
         stack.add_route("POST", f"/_local/sandbox/{action}/{{payment_id}}", settle(action))

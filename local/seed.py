@@ -2,21 +2,28 @@
 
 The bots get local-only tokens
 (``<n>:TEST-…``, valid only at the fake Bot API) and random webhook secrets, KMS-encrypted into
-their items when the account has a key; the plaintexts are in the Seed JSON for testers (local only).
+their items (each under its item's and attribute's encryption context, ``funil.encryption``) when
+the account has a key; the plaintexts are in the Seed JSON for testers (local only).
 Each bot has pt-BR offers, one with a Telegram Stars price. The tenant's PIX gateway is the sandbox
-(``seed_sandbox_gateway``), added by the local stack once it knows where the sandbox's API is served.
+(``seed_sandbox_gateway``), added by the local stack once it knows where the sandbox's API is served,
+and told where our webhook route is the way the operator's API does it for a real gateway
+(``funil.payments.setup.register_webhook``).
 """
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from funil import encryption, keys
 from funil.adapters.dynamo import Table
 from funil.bot.models import Offer
 from funil.delivery.models import DeliveryKind, DeliverySpec
 from funil.operator.models import Bot, Link, LinkBot, Pixel, Tenant
+
+if TYPE_CHECKING:
+    from funil.payments.ports import Deps as PaymentDeps
 
 DEMO_TENANT = "t_demo"
 DEMO_LINK = "demo"
@@ -98,8 +105,10 @@ def seed_demo(table: Table, kms_key_id: str | None = None) -> Seed:
         bot_id: (demo_token(index), secrets.token_urlsafe(32)) for index, (bot_id, _, _) in enumerate(DEMO_BOTS)
     }
 
-    def encrypted(plaintext: str) -> str | None:
-        return kms.encrypt(key_id, plaintext) if kms and key_id else None
+    def encrypted(bot_id: str, field: str, plaintext: str) -> str | None:
+        if kms is None or key_id is None:
+            return None
+        return encryption.encrypt_field(kms, key_id, keys.bot(bot_id), field, plaintext)
 
     entities: list[Tenant | Bot | Pixel | Link | Offer] = [
         Tenant(tenant_id=DEMO_TENANT, name="Demo VIP"),
@@ -110,8 +119,8 @@ def seed_demo(table: Table, kms_key_id: str | None = None) -> Seed:
                 bot_id=bot_id,
                 username=username,
                 pixel_id=DEMO_PIXEL,
-                token_ciphertext=encrypted(credentials[bot_id][0]),
-                webhook_secret_ciphertext=encrypted(credentials[bot_id][1]),
+                token_ciphertext=encrypted(bot_id, encryption.BOT_TOKEN, credentials[bot_id][0]),
+                webhook_secret_ciphertext=encrypted(bot_id, encryption.BOT_WEBHOOK_SECRET, credentials[bot_id][1]),
             )
             for bot_id, username, _ in DEMO_BOTS
         ),
@@ -153,25 +162,43 @@ class SandboxCredentials:
     url_secret: str
 
 
-def seed_sandbox_gateway(table: Table, key_id: str, base_url: str, seed: Seed | None = None) -> SandboxCredentials:
-    """The demo tenant's PIX gateway: the sandbox at ``base_url``, credentials encrypted with KMS."""
-    from funil.adapters.kms import Kms
-    from funil.payments.storage import Gateway
-
-    credentials = SandboxCredentials(
+def new_sandbox_credentials() -> SandboxCredentials:
+    return SandboxCredentials(
         api_key=secrets.token_urlsafe(24),
         webhook_secret=secrets.token_urlsafe(32),
         url_secret=secrets.token_urlsafe(24),
     )
+
+
+def seed_sandbox_gateway(
+    table: Table,
+    key_id: str,
+    base_url: str,
+    seed: Seed | None = None,
+    *,
+    payments: PaymentDeps | None = None,
+    credentials: SandboxCredentials | None = None,
+) -> SandboxCredentials:
+    """The demo tenant's PIX gateway: the sandbox at ``base_url``, credentials encrypted with KMS.
+
+    With ``payments`` (its ``public_base_url`` set), the gateway is then told our webhook URL through
+    its own API, as any gateway added by the operator: the sandbox knows it from nowhere else.
+    """
+    from funil.adapters.kms import Kms
+    from funil.payments.setup import register_webhook
+    from funil.payments.storage import Gateway
+
+    credentials = credentials or new_sandbox_credentials()
     gateway = Gateway(gateway_id=DEMO_GATEWAY, tenant_id=DEMO_TENANT, kind="sandbox", name="Sandbox", base_url=base_url)
-    table.put(
-        gateway.to_item(
-            Kms(),
-            key_id,
-            {"api_key": credentials.api_key, "webhook_secret": credentials.webhook_secret},
-            credentials.url_secret,
-        )
+    item = gateway.to_item(
+        Kms(),
+        key_id,
+        {"api_key": credentials.api_key, "webhook_secret": credentials.webhook_secret},
+        credentials.url_secret,
     )
+    table.put(item)
+    if payments is not None:
+        register_webhook(item, payments)
     if seed is not None:
         seed.gateway_id = DEMO_GATEWAY
         seed.gateways = [{"id": DEMO_GATEWAY, "kind": "sandbox", "base_url": base_url}]

@@ -4,7 +4,9 @@ Routes (under ``base_path``, e.g. ``/v2``): ``PUT/GET/PATCH /cob/{txid}``, ``GET
 ``PUT /webhook/{chave}``; the token at ``oauth_path`` (HTTP Basic client id/secret, form or JSON
 ``grant_type=client_credentials``). Errors follow RFC 7807 like the spec (``type``, ``title``,
 ``status``, ``detail``). ``pay(txid)`` simulates the payer; ``webhook_body(txid)`` is the ``{"pix": [...]}``
-callback the PSP would POST (authenticated by mTLS at the PSP, which a fake cannot show).
+callback the PSP would POST (authenticated by mTLS at the PSP, which a fake cannot show) and
+``notify(txid, deliver)`` POSTs it to the ``webhookUrl`` registered for the charge's key with
+``/pix`` appended, as the spec's callback does (no registration: nothing is sent).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from urllib.parse import parse_qs
 
 import httpx
 
-from local.fakes.gateway_common import FakeGatewayBase, dynamic_brcode, json_body
+from local.fakes.gateway_common import Deliver, FakeGatewayBase, dynamic_brcode, json_body
 
 TXID_RE = re.compile(r"^[a-zA-Z0-9]{26,35}$")
 VALOR_RE = re.compile(r"^\d{1,10}\.\d{2}$")
@@ -90,6 +92,11 @@ class FakeApiPix(FakeGatewayBase):
 
     def webhook_body(self, *txids: str) -> bytes:
         return json.dumps({"pix": [pix for txid in txids for pix in self.cobs[txid].get("pix", [])]}).encode()
+
+    def notify(self, *txids: str, deliver: Deliver) -> int | None:
+        registered = self.webhooks.get(self.chave)
+        url = registered + "/pix" if registered else None
+        return self.send_webhook(url, {"content-type": "application/json"}, self.webhook_body(*txids), deliver)
 
     # -- routing -----------------------------------------------------------------------------
 

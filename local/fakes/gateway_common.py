@@ -11,6 +11,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,11 @@ import httpx
 
 if TYPE_CHECKING:
     from local.server import LocalRequest, LocalResponse, LocalStack
+
+# How a fake's webhook leaves it: (url, headers, body) → the receiver's HTTP status (None: unreached).
+# Tests hand the handler in; the local stack, an HTTP client. A fake sends only to the URL it was
+# given (on the charge or registered for the account), never to one wired in beside it.
+Deliver = Callable[[str, dict[str, str], bytes], int | None]
 
 TIMEOUT_SLEEP_SECONDS = 6.0  # longer than the adapters' 5 s timeout
 
@@ -39,6 +45,7 @@ class Fault:
 class FakeGatewayBase:
     requests: list[httpx.Request] = field(default_factory=list)
     faults: deque[Fault] = field(default_factory=deque)
+    sent_webhooks: list[dict[str, Any]] = field(default_factory=list)  # url and answer of each webhook sent
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     def fail(
@@ -72,6 +79,18 @@ class FakeGatewayBase:
             return httpx.Response(fault.status, json=fault.body or {"message": f"fake fault {fault.status}"})
         with self._lock:
             return self.route(request)
+
+    def send_webhook(self, url: str | None, headers: dict[str, str], body: bytes, deliver: Deliver) -> int | None:
+        """POST one webhook to ``url`` (the one the gateway was given); no URL, nothing is sent."""
+        if not url:
+            return None
+        try:
+            status = deliver(url, headers, body)
+        except httpx.HTTPError:
+            status = None
+        with self._lock:
+            self.sent_webhooks.append({"url": url, "status": status})
+        return status
 
     def route(self, request: httpx.Request) -> httpx.Response:  # pragma: no cover - overridden
         raise NotImplementedError

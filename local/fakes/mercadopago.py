@@ -9,7 +9,10 @@ answers the first response, like Mercado Pago), ``GET /v1/payments/{id}``, ``PUT
 ``approve``/``refund``/``expire`` simulate the payer and the platform; ``notification(id)`` builds
 the webhook Mercado Pago would send: query ``data.id``/``type``, headers ``x-signature``
 (``ts=<ms>,v1=<HMAC-SHA256 hex of "id:<data.id>;request-id:<x-request-id>;ts:<ts>;">``) and
-``x-request-id``, and the JSON body.
+``x-request-id``, and the JSON body. ``notify(id, deliver)`` POSTs it to the payment's own
+``notification_url`` with ``data.id``/``type`` added to its query, as Mercado Pago does; ``ipn(id,
+deliver)`` the older unsigned ``?id=…&topic=payment`` notification to the same URL. A payment
+created without a ``notification_url`` is never notified.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from typing import Any
 
 import httpx
 
-from local.fakes.gateway_common import FakeGatewayBase, dynamic_brcode, json_body
+from local.fakes.gateway_common import Deliver, FakeGatewayBase, dynamic_brcode, json_body
 
 
 def _error(status: int, error: str, message: str) -> httpx.Response:
@@ -105,6 +108,19 @@ class FakeMercadoPago(FakeGatewayBase):
             headers={"x-signature": f"ts={ts},v1={v1}", "x-request-id": request_id, "content-type": "application/json"},
             body=json.dumps(body).encode(),
         )
+
+    def notify(self, payment_id: int, deliver: Deliver, *, action: str = "payment.updated") -> int | None:
+        note = self.notification(payment_id, action=action)
+        url = self.payments[payment_id].get("notification_url")
+        target = str(httpx.URL(url).copy_merge_params(note.query)) if url else None
+        return self.send_webhook(target, note.headers, note.body, deliver)
+
+    def ipn(self, payment_id: int, deliver: Deliver) -> int | None:
+        """The IPN-style notification: the topic and id in the query, no signature."""
+        url = self.payments[payment_id].get("notification_url")
+        target = str(httpx.URL(url).copy_merge_params({"id": str(payment_id), "topic": "payment"})) if url else None
+        body = json.dumps({"resource": str(payment_id), "topic": "payment"}).encode()
+        return self.send_webhook(target, {"content-type": "application/json"}, body, deliver)
 
     # -- routing -----------------------------------------------------------------------------
 

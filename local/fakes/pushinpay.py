@@ -1,10 +1,12 @@
 """A fake of PushinPay's PIX API.
 
 Routes: ``POST /api/pix/cashIn`` (``value`` in cents, minimum 50; optional ``webhook_url``) and
-``GET /api/transactions/{id}`` (an unknown id answers 404 with ``[]``, as PushinPay documents),
+``GET /api/transactions/{id}`` (an unknown id answers 404 with ``[]``, as PushinPay documents; the
+id, created lower case, is found in either case and answered upper case, as its examples show),
 both with ``Authorization: Bearer <token>``. Statuses ``created`` → ``paid`` | ``canceled``
 (``expired`` too, defensively). PushinPay signs no webhook: ``webhook_body(id)`` is the unsigned
-JSON notification it would POST to ``webhook_url``; receivers must re-read the transaction.
+JSON notification it would POST, and ``notify(id, deliver)`` POSTs it to the cash-in's own
+``webhook_url`` (none given: nothing is sent); receivers must re-read the transaction.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from local.fakes.gateway_common import FakeGatewayBase, dynamic_brcode, json_body
+from local.fakes.gateway_common import Deliver, FakeGatewayBase, dynamic_brcode, json_body
 
 MIN_VALUE = 50
 
@@ -50,6 +52,12 @@ class FakePushinPay(FakeGatewayBase):
         fields = ("id", "status", "value", "end_to_end_id", "payer_name", "payer_national_registration")
         return json.dumps({key: tx.get(key) for key in fields}).encode()
 
+    def notify(self, transaction_id: str, deliver: Deliver) -> int | None:
+        """The webhook PushinPay sends after a change, to the URL given with the cash-in."""
+        body = self.webhook_body(transaction_id)
+        url = self.transactions[transaction_id].get("webhook_url")
+        return self.send_webhook(url, {"content-type": "application/json"}, body, deliver)
+
     def route(self, request: httpx.Request) -> httpx.Response:
         if request.headers.get("authorization") != f"Bearer {self.token}":
             return httpx.Response(401, json={"message": "Unauthenticated."})
@@ -57,8 +65,11 @@ class FakePushinPay(FakeGatewayBase):
         if path == "/api/pix/cashIn" and request.method == "POST":
             return self._cash_in(json_body(request))
         if path.startswith("/api/transactions/") and request.method == "GET":
-            tx = self.transactions.get(path.rsplit("/", 1)[1])
-            return httpx.Response(404, json=[]) if tx is None else httpx.Response(200, json=tx)
+            tx = self.transactions.get(path.rsplit("/", 1)[1].lower())
+            # As PushinPay's reference shows: the id created lower case is read back upper case.
+            return (
+                httpx.Response(404, json=[]) if tx is None else httpx.Response(200, json={**tx, "id": tx["id"].upper()})
+            )
         return httpx.Response(404, json={"message": "Not Found"})
 
     def _cash_in(self, body: Any) -> httpx.Response:
@@ -68,9 +79,9 @@ class FakePushinPay(FakeGatewayBase):
         if not isinstance(value, int) or isinstance(value, bool) or value < MIN_VALUE:
             message = f"O campo value deve ser no mínimo {MIN_VALUE}."
             return httpx.Response(422, json={"message": message, "errors": {"value": [message]}})
-        tx_id = str(uuid.uuid4()).upper()
+        tx_id = str(uuid.uuid4())  # lower case, as "Criar PIX" answers it
         now = datetime.now(UTC)
-        tx = {
+        tx: dict[str, Any] = {
             "id": tx_id,
             "qr_code": dynamic_brcode(f"pix.fake-pushinpay.test/qr/v3/at/{tx_id.lower()}", value),
             "status": "created",

@@ -136,7 +136,12 @@ class SandboxGateway:
         return headers, body
 
     def _settle(
-        self, charge_or_reference: str, status: str, event_type: str, deliver: Deliver | None
+        self,
+        charge_or_reference: str,
+        status: str,
+        event_type: str,
+        deliver: Deliver | None,
+        payer: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         with self._lock:
             charge = self.find(charge_or_reference)
@@ -145,6 +150,8 @@ class SandboxGateway:
             charge["status"] = status
             if status == "paid":
                 charge["paid_at"] = iso(datetime.now(UTC))
+            if payer is not None:
+                charge["payer"] = payer  # as the payer's bank reported it, in the charge and its webhook
             snapshot = dict(charge)
         url = snapshot.get("webhook_url") or self.webhook_url
         if deliver is not None and url:
@@ -195,8 +202,12 @@ class SandboxGateway:
         for timer in retries:
             timer.cancel()
 
-    def pay(self, charge_or_reference: str, deliver: Deliver | None = None) -> dict[str, Any]:
-        return self._settle(charge_or_reference, "paid", "charge.paid", deliver)
+    def pay(
+        self, charge_or_reference: str, deliver: Deliver | None = None, payer: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """``payer``: ``{"name", "email", "phone", "document", "address": {"city", "state", "zip_code",
+        "country"}}``, sent in the charge (its webhook and its GET) as a gateway reports who paid."""
+        return self._settle(charge_or_reference, "paid", "charge.paid", deliver, payer)
 
     def refund(self, charge_or_reference: str, deliver: Deliver | None = None) -> dict[str, Any]:
         return self._settle(charge_or_reference, "refunded", "charge.refunded", deliver)

@@ -4,10 +4,14 @@ Routes (``Authorization: <AppID>``, no Bearer): ``POST /api/v1/charge`` (``corre
 ``value`` in cents, optional ``comment``/``expiresIn``), ``GET /api/v1/charge/{id}`` (by
 correlationID or charge id) answering ``{"charge": {...}}``, ``DELETE /api/v1/charge/{id}``
 answering ``{"status": "OK", "id": ...}``. Statuses ``ACTIVE`` → ``COMPLETED`` | ``EXPIRED``.
+The account's webhooks: ``POST /api/v1/webhook`` (``{"webhook": {name, event, url, authorization,
+isActive}}``; no event means ``OPENPIX:TRANSACTION_RECEIVED``), ``GET /api/v1/webhook?url=``,
+``DELETE /api/v1/webhook/{id}``.
 
 ``webhook(correlation_id, event)`` builds the notification Woovi would POST: the raw JSON body and
 ``x-webhook-signature`` = base64(RSA PKCS#1 v1.5 SHA-256 over the raw body) with the fake's private
-key; tests give the adapter ``public_key_pem`` instead of Woovi's published key.
+key; tests give the adapter ``public_key_pem`` instead of Woovi's published key. ``notify(correlation_id,
+event, deliver)`` POSTs it to every active webhook registered for that event (none: nothing is sent).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import httpx
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from local.fakes.gateway_common import FakeGatewayBase, dynamic_brcode, json_body
+from local.fakes.gateway_common import Deliver, FakeGatewayBase, dynamic_brcode, json_body
 
 
 def _iso(moment: datetime) -> str:
@@ -35,6 +39,7 @@ class FakeWoovi(FakeGatewayBase):
     app_id: str = "Q2xpZW50X0lkX2Zha2U6Q2xpZW50X1NlY3JldF9mYWtl"
     private_key: rsa.RSAPrivateKey = field(default_factory=lambda: rsa.generate_private_key(65537, 2048))
     charges: dict[str, dict[str, Any]] = field(default_factory=dict)
+    hooks: dict[str, dict[str, Any]] = field(default_factory=dict)  # the account's webhooks by id
 
     @property
     def public_key_pem(self) -> str:
@@ -67,10 +72,47 @@ class FakeWoovi(FakeGatewayBase):
         body = json.dumps(payload).encode()
         return body, {"x-webhook-signature": self.sign(body), "content-type": "application/json"}
 
+    def notify(self, correlation_id: str, event: str, deliver: Deliver) -> list[int | None]:
+        """The webhook Woovi sends for ``event`` to each URL registered for it."""
+        body, headers = self.webhook(correlation_id, event)
+        urls = [hook["url"] for hook in self.hooks.values() if hook["event"] == event and hook["isActive"]]
+        return [self.send_webhook(url, headers, body, deliver) for url in urls]
+
+    def _webhooks(self, request: httpx.Request, path: str) -> httpx.Response:
+        if path == "/api/v1/webhook" and request.method == "GET":
+            url = request.url.params.get("url")
+            listed = [hook for hook in self.hooks.values() if url is None or hook["url"] == url]
+            page = {"skip": 0, "limit": 100, "hasPreviousPage": False, "hasNextPage": False}
+            return httpx.Response(200, json={"pageInfo": page, "webhooks": listed})
+        if path == "/api/v1/webhook" and request.method == "POST":
+            body = json_body(request)
+            webhook = body.get("webhook") if isinstance(body, dict) else None
+            if not isinstance(webhook, dict) or not str(webhook.get("url", "")).startswith(("https://", "http://")):
+                return httpx.Response(400, json={"error": "url inválida"})
+            now = _iso(datetime.now(UTC))
+            hook = {
+                "id": base64.b64encode(f"Webhook:{uuid.uuid4().hex[:24]}".encode()).decode(),
+                "name": str(webhook.get("name") or ""),
+                "url": webhook["url"],
+                "authorization": webhook.get("authorization"),
+                "event": webhook.get("event") or "OPENPIX:TRANSACTION_RECEIVED",
+                "isActive": bool(webhook.get("isActive", True)),
+                "createdAt": now,
+                "updatedAt": now,
+            }
+            self.hooks[hook["id"]] = hook
+            return httpx.Response(200, json={"webhook": hook})
+        if path.startswith("/api/v1/webhook/") and request.method == "DELETE":
+            removed = self.hooks.pop(path.rsplit("/", 1)[1], None)
+            return httpx.Response(200 if removed else 400, json={"status": "OK"} if removed else {"error": "not found"})
+        return httpx.Response(404, json={"error": "Not found"})
+
     def route(self, request: httpx.Request) -> httpx.Response:
         if request.headers.get("authorization") != self.app_id:
             return httpx.Response(401, json={"error": "appID inválido"})
         path = request.url.path.rstrip("/")
+        if path.startswith("/api/v1/webhook"):
+            return self._webhooks(request, path)
         if path == "/api/v1/charge" and request.method == "POST":
             return self._create(json_body(request))
         if path.startswith("/api/v1/charge/"):

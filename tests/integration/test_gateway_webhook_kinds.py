@@ -117,16 +117,14 @@ class World:
         return kinds, drain(self.resources, "DeliveryQueue")
 
 
-@pytest.fixture
-def world(aws_env: aws.Resources, table: Any) -> Iterator[World]:
-    from funil.adapters.kms import Kms
-    from funil.payments.gateways import apipix
-    from funil.payments.storage import Gateway
+GatewayConfigs = dict[
+    str, tuple[str, str, dict[str, str], dict[str, Any]]
+]  # id → (kind, base URL, credentials, options)
 
-    apipix._TOKENS.clear()
-    function = load().functions["GatewayWebhookFunction"]
-    world = World(aws_env, table, load_handler(function, fresh=True), function)
-    configs: dict[str, tuple[str, str, dict[str, str], dict[str, Any]]] = {
+
+def gateway_configs(world: Any) -> GatewayConfigs:
+    """Each gateway kind's test gateway, pointed at ``world``'s fake of it (``world.apipix`` …)."""
+    return {
         "gw_apipix": (
             "apipix",
             "https://pix.psp.test/v2",
@@ -147,6 +145,18 @@ def world(aws_env: aws.Resources, table: Any) -> Iterator[World]:
             {"payer_email": "buyer@example.com"},
         ),
     }
+
+
+@pytest.fixture
+def world(aws_env: aws.Resources, table: Any) -> Iterator[World]:
+    from funil.adapters.kms import Kms
+    from funil.payments.gateways import apipix
+    from funil.payments.storage import Gateway
+
+    apipix._TOKENS.clear()
+    function = load().functions["GatewayWebhookFunction"]
+    world = World(aws_env, table, load_handler(function, fresh=True), function)
+    configs = gateway_configs(world)
     for gateway_id, (kind, base_url, credentials, options) in configs.items():
         gateway = Gateway(gateway_id=gateway_id, tenant_id=TENANT, kind=kind, base_url=base_url, options=options)
         table.put(gateway.to_item(Kms(), aws_env.keys["SecretsKey"], credentials, SECRETS[gateway_id]))
@@ -211,8 +221,9 @@ def test_api_pix_suffix_still_needs_the_url_secret(world: World) -> None:
     payment_id, txid = world.create_payment("gw_apipix")
     world.apipix.pay(txid)
     body = world.apipix.webhook_body(txid)
-    assert world.post("gw_apipix", body, pix_suffix=True, secret="x" * 40)[0] == 401
-    assert world.post("gw_nope", body, pix_suffix=True, secret="x" * 40)[0] == 404
+    unknown = world.post("gw_nope", body, pix_suffix=True, secret="x" * 40)
+    assert unknown == (404, {"error": "not found"})
+    assert world.post("gw_apipix", body, pix_suffix=True, secret="x" * 40) == unknown
     assert world.payment(payment_id)["status"] == "pending"
     assert world.sent() == ([], [])
 

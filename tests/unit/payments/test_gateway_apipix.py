@@ -324,7 +324,7 @@ def test_webhook_skips_pix_without_our_txid(adapter: ApiPixAdapter) -> None:
     assert adapter.parse_webhook({}, json.dumps(body).encode()) == []
 
 
-@pytest.mark.parametrize("body", [b"not json", b"{}", b'{"pix": {}}', b"[]"])
+@pytest.mark.parametrize("body", [b"not json", b"{}", b'{"pix": "x"}', b'{"pix": 3}', b"[]"])
 def test_webhook_garbage_is_rejected(adapter: ApiPixAdapter, body: bytes) -> None:
     with pytest.raises(WebhookRejected):
         adapter.parse_webhook({}, body)

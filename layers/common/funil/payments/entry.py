@@ -1,11 +1,13 @@
 """``POST /pay/{gateway_id}/{secret}``: a gateway's webhook, verified, matched and applied once.
 
-Order of checks: the gateway must exist (404) and the URL secret match its hash in constant time
-(401) before anything else is read; the raw webhook is stored redacted (pattern 20); the gateway's
-own scheme verifies it (401 when forged or replayed); unsigned gateways' webhooks are only hints
-and the charge is re-read with the tenant's credentials. The payment is matched by our reference
-or (gateway, charge id) **within the gateway's tenant only**; an unknown payment answers 200 with a
-warning (the gateway stops); a transient failure answers 503 (the gateway retries).
+Order of checks: the gateway must exist and the URL secret match its hash in constant time before
+anything else is read — an unknown gateway and a wrong secret get the same 404 and body, so the
+route does not tell which gateway ids exist (every gateway treats any 4xx alike); the raw webhook
+is stored redacted (``funil.payments.redaction``, pattern 20); the gateway's own scheme verifies
+it (401 when forged or replayed); unsigned gateways' webhooks are only hints and the charge is
+re-read with the tenant's credentials. The payment is matched by our reference or (gateway, charge
+id) **within the gateway's tenant only**; an unknown payment answers 200 with a warning (the
+gateway stops); a transient failure answers 503 (the gateway retries).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from funil.payments.gateways.base import (
 )
 from funil.payments.observations import Observation, apply
 from funil.payments.ports import Deps
+from funil.payments.redaction import redact
 from funil.payments.storage import url_secret_matches
 from funil.untrusted import UntrustedInput, load_json, reject
 
@@ -40,16 +43,7 @@ log = logging.getLogger(__name__)
 RAW_TTL_DAYS = 30
 RAW_MAX_CHARS = 32_000
 MAX_CHARGE_ID = 256  # no gateway's charge id is longer; a longer one is no key of ours
-_PAYMENT_ID = re.compile(r"^[0-9a-f]{32}$")
-_SENSITIVE = re.compile(r"secret|token|password|authorization|cookie|api[-_]?key|cpf|cnpj|document|email|phone", re.I)
-
-
-def redact(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: "[redacted]" if _SENSITIVE.search(str(key)) else redact(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [redact(item) for item in value]
-    return value
+_PAYMENT_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def store_raw(
@@ -88,7 +82,7 @@ def find_payment(
 ) -> dict[str, Any] | None:
     """Exact match within the gateway's tenant: our reference first, then (gateway, charge id)."""
     payment = None
-    if isinstance(reference, str) and _PAYMENT_ID.match(reference):
+    if isinstance(reference, str) and _PAYMENT_ID.fullmatch(reference):
         payment = deps.payments.get(reference)
     if payment is None and isinstance(charge_id, str) and 0 < len(charge_id) <= MAX_CHARGE_ID:
         payment = deps.payments.by_gateway_charge(str(gateway["gateway_id"]), charge_id)
@@ -120,6 +114,10 @@ def _observe(adapter: GatewayAdapter, event: WebhookEvent) -> tuple[Observation,
             amount_cents=charge.amount_cents,
             currency=charge.currency,
             occurred_at=charge.paid_at or event.occurred_at,
+            payer=charge.payer or event.payer,
+            source=adapter.kind,
+            refunded_cents=charge.refunded_cents,
+            refunded_at=charge.refunded_at,
         )
         return seen, charge.reference or event.reference, charge.gateway_charge_id
     seen = Observation(
@@ -128,6 +126,10 @@ def _observe(adapter: GatewayAdapter, event: WebhookEvent) -> tuple[Observation,
         amount_cents=event.amount_cents,
         currency=event.currency,
         occurred_at=event.occurred_at,
+        payer=event.payer,
+        source=adapter.kind,
+        refunded_cents=event.refunded_cents,
+        refunded_at=event.occurred_at if event.kind != "payment" else None,
     )
     return seen, event.reference, event.gateway_charge_id
 
@@ -145,7 +147,7 @@ def handle_webhook(
     gateway = deps.payments.gateway(gateway_id) if re.fullmatch(r"[A-Za-z0-9_-]{1,64}", gateway_id) else None
     if not url_secret_matches(gateway, secret):
         count("WebhooksRejected", reason="unknown_gateway" if gateway is None else "url_secret")
-        return (404, {"error": "not found"}) if gateway is None else (401, {"error": "unauthorized"})
+        return 404, {"error": "not found"}
     assert gateway is not None
     if not gateway.get("enabled", True):
         log.warning("webhook for a disabled gateway", extra={"gateway_id": gateway_id})

@@ -58,6 +58,10 @@ def reconcile_one(deps: Deps, payment: dict[str, Any], gateways: dict[str, dict[
         amount_cents=charge.amount_cents,
         currency=charge.currency,
         occurred_at=charge.paid_at,
+        payer=charge.payer,
+        source=adapter.kind,
+        refunded_cents=charge.refunded_cents,
+        refunded_at=charge.refunded_at,
     )
     return apply(deps, payment, seen)
 

@@ -17,6 +17,11 @@ failed attempt, not the end of routing.
 
 Every attempt is recorded (``ATTEMPT#nn`` under the payment, pattern 19); the payment then carries
 the gateway, its charge id (pattern 15), the BR Code and the charge's expiry.
+
+A gateway that learns our webhook URL per charge (``WebhookRegistration.PER_CHARGE``) gets it on
+the charge: ``<PUBLIC_BASE_URL>/pay/<gateway_id>/<URL secret>`` (``Deps.webhook_url``); the others
+were told once, at setup (``funil.payments.setup``). Without a URL the charge is still created and
+the reconciler confirms it, later.
 """
 
 from __future__ import annotations
@@ -33,7 +38,14 @@ from typing import Any
 from funil import keys
 from funil.clock import iso, parse_iso
 from funil.observability import anomaly
-from funil.payments.gateways.base import Charge, ChargeRequest, ChargeStatus, GatewayAdapter, GatewayError
+from funil.payments.gateways.base import (
+    Charge,
+    ChargeRequest,
+    ChargeStatus,
+    GatewayAdapter,
+    GatewayError,
+    WebhookRegistration,
+)
 from funil.payments.models import Payment
 from funil.payments.ports import Deps
 
@@ -104,7 +116,7 @@ def route_charge(pay: Deps, payment: Payment, description: str, rng: random.Rand
         attempt: dict[str, Any] = {"gateway_id": gateway_id, "at": iso(pay.now())}
         started = time.perf_counter()
         try:
-            charge = adapter.create_charge(request)
+            charge = adapter.create_charge(_for_gateway(pay, gateway, adapter, request))
         except GatewayError as error:
             attempt.update(error=str(error)[:200], elapsed_ms=_elapsed_ms(started), outcome="failed")
             if error.ambiguous:
@@ -129,6 +141,21 @@ def route_charge(pay: Deps, payment: Payment, description: str, rng: random.Rand
         _record_charge(pay, payment, gateway_id, charge)
         return RoutedCharge(gateway_id, charge)
     raise NoCharge("no gateway created the charge")
+
+
+def _for_gateway(pay: Deps, gateway: dict[str, Any], adapter: GatewayAdapter, request: ChargeRequest) -> ChargeRequest:
+    """The request as this gateway needs it: with our webhook URL when the charge must carry it."""
+    if adapter.capabilities.webhook_registration is not WebhookRegistration.PER_CHARGE:
+        return request
+    url = pay.webhook_url(gateway)
+    if url is None:
+        # Names only: the URL holds the secret. The reconciler still settles the payment.
+        log.warning(
+            "charge without a webhook URL (PUBLIC_BASE_URL or URL secret missing)",
+            extra={"gateway": gateway["gateway_id"]},
+        )
+        return request
+    return request.model_copy(update={"webhook_url": url})
 
 
 def _void(adapter: GatewayAdapter, payment: Payment, now: datetime) -> tuple[str, str | None]:

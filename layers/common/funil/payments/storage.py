@@ -2,10 +2,12 @@
 
 Lookups of payments live here; their state changes live in ``transitions``. A tenant's gateways are
 ``GATEWAY#<gateway>`` / ``GATEWAY`` items: credentials (API keys, client secrets, the sandbox's
-webhook signing secret) are one JSON object encrypted with KMS (encryption context
-``{"gateway_id": …}``) in ``credentials_ciphertext``, decrypted in memory only into
+webhook signing secret) are one JSON object encrypted with KMS (bound to the gateway's item and
+``credentials_ciphertext`` by ``funil.encryption``), decrypted in memory only into
 ``GatewayConfig.credentials`` (never logged, not in repr). The secret of the webhook URL
-``/pay/{gateway_id}/{secret}`` is stored only as its SHA-256.
+``/pay/{gateway_id}/{secret}`` is compared by its SHA-256 (``url_secret_sha256``, all the webhook
+route reads); the secret itself travels inside the encrypted credentials (``webhook_url_secret``),
+read back only to give the gateway our URL (``webhook_url``: on each charge, or at setup).
 """
 
 from __future__ import annotations
@@ -18,13 +20,21 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from funil import keys
+from funil import encryption, keys
 from funil.operator.models import ENTITY_ID
 from funil.payments.gateways.base import GatewayConfig
 from funil.payments.models import Payment
 from funil.ports import Items, Secrets
 
-__all__ = ["Gateway", "Payments", "load_config", "secret_hash", "url_secret_matches"]
+__all__ = [
+    "URL_SECRET_CREDENTIAL",
+    "Gateway",
+    "Payments",
+    "load_config",
+    "secret_hash",
+    "url_secret_matches",
+    "webhook_url",
+]
 
 
 class Payments:
@@ -98,6 +108,8 @@ class Payments:
 
 # -- gateways ---------------------------------------------------------------------------------------
 
+URL_SECRET_CREDENTIAL = "webhook_url_secret"  # noqa: S105 - the credentials' key, not a secret
+
 
 def secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
@@ -127,22 +139,28 @@ class Gateway(BaseModel):
 
     def to_item(self, secrets: Secrets, key_id: str, credentials: dict[str, str], url_secret: str) -> dict[str, Any]:
         pk, sk = keys.gateway(self.gateway_id)
+        # The URL secret rides with the credentials (KMS, bound to this item) so our URL can be
+        # given to the gateway; the route compares only its hash.
+        credentials = {**credentials, URL_SECRET_CREDENTIAL: url_secret}
         return {
             "pk": pk,
             "sk": sk,
             "type": "gateway",
             **keys.tenant_gateway_index(self.tenant_id, self.gateway_id),
             **self.model_dump(mode="json"),
-            "credentials_ciphertext": secrets.encrypt(key_id, json.dumps(credentials), {"gateway_id": self.gateway_id}),
+            encryption.GATEWAY_CREDENTIALS: encryption.encrypt_field(
+                secrets, key_id, (pk, sk), encryption.GATEWAY_CREDENTIALS, json.dumps(credentials)
+            ),
             "url_secret_sha256": secret_hash(url_secret),
         }
 
 
 def load_config(item: dict[str, Any], secrets: Secrets) -> GatewayConfig:
-    ciphertext = item.get("credentials_ciphertext")
+    ciphertext = item.get(encryption.GATEWAY_CREDENTIALS)
     credentials: dict[str, str] = {}
     if ciphertext:
-        credentials = json.loads(secrets.decrypt(str(ciphertext), {"gateway_id": str(item["gateway_id"])}))
+        credentials = json.loads(encryption.gateway_credentials(secrets, str(item["gateway_id"]), str(ciphertext)))
+    url_secret = credentials.pop(URL_SECRET_CREDENTIAL, None)
     return GatewayConfig(
         gateway_id=str(item["gateway_id"]),
         tenant_id=str(item["tenant_id"]),
@@ -150,4 +168,14 @@ def load_config(item: dict[str, Any], secrets: Secrets) -> GatewayConfig:
         base_url=str(item.get("base_url") or ""),
         credentials=credentials,
         options=dict(item.get("options") or {}),
+        webhook_url_secret=url_secret,
     )
+
+
+def webhook_url(public_base_url: str, config: GatewayConfig) -> str | None:
+    """Our webhook route for this gateway, ``<public base URL>/pay/<gateway_id>/<URL secret>``; None
+    when either part is unknown (no ``PUBLIC_BASE_URL``, or a gateway stored before its secret was kept)."""
+    secret = config.webhook_url_secret
+    if not public_base_url or not secret:
+        return None
+    return f"{public_base_url.rstrip('/')}/pay/{config.gateway_id}/{secret}"

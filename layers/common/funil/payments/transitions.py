@@ -14,6 +14,16 @@ twice after a crash between send and record; both consumers are idempotent on th
 refund sends the Refund event and the payment to the delivery queue again (``revoke_enqueued_at``;
 also when the delivery's own record was lost to a crash): the consumer finds it refunded and
 revokes the unused invite link, if one was handed out.
+
+A partial refund (less than the amount given back) leaves the payment ``paid`` — the sale stands
+and the buyer keeps the product — with ``refund_state = partial``, ``refunded_cents`` and the
+refund's own time ``refunded_at``; it sends the Refund event (its value: ``refunded_cents``) and
+no revocation. A later full refund moves it to ``refunded`` (``refund_state = full``); the Refund
+event goes out once per payment, so Meta keeps the first refund's value.
+
+Who paid (``Payer``, when the gateway said) is written as its own item ``PAYMENT#<id>`` / ``PAYER``
+once the payment is paid and before the Purchase is queued, so the Purchase can use it; it expires
+``PAYER_TTL_DAYS`` after the payment (docs/data-model.md) and is never logged.
 """
 
 from __future__ import annotations
@@ -22,14 +32,15 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from funil import keys
 from funil.adapters.dynamo import is_conditional_failure
-from funil.clock import iso
+from funil.clock import iso, to_epoch_s
 from funil.messages import ConversionMessage, ConversionRefs, EventKind
 from funil.observability import count
+from funil.payments.gateways.base import Payer
 from funil.payments.models import PaymentStatus
 from funil.ports import Items, MessageQueue
 
@@ -57,10 +68,13 @@ def _transition(
     allowed_from: tuple[PaymentStatus, ...],
     expression: str,
     values: dict[str, Any],
+    also: str = "",
 ) -> Outcome:
     pk, sk = keys.payment(payment_id)
     froms = {f":from{index}": status.value for index, status in enumerate(allowed_from)}
     condition = "attribute_exists(pk) AND #status IN (" + ", ".join(froms) + ")"
+    if also:
+        condition += f" AND ({also})"
     try:
         after = items.update(
             pk,
@@ -120,14 +134,41 @@ def mark_canceled(items: Items, payment_id: str, now: datetime) -> Outcome:
     return _close(items, payment_id, PaymentStatus.CANCELED, now)
 
 
-def mark_refunded(items: Items, payment_id: str, now: datetime, reason: str = "refund") -> Outcome:
-    """paid → refunded (refunds and chargebacks). The delivery token stays: its page says refunded."""
+def mark_refunded(
+    items: Items,
+    payment_id: str,
+    now: datetime,
+    reason: str = "refund",
+    *,
+    refunded_at: datetime | None = None,
+    refunded_cents: int | None = None,
+) -> Outcome:
+    """paid → refunded (refunds and chargebacks), at the refund's own time when the gateway told it.
+    The delivery token stays: its page says refunded."""
+    expression = "SET #status = :refunded, refunded_at = :at, refund_reason = :reason, refund_state = :full"
+    values: dict[str, Any] = {
+        ":refunded": PaymentStatus.REFUNDED.value,
+        ":at": iso(refunded_at or now),
+        ":reason": reason,
+        ":full": "full",
+    }
+    if refunded_cents is not None:
+        expression += ", refunded_cents = :cents"
+        values[":cents"] = refunded_cents
+    return _transition(items, payment_id, allowed_from=(PaymentStatus.PAID,), expression=expression, values=values)
+
+
+def mark_partially_refunded(
+    items: Items, payment_id: str, refunded_cents: int, now: datetime, *, reason: str, refunded_at: datetime | None
+) -> Outcome:
+    """paid stays paid, with part of it given back (more than recorded so far; a repeat is no change)."""
     return _transition(
         items,
         payment_id,
         allowed_from=(PaymentStatus.PAID,),
-        expression="SET #status = :refunded, refunded_at = :now, refund_reason = :reason",
-        values={":refunded": PaymentStatus.REFUNDED.value, ":now": iso(now), ":reason": reason},
+        expression=("SET refund_state = :partial, refunded_cents = :cents, refunded_at = :at, refund_reason = :reason"),
+        values={":partial": "partial", ":cents": refunded_cents, ":at": iso(refunded_at or now), ":reason": reason},
+        also="attribute_not_exists(refunded_cents) OR refunded_cents < :cents",
     )
 
 
@@ -198,7 +239,8 @@ def ensure_handed_on(
             deliveries.send(delivery_body(payment))
             _record_sent(items, payment_id, "delivery_enqueued_at", now)
             sent.append("delivery")
-    if status == PaymentStatus.REFUNDED and not payment.get("refund_enqueued_at"):
+    refunded = status == PaymentStatus.REFUNDED or (status == PaymentStatus.PAID and payment.get("refund_state"))
+    if refunded and payment.get("refunded_at") and not payment.get("refund_enqueued_at"):
         conversions.send(refund_message(payment).model_dump_json(), {"kind": "Refund"})
         _record_sent(items, payment_id, "refund_enqueued_at", now)
         sent.append("refund")
@@ -210,6 +252,37 @@ def ensure_handed_on(
     return sent
 
 
+PAYER_TTL_DAYS = 30  # the attribution window plus margin: long enough to build the Purchase, then gone
+
+
+def payer_item(payment: dict[str, Any], payer: Payer, source: str, now: datetime) -> dict[str, Any]:
+    """The ``PAYER`` item of a paid payment: only the fields the gateway gave, expiring with the TTL."""
+    pk, sk = keys.payer(str(payment["payment_id"]))
+    paid_at = datetime.fromisoformat(str(payment.get("paid_at") or iso(now)).replace("Z", "+00:00"))
+    return {
+        "pk": pk,
+        "sk": sk,
+        "type": "payer",
+        "tenant_id": payment.get("tenant_id"),
+        "payment_id": str(payment["payment_id"]),
+        **payer.model_dump(exclude_none=True),
+        "source": source,
+        "created_at": iso(now),
+        "expires_at": to_epoch_s(paid_at + timedelta(days=PAYER_TTL_DAYS)),
+    }
+
+
+def store_payer(items: Items, payment: dict[str, Any], payer: Payer, source: str, now: datetime) -> bool:
+    """Write who paid once (the first report stands); True when written."""
+    try:
+        items.put(payer_item(payment, payer, source, now), condition="attribute_not_exists(pk)")
+    except Exception as error:
+        if not is_conditional_failure(error):
+            raise
+        return False
+    return True
+
+
 def confirm(
     items: Items,
     payment_id: str,
@@ -218,13 +291,18 @@ def confirm(
     conversions: MessageQueue,
     deliveries: MessageQueue,
     now: datetime,
+    payer: Payer | None = None,
+    source: str = "",
 ) -> Outcome:
-    """pending → paid, then make sure the Purchase and the delivery were enqueued (also on repeats)."""
+    """pending → paid, then who paid (if told), then make sure the Purchase and the delivery were
+    enqueued (also on repeats: the payer is written before the Purchase that may read it)."""
     outcome = mark_paid(items, payment_id, paid_at, now)
     if outcome.changed:
         log.info("payment confirmed", extra={"payment_id": payment_id})
         count("Sales")
         count("RevenueCents", int(outcome.payment.get("amount_cents") or 0))
+    if payer is not None and outcome.status == PaymentStatus.PAID and not outcome.payment.get("purchase_enqueued_at"):
+        store_payer(items, outcome.payment, payer, source, now)
     ensure_handed_on(items, outcome.payment, conversions, deliveries, now)
     return outcome
 
@@ -237,12 +315,35 @@ def refund(
     deliveries: MessageQueue,
     now: datetime,
     reason: str = "refund",
+    refunded_at: datetime | None = None,
+    refunded_cents: int | None = None,
 ) -> Outcome:
     """paid → refunded, then make sure the Refund was enqueued (also on repeats)."""
-    outcome = mark_refunded(items, payment_id, now, reason)
+    outcome = mark_refunded(items, payment_id, now, reason, refunded_at=refunded_at, refunded_cents=refunded_cents)
     if outcome.changed:
         count("Refunds")
         count("RefundedCents", int(outcome.payment.get("amount_cents") or 0))
     if outcome.status == PaymentStatus.REFUNDED:
+        ensure_handed_on(items, outcome.payment, conversions, deliveries, now)
+    return outcome
+
+
+def partial_refund(
+    items: Items,
+    payment_id: str,
+    refunded_cents: int,
+    *,
+    conversions: MessageQueue,
+    deliveries: MessageQueue,
+    now: datetime,
+    reason: str = "refund",
+    refunded_at: datetime | None = None,
+) -> Outcome:
+    """Part of a paid payment given back: recorded on it, the Refund enqueued once; no revocation."""
+    outcome = mark_partially_refunded(items, payment_id, refunded_cents, now, reason=reason, refunded_at=refunded_at)
+    if outcome.changed:
+        count("Refunds")
+        count("RefundedCents", refunded_cents)
+    if outcome.payment.get("refund_state"):
         ensure_handed_on(items, outcome.payment, conversions, deliveries, now)
     return outcome

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from funil.clock import Clock, utc_now
 from funil.payments.gateways.base import GatewayAdapter, GatewayConfig, GatewayError
+
+if TYPE_CHECKING:
+    import httpx
 
 # kind → "module:Class", imported on first use so a function only loads the gateways it talks to.
 _MODULES: dict[str, str] = {

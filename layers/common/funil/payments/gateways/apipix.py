@@ -37,7 +37,7 @@ import ssl
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -52,10 +52,14 @@ from funil.payments.gateways.base import (
     ChargeStatus,
     GatewayConfig,
     GatewayError,
+    Payer,
     WebhookAuth,
     WebhookEvent,
+    WebhookRegistration,
     WebhookRejected,
+    fields_of,
     parse_time,
+    payer_of,
     to_cents,
     webhook_object,
 )
@@ -132,6 +136,7 @@ class ApiPixAdapter:
     kind = NAME
     capabilities = Capabilities(
         webhook_auth=WebhookAuth.MTLS,
+        webhook_registration=WebhookRegistration.PER_ACCOUNT,
         we_choose_id=True,  # txid = our payment id
         min_amount_cents=1,
         can_cancel=True,
@@ -342,19 +347,23 @@ class ApiPixAdapter:
         calendario = data.get("calendario") or {}
         created = parse_time(calendario.get("criacao"))
         expires_at = None
-        if created is not None and isinstance(calendario.get("expiracao"), int):
-            expires_at = created + timedelta(seconds=calendario["expiracao"])
+        expiracao = _seconds(calendario.get("expiracao"))
+        if created is not None and expiracao is not None:
+            expires_at = created + timedelta(seconds=expiracao)
         if status is ChargeStatus.PENDING and expires_at is not None and self._now() >= expires_at:
             status = ChargeStatus.EXPIRED
         amount = valor_to_cents((data.get("valor") or {}).get("original"))
-        paid_at = None
-        pix_list = [pix for pix in data.get("pix") or [] if isinstance(pix, dict)]
+        paid_at = refunded_at = None
+        refunded: int | None = None
+        pix_list = _pix_list(data.get("pix"))
         if status is ChargeStatus.PAID and pix_list:
             # What was received, not what was asked: the route compares it with the payment.
             amount = sum(valor_to_cents(pix.get("valor")) for pix in pix_list)
             paid_at = parse_time(pix_list[0].get("horario"))
-            if _fully_returned(pix_list):
+            refunded, refunded_at = _returned(pix_list)
+            if refunded and refunded >= amount:
                 status = ChargeStatus.REFUNDED
+        devedor = fields_of(data.get("devedor"))
         return Charge(
             gateway_charge_id=data["txid"],
             reference=data["txid"],
@@ -365,20 +374,29 @@ class ApiPixAdapter:
             expires_at=expires_at,
             paid_at=paid_at,
             raw_status=raw_status,
+            # Who paid, as the PSP tells it (Efí: pagador); else the debtor the charge named.
+            payer=next(filter(None, map(_pagador, pix_list)), None) or _person(devedor),
+            refunded_cents=refunded or None,
+            refunded_at=refunded_at,
         )
 
     def _pix_to_charge(self, pix: Mapping[str, Any]) -> Charge:
         txid = str(pix["txid"])
+        amount = valor_to_cents(pix.get("valor"))
+        refunded, refunded_at = _returned([pix])
         return Charge(
             gateway_charge_id=txid,
             reference=txid,
-            status=ChargeStatus.REFUNDED if _fully_returned([pix]) else ChargeStatus.PAID,
-            amount_cents=valor_to_cents(pix.get("valor")),
+            status=ChargeStatus.REFUNDED if refunded and refunded >= amount else ChargeStatus.PAID,
+            amount_cents=amount,
             currency="BRL",
             brcode=None,
             expires_at=None,
             paid_at=parse_time(pix.get("horario")),
             raw_status="PIX",
+            payer=_pagador(pix),
+            refunded_cents=refunded or None,
+            refunded_at=refunded_at,
         )
 
     # -- webhooks --------------------------------------------------------------------------------
@@ -392,6 +410,8 @@ class ApiPixAdapter:
         self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str] | None = None
     ) -> list[WebhookEvent]:
         items = webhook_object(body, NAME).get("pix")
+        if isinstance(items, dict):
+            items = [items]  # one Pix sent as an object where the spec says a list: still that Pix
         if not isinstance(items, list):
             raise WebhookRejected(f"{NAME}: body has no pix list")
         events: list[WebhookEvent] = []
@@ -400,9 +420,10 @@ class ApiPixAdapter:
                 continue  # a Pix without (our kind of) txid is not a charge of ours
             try:
                 amount: int | None = valor_to_cents(pix.get("valor"))
-                refunded = _fully_returned([pix])
+                returned, _ = _returned([pix])
             except GatewayError:
-                amount, refunded = None, False
+                amount, returned = None, 0
+            refunded = bool(returned)
             events.append(
                 WebhookEvent(
                     kind="refund" if refunded else "payment",
@@ -413,18 +434,58 @@ class ApiPixAdapter:
                     currency="BRL",
                     occurred_at=parse_time(pix.get("horario")),
                     needs_refetch=True,
+                    payer=_pagador(pix),
+                    refunded_cents=returned or None,
                 )
             )
         return events
 
 
-def _fully_returned(pix_list: list[Any]) -> bool:
-    """Raises GatewayError when a valor is unreadable."""
-    received = returned = 0
+def _seconds(value: object) -> int | None:
+    """``calendario.expiracao``: an integer, or the digit string some PSPs send (``"3600"``)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if value >= 0 else None
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,10}", value.strip()):
+        return int(value.strip())
+    return None
+
+
+def _pix_list(value: object) -> list[dict[str, Any]]:
+    """``pix``: the spec's list, or the single object some PSPs send."""
+    items: list[Any] = [value] if isinstance(value, dict) else value if isinstance(value, list) else []
+    return [pix for pix in items if isinstance(pix, dict)]
+
+
+def _returned(pix_list: Sequence[Mapping[str, Any]]) -> tuple[int, datetime | None]:
+    """Cents given back (``devolucoes`` with status DEVOLVIDO) and the latest one's settlement time.
+    Raises GatewayError when a valor is unreadable."""
+    returned, latest = 0, None
     for pix in pix_list:
-        received += valor_to_cents(pix.get("valor"))
         devolucoes = pix.get("devolucoes")
         for devolucao in devolucoes if isinstance(devolucoes, list) else []:
             if isinstance(devolucao, dict) and devolucao.get("status") == "DEVOLVIDO":
                 returned += valor_to_cents(devolucao.get("valor"))
-    return received > 0 and returned >= received
+                horario = fields_of(devolucao.get("horario"))
+                moment = parse_time(horario.get("liquidacao")) or parse_time(horario.get("solicitacao"))
+                if moment is not None and (latest is None or moment > latest):
+                    latest = moment
+    return returned, latest
+
+
+def _person(fields: Mapping[str, Any]) -> Payer | None:
+    """A ``devedor``/``pagador`` object (``nome``, ``cpf`` or ``cnpj``, the spec's address fields)."""
+    return payer_of(
+        name=fields.get("nome"),
+        document=fields.get("cpf") or fields.get("cnpj"),
+        email=fields.get("email"),
+        city=fields.get("cidade"),
+        state=fields.get("uf"),
+        zip_code=fields.get("cep"),
+    )
+
+
+def _pagador(pix: Mapping[str, Any]) -> Payer | None:
+    """The payer a PSP adds to a Pix (Efí: ``gnExtras.pagador``; some: ``pagador``)."""
+    extras = fields_of(pix.get("gnExtras"))
+    pagador = fields_of(extras.get("pagador")) or fields_of(pix.get("pagador"))
+    return _person(pagador) if pagador else None

@@ -38,10 +38,18 @@ class WebhookAuth(StrEnum):
     SECRET_URL = "secret_url"  # noqa: S105 — unsigned: the webhook is only a hint; the charge is re-fetched
 
 
+class WebhookRegistration(StrEnum):
+    """How a gateway learns the URL of our webhook route."""
+
+    PER_CHARGE = "per_charge"  # each charge carries it (ChargeRequest.webhook_url)
+    PER_ACCOUNT = "per_account"  # registered once for the account, at setup (``register_webhook``)
+
+
 class Capabilities(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     webhook_auth: WebhookAuth
+    webhook_registration: WebhookRegistration
     we_choose_id: bool  # our payment id is the gateway's id / txid
     min_amount_cents: int = Field(ge=1)
     can_cancel: bool
@@ -63,6 +71,54 @@ class ChargeRequest(BaseModel):
     payer_email: str | None = None
 
 
+class Payer(BaseModel):
+    """What a gateway reports about who paid: personal data, kept under the privacy rules
+    (docs/data-model.md) and never logged (the repr names the fields present, not their values)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str | None = None  # as the payer's bank or the gateway gives it
+    email: str | None = None
+    phone: str | None = None  # as given; normalised (E.164 digits) when hashed for Meta
+    document: str | None = None  # CPF or CNPJ, digits only
+    city: str | None = None
+    state: str | None = None  # UF, two letters
+    zip_code: str | None = None  # CEP, digits only
+    country: str | None = None  # ISO 3166-1 alpha-2
+
+    def __repr__(self) -> str:
+        return f"Payer({', '.join(name for name, value in self if value)})"
+
+    __str__ = __repr__
+
+
+_DIGITS_ONLY = ("document", "zip_code")
+
+
+def fields_of(value: object) -> dict[str, Any]:
+    """A JSON object of a gateway's answer, or ``{}`` when that part is absent or of another type."""
+    return value if isinstance(value, dict) else {}
+
+
+def payer_of(**fields: object) -> Payer | None:
+    """A Payer from a gateway's fields as sent (text trimmed, bounded; document and CEP as digits;
+    UF and country upper case); None when nothing usable came. Masked documents (``***678901``) are dropped."""
+    clean: dict[str, str] = {}
+    for name, value in fields.items():
+        if value is None or isinstance(value, bool) or not isinstance(value, str | int):
+            continue
+        text = str(value).strip()[:200]
+        if name in _DIGITS_ONLY:
+            if "*" in text:
+                continue  # masked by the gateway: not the person's document
+            text = "".join(char for char in text if char.isascii() and char.isdigit())
+        elif name in ("state", "country"):
+            text = text.upper()
+        if text:
+            clean[name] = text
+    return Payer.model_validate(clean) if clean else None
+
+
 class Charge(BaseModel):
     gateway_charge_id: str
     reference: str | None = None  # our payment id as the gateway returns it
@@ -73,6 +129,9 @@ class Charge(BaseModel):
     expires_at: AwareDatetime | None = None
     paid_at: AwareDatetime | None = None
     raw_status: str = ""
+    payer: Payer | None = None  # who paid, when the gateway says
+    refunded_cents: int | None = None  # given back so far (a partial refund leaves the charge paid)
+    refunded_at: AwareDatetime | None = None  # the (latest) refund's own time
 
 
 class WebhookEvent(BaseModel):
@@ -84,6 +143,8 @@ class WebhookEvent(BaseModel):
     currency: str | None = None
     occurred_at: AwareDatetime | None = None
     needs_refetch: bool = False  # the event is only a hint: ask the gateway before acting
+    payer: Payer | None = None  # who paid, when the webhook says
+    refunded_cents: int | None = None  # a refund's value when the gateway tells it (None: all of it)
 
 
 class GatewayError(Exception):
@@ -161,6 +222,8 @@ class GatewayConfig(BaseModel):
     base_url: str = ""
     credentials: dict[str, str] = Field(default_factory=dict, repr=False)
     options: dict[str, Any] = Field(default_factory=dict)
+    # The secret part of our webhook URL for this gateway (kept apart from what adapters sign with).
+    webhook_url_secret: str | None = Field(default=None, repr=False)
 
     def __str__(self) -> str:
         return f"GatewayConfig(gateway_id={self.gateway_id!r}, tenant_id={self.tenant_id!r}, kind={self.kind!r})"
@@ -208,5 +271,5 @@ class GatewayAdapter(Protocol):
     ) -> list[WebhookEvent]: ...
 
     def register_webhook(self, url: str) -> None:
-        """Point the gateway's webhook at ``url`` (may raise ``NotImplementedError``)."""
+        """Point the account's webhooks at ``url``, idempotently (a no-op where each charge carries it)."""
         ...

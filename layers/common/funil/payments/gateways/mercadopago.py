@@ -15,6 +15,10 @@ Wire format (Mercado Pago developers docs, "payments" API and "Webhooks / valida
   Mercado Pago documents no tolerance for ``ts``: we reject signatures older than
   ``signature_max_age_seconds`` (default 600). The notification carries no status or amount, so
   each event is only a hint: the payment is re-read with ``get_charge``.
+- The older IPN-style notification (``?id=<id>&topic=payment``, body ``{"resource", "topic"}``)
+  is sent to the same ``notification_url`` and signed by nothing: it gets no signature check
+  (refusing it would only make Mercado Pago retry it forever) and is a hint like the rest, the
+  payment re-read with our token; other topics (``merchant_order``…) are answered and ignored.
 """
 
 from __future__ import annotations
@@ -38,10 +42,14 @@ from funil.payments.gateways.base import (
     ChargeStatus,
     GatewayConfig,
     GatewayError,
+    Payer,
     WebhookAuth,
     WebhookEvent,
+    WebhookRegistration,
     WebhookRejected,
+    fields_of,
     parse_time,
+    payer_of,
     to_cents,
     webhook_object,
 )
@@ -76,6 +84,7 @@ class MercadoPagoAdapter:
     kind = NAME
     capabilities = Capabilities(
         webhook_auth=WebhookAuth.HMAC,
+        webhook_registration=WebhookRegistration.PER_CHARGE,
         we_choose_id=False,  # Mercado Pago numbers its payments; ours travels as external_reference
         min_amount_cents=1,
         can_cancel=True,
@@ -196,6 +205,8 @@ class MercadoPagoAdapter:
         if raw_status == "cancelled" and data.get("status_detail") == "expired":
             status = ChargeStatus.EXPIRED
         transaction = (data.get("point_of_interaction") or {}).get("transaction_data") or {}
+        refunded = data.get("transaction_amount_refunded")
+        refunded_cents = to_cents(refunded, NAME, in_reais=True) if refunded not in (None, "", 0) else None
         return Charge(
             gateway_charge_id=str(data["id"]),
             reference=str(data["external_reference"]) if data.get("external_reference") else None,
@@ -206,11 +217,37 @@ class MercadoPagoAdapter:
             expires_at=parse_time(data.get("date_of_expiration")),
             paid_at=parse_time(data.get("date_approved")),
             raw_status=raw_status,
+            payer=self._payer(data),
+            refunded_cents=refunded_cents or None,
+            refunded_at=_latest_refund(data.get("refunds")),
+        )
+
+    def _payer(self, data: Mapping[str, Any]) -> Payer | None:
+        """``payer`` (e-mail, names, identification, phone) and ``additional_info.payer`` (its address)."""
+        payer = fields_of(data.get("payer"))
+        info = fields_of(data.get("additional_info"))
+        extra = fields_of(info.get("payer"))
+        phone = fields_of(payer.get("phone"))
+        phone = phone if phone.get("number") else (fields_of(extra.get("phone")))
+        address = fields_of(extra.get("address"))
+        identification = fields_of(payer.get("identification"))
+        names = [payer.get("first_name") or extra.get("first_name"), payer.get("last_name") or extra.get("last_name")]
+        email = payer.get("email")
+        if email and email == self._payer_email:
+            email = None  # the tenant's own fallback address (options.payer_email), not the buyer's
+        return payer_of(
+            name=" ".join(str(part) for part in names if isinstance(part, str) and part.strip()) or None,
+            email=email,
+            phone="".join(str(phone.get(key) or "") for key in ("area_code", "number")) or None,
+            document=identification.get("number") if identification.get("type") in ("CPF", "CNPJ") else None,
+            zip_code=address.get("zip_code"),
         )
 
     # -- webhooks ----------------------------------------------------------------------------
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str] | None = None) -> None:
+        if _topic_notification(query, body) is not None:
+            return  # unsigned by design: only a hint, re-read with our token before anything changes
         if not self._webhook_secret:
             raise WebhookRejected(f"{NAME}: no webhook secret configured")
         signature = headers.get("x-signature", "")
@@ -245,6 +282,16 @@ class MercadoPagoAdapter:
         self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str] | None = None
     ) -> list[WebhookEvent]:
         payload = webhook_object(body, NAME)
+        topic = _topic_notification(query, body)
+        if topic is not None:
+            name, resource = topic
+            if name != "payment" or not resource.isascii() or not resource.isdigit():
+                return []
+            return [
+                WebhookEvent(
+                    kind="payment", gateway_charge_id=resource, status=ChargeStatus.UNKNOWN, needs_refetch=True
+                )
+            ]
         kind = payload.get("type") or (query or {}).get("type") or (query or {}).get("topic")
         if kind != "payment":
             return []  # merchant_order, test pings, other topics: nothing to confirm
@@ -257,6 +304,26 @@ class MercadoPagoAdapter:
         ]
 
 
+def _topic_notification(query: Mapping[str, str] | None, body: bytes) -> tuple[str, str] | None:
+    """(topic, resource id) of an IPN-style notification; None for a (signed) webhook."""
+    query = query or {}
+    if query.get("data.id") or query.get("type"):
+        return None
+    try:
+        payload = load_json(body, empty={})
+    except UntrustedInput:
+        payload = {}
+    payload = payload if isinstance(payload, dict) else {}
+    if payload.get("type") or isinstance(payload.get("data"), dict):
+        return None
+    topic = str(query.get("topic") or payload.get("topic") or "")
+    if not topic:
+        return None
+    # The id is in the query, or the body's resource: an id or a URL ending in one.
+    resource = str(query.get("id") or payload.get("resource") or "").rstrip("/").rsplit("/", 1)[-1]
+    return topic, resource
+
+
 def _data_id(query: Mapping[str, str] | None, body: bytes) -> str:
     """``data.id`` from the notification URL's query (what is signed); else from the JSON body."""
     if query and query.get("data.id"):
@@ -267,6 +334,15 @@ def _data_id(query: Mapping[str, str] | None, body: bytes) -> str:
         return ""
     data = payload.get("data") if isinstance(payload, dict) else None
     return str(data.get("id", "")) if isinstance(data, dict) else ""
+
+
+def _latest_refund(refunds: object) -> datetime | None:
+    times = (
+        [parse_time(item.get("date_created")) for item in refunds if isinstance(item, dict)]
+        if isinstance(refunds, list)
+        else []
+    )
+    return max((moment for moment in times if moment is not None), default=None)
 
 
 def _results(data: Any) -> list[dict[str, Any]]:

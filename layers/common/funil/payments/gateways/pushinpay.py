@@ -27,7 +27,9 @@ from funil.payments.gateways.base import (
     GatewayError,
     WebhookAuth,
     WebhookEvent,
+    WebhookRegistration,
     WebhookRejected,
+    payer_of,
     to_cents,
 )
 from funil.payments.gateways.transport import GatewayApi
@@ -53,6 +55,7 @@ class PushinPayAdapter:
     kind = NAME
     capabilities = Capabilities(
         webhook_auth=WebhookAuth.SECRET_URL,
+        webhook_registration=WebhookRegistration.PER_CHARGE,
         we_choose_id=False,
         min_amount_cents=MIN_AMOUNT_CENTS,
         can_cancel=False,
@@ -108,7 +111,9 @@ class PushinPayAdapter:
         raw_status = str(data.get("status", ""))
         details = data.get("pix_details") if isinstance(data.get("pix_details"), dict) else {}
         return Charge(
-            gateway_charge_id=str(data["id"]),  # exactly as PushinPay wrote it: ids are matched exactly
+            # PushinPay writes one id lower case (create) and upper case (GET): kept lower case, so
+            # the charge index and the re-read meet whichever it sent.
+            gateway_charge_id=str(data["id"]).lower(),
             reference=reference,
             status=STATUS_MAP.get(raw_status.lower(), ChargeStatus.UNKNOWN),
             amount_cents=to_cents(data.get("value", 0), NAME),  # cents, a number or a string ("1333")
@@ -117,6 +122,7 @@ class PushinPayAdapter:
             expires_at=None,
             paid_at=None,
             raw_status=raw_status,
+            payer=payer_of(name=data.get("payer_name"), document=data.get("payer_national_registration")),
         )
 
     # -- webhooks: unsigned hints behind our secret URL --------------------------------------
@@ -139,11 +145,15 @@ class PushinPayAdapter:
             payload = {key: values[0] for key, values in parse_qs(body.decode("utf-8", "replace")).items()}
         if not isinstance(payload, dict):
             raise WebhookRejected(f"{NAME}: notification is not an object")
-        transaction_id = str(payload.get("id") or "").strip()
+        transaction_id = str(payload.get("id") or "").strip().lower()
         if not transaction_id or "/" in transaction_id or len(transaction_id) > 64:
             raise WebhookRejected(f"{NAME}: notification without a transaction id")
         return [
             WebhookEvent(
-                kind="payment", gateway_charge_id=transaction_id, status=ChargeStatus.UNKNOWN, needs_refetch=True
+                kind="payment",
+                gateway_charge_id=transaction_id,
+                status=ChargeStatus.UNKNOWN,
+                needs_refetch=True,
+                payer=payer_of(name=payload.get("payer_name"), document=payload.get("payer_national_registration")),
             )
         ]

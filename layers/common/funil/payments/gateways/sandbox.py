@@ -30,10 +30,14 @@ from funil.payments.gateways.base import (
     ChargeStatus,
     GatewayConfig,
     GatewayError,
+    Payer,
     WebhookAuth,
     WebhookEvent,
+    WebhookRegistration,
     WebhookRejected,
+    fields_of,
     parse_time,
+    payer_of,
     to_cents,
 )
 from funil.payments.gateways.transport import GatewayApi
@@ -75,7 +79,12 @@ def sign(secret: str, body: bytes, timestamp: int) -> str:
 class SandboxAdapter:
     kind = NAME
     capabilities = Capabilities(
-        webhook_auth=WebhookAuth.HMAC, we_choose_id=False, min_amount_cents=1, can_cancel=True, can_list=True
+        webhook_auth=WebhookAuth.HMAC,
+        webhook_registration=WebhookRegistration.PER_ACCOUNT,  # PUT /v1/webhook at setup
+        we_choose_id=False,
+        min_amount_cents=1,
+        can_cancel=True,
+        can_list=True,
     )
 
     def __init__(self, config: GatewayConfig, http: httpx.Client, now: Clock = utc_now) -> None:
@@ -178,6 +187,7 @@ class SandboxAdapter:
                 currency=charge.currency,
                 occurred_at=occurred or parse_time(payload.get("created_at")),
                 needs_refetch=self._hint_only,
+                payer=charge.payer,
             )
         ]
 
@@ -195,7 +205,26 @@ class SandboxAdapter:
             expires_at=parse_time(data.get("expires_at")),
             paid_at=parse_time(data.get("paid_at")),
             raw_status=raw,
+            payer=_payer(data.get("payer")),
         )
+
+
+def _payer(fields: object) -> Payer | None:
+    """The sandbox reports its payer as gateways do: ``name``, ``email``, ``phone``, ``document``,
+    ``address`` (``city``, ``state``, ``zip_code``, ``country``)."""
+    if not isinstance(fields, dict):
+        return None
+    address = fields_of(fields.get("address"))
+    return payer_of(
+        name=fields.get("name"),
+        email=fields.get("email"),
+        phone=fields.get("phone"),
+        document=fields.get("document"),
+        city=address.get("city"),
+        state=address.get("state"),
+        zip_code=address.get("zip_code"),
+        country=address.get("country"),
+    )
 
 
 def _safe_id(value: str) -> str:

@@ -35,10 +35,14 @@ from funil.payments.gateways.base import (
     ChargeStatus,
     GatewayConfig,
     GatewayError,
+    Payer,
     WebhookAuth,
     WebhookEvent,
+    WebhookRegistration,
     WebhookRejected,
+    fields_of,
     parse_time,
+    payer_of,
     to_cents,
     webhook_object,
 )
@@ -74,6 +78,13 @@ EVENT_STATUS: dict[str, ChargeStatus | None] = {
     "PIX_TRANSACTION_REFUND_RECEIVED_CONFIRMED": ChargeStatus.REFUNDED,
 }
 
+# The events registered at setup: a charge paid, expired, and a Pix of it given back.
+REGISTERED_EVENTS = (
+    "OPENPIX:CHARGE_COMPLETED",
+    "OPENPIX:CHARGE_EXPIRED",
+    "PIX_TRANSACTION_REFUND_RECEIVED_CONFIRMED",
+)
+
 
 def load_public_key(pem: str) -> rsa.RSAPublicKey:
     """A PEM, or the base64-of-PEM form Woovi's examples use."""
@@ -96,6 +107,7 @@ class WooviAdapter:
     kind = NAME
     capabilities = Capabilities(
         webhook_auth=WebhookAuth.RSA,
+        webhook_registration=WebhookRegistration.PER_ACCOUNT,
         we_choose_id=True,  # correlationID = our payment id
         min_amount_cents=1,
         can_cancel=True,
@@ -173,8 +185,19 @@ class WooviAdapter:
                 return charges
 
     def register_webhook(self, url: str) -> None:
-        # Woovi webhooks are per account (panel or POST /api/v1/webhook); the charge carries none.
-        return None
+        """One account webhook per event we act on (Woovi's webhook API), those already at ``url`` kept."""
+        data = self._remote.call("GET", "/api/v1/webhook", operation="register_webhook", params={"url": url})
+        listed = data.get("webhooks") if isinstance(data, dict) else None
+        present = {
+            str(hook.get("event"))
+            for hook in (listed if isinstance(listed, list) else [])
+            if isinstance(hook, dict) and hook.get("url") == url and hook.get("isActive", True)
+        }
+        for event in REGISTERED_EVENTS:
+            if event in present:
+                continue
+            webhook = {"name": f"funil {event}", "event": event, "url": url, "isActive": True}
+            self._remote.call("POST", "/api/v1/webhook", operation="register_webhook", json={"webhook": webhook})
 
     def _to_charge(self, charge: Any) -> Charge:
         if not isinstance(charge, dict) or not charge.get("correlationID"):
@@ -190,6 +213,8 @@ class WooviAdapter:
             expires_at=parse_time(charge.get("expiresDate")),
             paid_at=parse_time(charge.get("paidAt")),
             raw_status=raw_status,
+            # ``payer``: who paid when not the customer the charge named (…_NOT_SAME_CUSTOMER_PAYER).
+            payer=_person(charge.get("payer")) or _person(charge.get("customer")),
         )
 
     # -- webhooks ----------------------------------------------------------------------------
@@ -212,23 +237,51 @@ class WooviAdapter:
     ) -> list[WebhookEvent]:
         payload = webhook_object(body, NAME)
         event = str(payload.get("event") or "")
-        charge = payload.get("charge")
-        if event not in EVENT_STATUS or not isinstance(charge, dict) or not charge.get("correlationID"):
+        pix = fields_of(payload.get("pix"))
+        charge = payload.get("charge") if isinstance(payload.get("charge"), dict) else pix.get("charge")
+        if (event and event not in EVENT_STATUS) or not isinstance(charge, dict) or not charge.get("correlationID"):
             return []  # test pings ({"evento": "teste_webhook"}), Pix without a charge, other events
         parsed = self._to_charge(charge)
-        status = EVENT_STATUS[event] or parsed.status
+        # A signed body without ``event`` still says what the charge is: its own status decides.
+        status = EVENT_STATUS.get(event) or parsed.status
+        refund = payload.get("refundTransaction") or payload.get("refund")
+        refund = refund if isinstance(refund, dict) else {}
+        refunded = to_cents(refund["value"], NAME) if refund.get("value") is not None else None
+        is_refund = status is ChargeStatus.REFUNDED
         return [
             WebhookEvent(
-                kind="refund" if status is ChargeStatus.REFUNDED else "payment",
+                kind="refund" if is_refund else "payment",
                 gateway_charge_id=parsed.gateway_charge_id,
                 reference=parsed.reference,
                 status=status,
                 amount_cents=parsed.amount_cents,
                 currency="BRL",
-                occurred_at=parsed.paid_at,
+                occurred_at=(parse_time(refund.get("time")) if is_refund else None)
+                or parsed.paid_at
+                or parse_time(pix.get("time")),
                 needs_refetch=False,
+                payer=_person(payload.get("payer")) or _person(pix.get("payer")) or parsed.payer,
+                refunded_cents=refunded if is_refund else None,
             )
         ]
+
+
+def _person(fields: object) -> Payer | None:
+    """A Woovi customer or payer: ``name``, ``email``, ``phone``, ``taxID.taxID``, ``address``."""
+    if not isinstance(fields, dict):
+        return None
+    tax = fields.get("taxID")
+    address = fields_of(fields.get("address"))
+    return payer_of(
+        name=fields.get("name"),
+        email=fields.get("email"),
+        phone=fields.get("phone"),
+        document=tax.get("taxID") if isinstance(tax, dict) else tax,
+        city=address.get("city"),
+        state=address.get("state"),
+        zip_code=address.get("zipcode"),
+        country=address.get("country"),
+    )
 
 
 def _check_id(gateway_charge_id: str) -> None:
