@@ -26,6 +26,7 @@ sys.path[:0] = [str(ROOT / "layers" / "common"), str(ROOT)]
 
 import httpx  # noqa: E402
 from funil.adapters.meta_graph import GraphClient  # noqa: E402
+from funil.click.fields import click_item_from_fields  # noqa: E402
 from funil.conversions.builder import BuildSettings, Sources, build_event  # noqa: E402
 from funil.conversions.sender import SenderDeps, SenderSettings, SqsRecord, process_batch  # noqa: E402
 from funil.conversions.storage import ClaimOutcome, EventClaim, EventStatus  # noqa: E402
@@ -39,8 +40,10 @@ from tests.unit.conversions.factories import (  # noqa: E402
     click_item,
     lead_item,
     message,
+    payer_item,
     payment_item,
     pixel_item,
+    tenant_item,
 )
 
 
@@ -51,7 +54,10 @@ def bench_builder(count: int) -> dict[str, float]:
         "Lead": (message(EventKind.LEAD), Sources(pixel=pixel_item(), lead=lead_item())),
         "Purchase": (
             message(EventKind.PURCHASE),
-            Sources(pixel=pixel_item(), payment=payment_item(), lead=lead_item()),
+            # The payer as the gateway reported it (e-mail, phone, name, address): every key hashed.
+            Sources(
+                pixel=pixel_item(), payment=payment_item(), lead=lead_item(), payer=payer_item(), tenant=tenant_item()
+            ),
         ),
     }
     results = {}
@@ -105,7 +111,7 @@ def bench_sender(batch: int, pixels: int) -> dict[str, Any]:
     records = []
     for number in range(batch):
         token = f"{number:022d}"
-        items.append(click_item(token=token))
+        items.append(click_item_from_fields(click_item(token=token)))  # stored compact, as the redirect writes it
         conversion = message(EventKind.PAGE_VIEW, click_token=token, pixel_id=f"px_{number % pixels}")
         records.append(SqsRecord(f"m{number}", conversion.model_dump_json(), f"h{number}"))
     fake = FakeMetaGraph(access_tokens={ACCESS_TOKEN}, now=NOW.timestamp)
@@ -132,6 +138,7 @@ def bench_sender(batch: int, pixels: int) -> dict[str, Any]:
                    json.dumps({"data": events, "access_token": ACCESS_TOKEN}).encode())  # fmt: skip
     fake_cpu = time.process_time() - fake_cpu_start
     assert not report.failures, report.outcomes
+    assert set(report.outcomes.values()) == {"sent"}, report.outcomes  # every event built and sent
     return {
         "batch": batch,
         "pixels": pixels,

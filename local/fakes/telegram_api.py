@@ -218,6 +218,11 @@ class _Validator:
                 self.fail(where, f"exactly one button kind is required besides text, got {kinds}")
             if value.get("text") == "":
                 self.fail(f"{where}.text", "button text must not be empty")
+        if kind == "KeyboardButton":
+            # "At most one of the fields other than text, icon_custom_emoji_id, and style must be used"
+            kinds = [name for name in value if name not in BUTTON_KIND_EXCEPTIONS]
+            if len(kinds) > 1:
+                self.fail(where, f"at most one button kind is allowed besides text, got {kinds}")
         if kind == "LinkPreviewOptions" and value.get("is_disabled") not in (None, True, False):
             self.fail(f"{where}.is_disabled", "expected Boolean")
 
@@ -355,6 +360,14 @@ def _parse_params(method: str, params: Mapping[str, Any], spec: Mapping[str, Any
             validator.fail(name, f"required parameter of {method} missing")
     _method_rules(method, parsed, validator.fail)
     return parsed, validator.errors
+
+
+def validate_object(type_name: str, value: Any, spec: Mapping[str, Any] | None = None) -> list[str]:
+    """Why ``value`` is not a ``type_name`` object of the spec (``Update``, ``Contact``…); empty when it is.
+    For fixtures: an update a test sends must be one Telegram could send."""
+    validator = _Validator(spec or load_spec())
+    validator.check(type_name, [type_name], value, "", False)
+    return validator.errors
 
 
 def validate_call(method: str, params: Mapping[str, Any], spec: Mapping[str, Any] | None = None) -> list[str]:

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from funil import clock
 from funil.adapters.meta_graph import GraphClient
+from funil.conversions.hashing import sha256_hex
 from funil.messages import ConversionMessage, EventKind
 
 from local import aws
@@ -31,10 +32,12 @@ from tests.unit.conversions.factories import (
     MutableClock,
     lead_item,
     message,
+    payer_item,
     payment_item,
     pixel_item,
     sqs_records,
     stored_click_item,
+    tenant_item,
 )
 
 LOGICAL_ID = "CapiSenderFunction"
@@ -78,10 +81,13 @@ class Capi:
         ]
 
 
-def _encrypt_token(resources: aws.Resources) -> str:
+def _encrypt_token(resources: aws.Resources, pixel_id: str = PIXEL) -> str:
+    """The access token encrypted for the pixel item's ``access_token_ciphertext``, as the admin stores it."""
+    from funil import encryption, keys
     from funil.adapters.kms import Kms
 
-    return Kms().encrypt(resources.keys["SecretsKey"], ACCESS_TOKEN)
+    key_id, field = resources.keys["SecretsKey"], encryption.PIXEL_ACCESS_TOKEN
+    return encryption.encrypt_field(Kms(), key_id, keys.pixel(pixel_id), field, ACCESS_TOKEN)
 
 
 @pytest.fixture
@@ -91,6 +97,8 @@ def capi(aws_env: aws.Resources, table: Any, monkeypatch: pytest.MonkeyPatch) ->
     table.put(stored_click_item())
     table.put(lead_item())
     table.put(payment_item())
+    table.put(payer_item())  # who paid, as the payments side stores it on confirmation
+    table.put(tenant_item())
     the_clock = MutableClock(NOW)
     fake = FakeMetaGraph(access_tokens={ACCESS_TOKEN}, now=the_clock.timestamp)
     load_handler(load().functions[LOGICAL_ID], fresh=True)
@@ -308,6 +316,19 @@ def test_pixel_without_token_is_dead_lettered(capi: Capi) -> None:
     assert capi.fake.request_count() == 0
 
 
+def test_a_token_moved_from_another_pixel_does_not_decrypt_and_nothing_is_sent(
+    capi: Capi, funil_log: list[Any]
+) -> None:
+    # Another tenant's pixel token copied into this pixel's item: its encryption context names the
+    # other pixel, so KMS refuses it here and the event waits (retried) for this pixel's own token.
+    capi.table.put(pixel_item(access_token_ciphertext=_encrypt_token(capi.resources, pixel_id="px_other_tenant")))
+    assert len(capi.send([purchase()])) == 1  # retried
+    assert capi.fake.request_count() == 0
+    record = capi.record(f"purchase_{PAYMENT}")
+    assert record["status"] == "retrying" and record["error_message"] == "access token decryption failed"
+    assert not any(ACCESS_TOKEN in line.json for line in funil_log)
+
+
 def test_burst_of_1000_events_is_one_graph_request(capi: Capi) -> None:
     tokens = [f"{index:022d}" for index in range(1000)]
     client = boto3.client("dynamodb", region_name=aws.REGION)
@@ -364,20 +385,62 @@ def test_sample_event_file(capi: Capi) -> None:
 
 
 def test_unreadable_stored_data_fails_only_its_own_message(capi: Capi) -> None:
-    capi.table.put(payment_item("b" * 32, payer="not a mapping"))
-    batch = [message(EventKind.PURCHASE, payment_id="b" * 32), message(EventKind.PAGE_VIEW)]
+    capi.table.put(pixel_item(pk="PIXEL#px_broken", pixel_id="px_broken", events="not a mapping"))
+    batch = [message(EventKind.PURCHASE, pixel_id="px_broken"), message(EventKind.PAGE_VIEW)]
     assert capi.send(batch) == []
     assert capi.fake.event_ids() == [f"pv_{TOKEN}"]
     assert [item["reason"] for item in capi.dead_letters()] == ["build_error"]
 
 
 def test_sdk_agrees_on_the_purchase_keys(capi: Capi) -> None:
-    from facebook_business.adobjects.serverside.user_data import UserData
+    from tests.unit.conversions.test_payer_keys import CONTACT_KEYS, sdk_payer_keys
 
     capi.send([purchase()])
     sent = capi.fake.events()[0]["user_data"]
-    sdk = UserData(
-        emails=["joao.silva@gmail.com"], phones=["+55 11 98765-4321"], first_names=["joão"], last_names=["dávila"]
-    ).normalize()
-    for key in ("em", "ph", "fn", "ln"):
-        assert sdk[key] == [sent[key]]
+    assert {key: [sent[key]] for key in CONTACT_KEYS} == sdk_payer_keys()  # the payer item, as the SDK hashes it
+    assert capi.record(f"purchase_{PAYMENT}")["match_quality"]["score"] >= 8
+
+
+class CountingLoader:
+    """The sender's item loader, recording the keys of each batch read."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.calls: list[list[tuple[str, str]]] = []
+
+    def batch_get(self, wanted: Any) -> Any:
+        self.calls.append(list(wanted))
+        return self.inner.batch_get(wanted)
+
+
+def test_the_payer_is_read_in_the_same_batch_read_as_its_payment(capi: Capi) -> None:
+    loader = CountingLoader(capi.module.DEPS.items)
+    capi.module.DEPS.items = loader
+    other = "c" * 32
+    capi.table.put(payment_item(other))
+    capi.table.put(payer_item(other, email="outra@example.com"))
+    capi.send([purchase(), message(EventKind.PURCHASE, payment_id=other)])
+    first = loader.calls[0]
+    for payment_id in (PAYMENT, other):
+        assert (f"PAYMENT#{payment_id}", "PAYMENT") in first and (f"PAYMENT#{payment_id}", "PAYER") in first
+    by_id = {event["event_id"]: event["user_data"] for event in capi.fake.events(META_PIXEL)}
+    assert by_id[f"purchase_{other}"]["em"] == sha256_hex("outra@example.com")
+    assert by_id[f"purchase_{PAYMENT}"]["em"] == sha256_hex("joao.silva@gmail.com")
+
+
+@pytest.mark.parametrize(
+    "payer",
+    [
+        payer_item(expires_at=clock.to_epoch_s(NOW) - 1),  # expired; DynamoDB has not deleted it yet
+        payer_item(tenant_id="t_other"),
+    ],
+    ids=["expired", "other_tenant"],
+)
+def test_an_expired_or_foreign_payer_is_ignored(capi: Capi, payer: dict[str, Any]) -> None:
+    capi.table.put(payer)
+    assert capi.send([purchase()]) == []
+    sent = capi.fake.events(META_PIXEL)[0]["user_data"]
+    assert not {"em", "ph", "ct", "st", "zp"} & set(sent)
+    assert sent["fn"] == sha256_hex("joão")  # the lead's Telegram name instead
+    assert sent["country"] == sha256_hex("br")  # the tenant's
+    assert capi.record(f"purchase_{PAYMENT}")["status"] == "sent"

@@ -20,18 +20,23 @@ MARIA, JOAO = 5550001, 5550002
 # -- the route's guards ---------------------------------------------------------------------------
 
 
+NOT_FOUND = (404, {"error": "not found"})
+
+
 def test_unknown_bot_is_404(tg: TgEnv) -> None:
-    assert tg.post_raw("bot_nope", "{}", "x" * 43)[0] == 404
-    assert tg.post_raw("../BOT", "{}", "x" * 43)[0] == 404
+    assert tg.post_raw("bot_nope", "{}", "x" * 43) == NOT_FOUND
+    assert tg.post_raw("../BOT", "{}", "x" * 43)[0] == 404  # refused by the route itself
     assert tg.fake.recorded() == []
 
 
-def test_wrong_or_missing_secret_is_401_before_the_body_is_read(tg: TgEnv) -> None:
+def test_wrong_or_missing_secret_answers_as_an_unknown_bot_before_the_body_is_read(tg: TgEnv) -> None:
     update = '{"update_id": 1, "message": {"text": "/start"}}'
-    assert tg.post_raw(tg.bot_a, update, tg.secret(tg.bot_a)[:-1] + "x")[0] == 401
-    assert tg.post_raw(tg.bot_a, update, None)[0] == 401
-    assert tg.post_raw(tg.bot_a, update, tg.secret(tg.bot_b))[0] == 401  # another bot's secret
-    assert tg.post_raw(tg.bot_a, "not json at all", "wrong")[0] == 401
+    unknown = tg.post_raw("bot_nope", update, tg.secret(tg.bot_a))
+    assert unknown == NOT_FOUND
+    assert tg.post_raw(tg.bot_a, update, tg.secret(tg.bot_a)[:-1] + "x") == unknown
+    assert tg.post_raw(tg.bot_a, update, None) == unknown
+    assert tg.post_raw(tg.bot_a, update, tg.secret(tg.bot_b)) == unknown  # another bot's secret
+    assert tg.post_raw(tg.bot_a, "not json at all", "wrong") == unknown
     assert tg.fake.recorded() == []
     assert tg.lead(1) is None
 
@@ -63,8 +68,11 @@ def test_start_with_token_attributes_the_lead_and_shows_offers(tg: TgEnv) -> Non
     assert (lead["first_name"], lead["last_name"], lead["username"], lead["language_code"]) == (
         "Maria", "Souza", "maria_s", "pt-br",
     )  # fmt: skip
-    for name in ("fbc", "fbp", "ip", "user_agent", "utm", "ad", "link_slug", "clicked_at", "pixel_id"):
+    for name in ("fbc", "fbp", "utm", "ad", "link_slug", "clicked_at", "pixel_id"):
         assert lead["attribution"][name] == click[name]
+    # The visitor's raw IP, User-Agent, language, Referer and location stay on the click (it expires).
+    assert {"ip", "user_agent", "accept_language", "referer", "geo"}.isdisjoint(lead["attribution"])
+    assert lead["attribution"]["click_token"] == click["token"]
     assert lead["first_touch"]["click_token"] == lead["last_touch"]["click_token"] == click["token"]
     assert lead["gsi1pk"] == f"BOTLEADS#{tg.bot_a}"
     assert len(tg.touches(MARIA)) == 1

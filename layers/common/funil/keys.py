@@ -114,6 +114,11 @@ def payment(payment_id: str) -> tuple[str, str]:
     return f"PAYMENT#{payment_id}", "PAYMENT"
 
 
+def payer(payment_id: str) -> tuple[str, str]:
+    """Who paid a payment, as its gateway reported (personal data, with a TTL): beside the payment."""
+    return f"PAYMENT#{payment_id}", "PAYER"
+
+
 def gateway_charge_index(gateway_id: str, gateway_charge_id: str) -> dict[str, str]:
     """Pattern 15: GSI1 attributes that find a payment by (gateway, gateway charge id)."""
     return {"gsi1pk": f"GWCHARGE#{gateway_id}#{gateway_charge_id}", "gsi1sk": "PAYMENT"}

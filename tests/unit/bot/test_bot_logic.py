@@ -148,3 +148,32 @@ def test_bot_view_keeps_only_its_tenants_enabled_offers() -> None:
     view = BotView.from_items("b", items)
     assert view is not None and [offer.offer_id for offer in view.offers] == ["z", "a"]
     assert BotView.from_items("b", items[1:]) is None
+
+
+def test_parse_contact() -> None:
+    sender = {"id": 7, "is_bot": False, "first_name": "Ana"}
+    private = {"id": 7, "type": "private"}
+    own = {"phone_number": "5511987654321", "first_name": "Ana", "user_id": 7}
+    incoming = parse({"update_id": 1, "message": {"from": sender, "chat": private, "date": 1, "contact": own}}, "b")
+    assert incoming.kind == "contact" and incoming.contact is not None and incoming.person is not None
+    assert incoming.contact.is_senders(incoming.person)
+    card = {"phone_number": "+55 21 98765-0000", "first_name": "Bia"}  # a card without a Telegram user
+    incoming = parse({"update_id": 2, "message": {"from": sender, "chat": private, "date": 1, "contact": card}}, "b")
+    assert incoming.contact is not None and incoming.person is not None
+    assert not incoming.contact.is_senders(incoming.person)
+    with pytest.raises(ValueError):
+        parse({"update_id": 3, "message": {"from": sender, "chat": private, "contact": {"phone_number": 5511}}}, "b")
+
+
+def test_phone_step_setting_and_number() -> None:
+    from funil.bot import phone
+
+    offer = Offer(tenant_id="t1", bot_id="bot_a", offer_id="vip", title="VIP", price_cents=1990)
+    assert offer.ask_phone is False  # never asked unless the offer says so
+    view = OfferView.from_item({**offer.to_item(), "ask_phone": True})
+    assert phone.wanted(view, {}) and not phone.wanted(view, {"phone": "+5511987654321"})
+    assert not phone.wanted(view, {"phone_declined_at": iso(NOW)})
+    assert phone.international("5511987654321") == "+5511987654321"
+    assert phone.international("+55 (11) 8765-4321") == "+5511987654321"  # ninth digit, as Meta matches it
+    assert phone.international("+351 912 345 678") == "+351912345678"
+    assert phone.international("123") is None

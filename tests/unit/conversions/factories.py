@@ -112,7 +112,45 @@ def payment_item(payment_id: str = PAYMENT, **overrides: Any) -> dict[str, Any]:
         "created_at": clock.iso(PAID_AT - timedelta(minutes=5)),
         "paid_at": clock.iso(PAID_AT),
         "attribution": attribution(),
-        "payer": {"email": " Joao.Silva@Gmail.com ", "phone": "(11) 98765-4321"},
+    }
+    item.update(overrides)
+    return item
+
+
+def payer_item(payment_id: str = PAYMENT, **overrides: Any) -> dict[str, Any]:
+    """Who paid, as the payments side stores it once the payment is paid (``funil.keys.payer``).
+
+    ``None`` in ``overrides`` leaves a field out (the gateway did not report it)."""
+    item: dict[str, Any] = {
+        "pk": f"PAYMENT#{payment_id}",
+        "sk": "PAYER",
+        "type": "payer",
+        "tenant_id": TENANT,
+        "payment_id": payment_id,
+        "name": "JOÃO PEDRO D'ÁVILA SILVA",
+        "email": " Joao.Silva@Gmail.com ",
+        "phone": "(11) 98765-4321",
+        "document": "52998224725",
+        "city": "São Paulo",
+        "state": "SP",
+        "zip_code": "01310-100",
+        "country": "BR",
+        "source": "sandbox",
+        "created_at": clock.iso(PAID_AT),
+        "expires_at": clock.to_epoch_s(PAID_AT + timedelta(days=30)),
+    }
+    item.update(overrides)
+    return {name: value for name, value in item.items() if value is not None}
+
+
+def tenant_item(**overrides: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "pk": f"TENANT#{TENANT}",
+        "sk": "TENANT",
+        "type": "tenant",
+        "tenant_id": TENANT,
+        "name": "Demo",
+        "country": "br",
     }
     item.update(overrides)
     return item

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from facebook_business.adobjects.serverside.normalize import Normalize
 from funil import clock
 from funil.conversions.browser import browser_purchase, purchase_event_id
 from funil.conversions.builder import (
@@ -35,6 +36,7 @@ from tests.unit.conversions.factories import (
     click_item,
     lead_item,
     message,
+    payer_item,
     payment_item,
     pixel_item,
 )
@@ -42,6 +44,7 @@ from tests.unit.conversions.factories import (
 SETTINGS = BuildSettings(BASE_URL)
 WEB_KEYS = {"client_ip_address": IP, "client_user_agent": UA, "fbc": FBC, "fbp": FBP}
 EXTERNAL_ID = sha256_hex(f"funil:{TENANT}:tg:{TG_USER}")
+BRAZIL = Normalize.normalize_field("country", "BR")  # the tenant's default country, hashed by Meta's SDK
 
 
 def test_page_view_golden() -> None:
@@ -61,7 +64,7 @@ def test_page_view_golden() -> None:
 
 
 def test_purchase_golden() -> None:
-    sources = Sources(pixel=pixel_item(), payment=payment_item(), lead=lead_item())
+    sources = Sources(pixel=pixel_item(), payment=payment_item(), lead=lead_item(), payer=payer_item())
     built = build_event(message(EventKind.PURCHASE), sources, SETTINGS, NOW)
     assert built.status is BuildStatus.READY
     assert built.event == {
@@ -71,10 +74,15 @@ def test_purchase_golden() -> None:
         "action_source": "website",
         "event_source_url": "https://funil.example.com/go/demo",
         "user_data": {
-            "em": sha256_hex("joao.silva@gmail.com"),
-            "ph": sha256_hex("5511987654321"),
-            "fn": sha256_hex("joão"),
-            "ln": sha256_hex("dávila"),
+            # Meta's SDK on the same values (or their documented equivalents, docs/conversions.md)
+            "em": Normalize.normalize_field("em", " Joao.Silva@Gmail.com "),
+            "ph": Normalize.normalize_field("ph", "+55 11 98765-4321"),
+            "fn": Normalize.normalize_field("fn", "JOÃO"),  # the payer's name, not Telegram's "João 🔥"
+            "ln": Normalize.normalize_field("ln", "SILVA"),
+            "ct": Normalize.normalize_field("ct", "São Paulo"),
+            "st": Normalize.normalize_field("st", "SP"),
+            "zp": Normalize.normalize_field("zp", "01310100"),
+            "country": BRAZIL,
             "external_id": EXTERNAL_ID,
             **WEB_KEYS,
         },
@@ -90,7 +98,7 @@ def test_purchase_golden() -> None:
         },
     }
     assert built.match_quality is not None
-    assert built.match_quality.grade == "great"
+    assert (built.match_quality.score, built.match_quality.grade) == (10.0, "great")
 
 
 def test_purchase_time_is_paid_at_not_message_time() -> None:
@@ -113,7 +121,13 @@ def test_lead_golden_with_attribution_snapshot() -> None:
         "event_id": f"lead_bot_demo_a_{TG_USER}",
         "action_source": "website",
         "event_source_url": "https://funil.example.com/go/demo",
-        "user_data": {"fn": sha256_hex("joão"), "ln": sha256_hex("dávila"), "external_id": EXTERNAL_ID, **WEB_KEYS},
+        "user_data": {
+            "fn": sha256_hex("joão"),
+            "ln": sha256_hex("dávila"),
+            "country": BRAZIL,
+            "external_id": EXTERNAL_ID,
+            **WEB_KEYS,
+        },
     }
 
 
@@ -124,7 +138,7 @@ def test_organic_lead_on_a_website_pixel_is_sent_as_chat() -> None:
     assert built.event is not None
     assert built.event["action_source"] == "chat"
     assert "event_source_url" not in built.event
-    assert built.event["user_data"] == {"fn": sha256_hex("ana"), "external_id": EXTERNAL_ID}
+    assert built.event["user_data"] == {"fn": sha256_hex("ana"), "country": BRAZIL, "external_id": EXTERNAL_ID}
     assert built.notes == ("website_without_click_sent_as_chat",)
 
 
@@ -143,7 +157,7 @@ def test_chat_pixel_has_no_source_url() -> None:
 
 def test_initiate_checkout_golden() -> None:
     built = build_event(
-        message(EventKind.INITIATE_CHECKOUT), Sources(pixel=pixel_item(), payment=payment_item(payer={})), SETTINGS, NOW
+        message(EventKind.INITIATE_CHECKOUT), Sources(pixel=pixel_item(), payment=payment_item()), SETTINGS, NOW
     )
     assert built.event == {
         "event_name": "InitiateCheckout",
@@ -151,7 +165,7 @@ def test_initiate_checkout_golden() -> None:
         "event_id": f"ic_{PAYMENT}",
         "action_source": "website",
         "event_source_url": "https://funil.example.com/go/demo",
-        "user_data": {"external_id": EXTERNAL_ID, **WEB_KEYS},
+        "user_data": {"country": BRAZIL, "external_id": EXTERNAL_ID, **WEB_KEYS},
         "custom_data": {
             "value": 49.9,
             "currency": "BRL",
@@ -247,7 +261,7 @@ def test_no_synthetic_values() -> None:
     """Nothing is made up: no e-mail/phone from Telegram ids, no geo guessed from the IP."""
     built = build_event(message(EventKind.LEAD), Sources(pixel=pixel_item(), lead=lead_item()), SETTINGS, NOW)
     assert built.event is not None
-    assert set(built.event["user_data"]) == {"fn", "ln", "external_id", *WEB_KEYS}
+    assert set(built.event["user_data"]) == {"fn", "ln", "country", "external_id", *WEB_KEYS}
 
 
 def test_invalid_cookies_are_not_sent() -> None:

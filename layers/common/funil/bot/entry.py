@@ -1,7 +1,9 @@
 """``POST /tg/{bot_id}``: one Telegram update, handled once (docs/architecture.md §2.3–2.4).
 
-Order of checks: unknown bot → 404; wrong ``X-Telegram-Bot-Api-Secret-Token`` → 401, compared in
-constant time with the bot's KMS-decrypted secret, before the body is parsed; an update already
+Order of checks: an unknown bot and a wrong ``X-Telegram-Bot-Api-Secret-Token`` (compared in
+constant time with the bot's KMS-decrypted secret, before the body is parsed) get the same 404 and
+body, so the route does not tell which bot ids exist (Telegram treats both alike: a non-2xx it
+retries, then drops); an update already
 handled (``TGUPDATE#<bot>#<update_id>``, conditional put) → 200 and nothing repeated.
 
 Telegram errors while answering an update:
@@ -27,7 +29,7 @@ from typing import Any
 
 from funil import keys
 from funil.adapters.telegram import BotTokenInvalid, RateLimited, TelegramUnavailable, UserUnreachable
-from funil.bot import checkout, leads, storage, texts
+from funil.bot import checkout, leads, phone, storage, texts
 from funil.bot.models import BotView
 from funil.bot.ports import BotApi, BotDeps, BotWithoutToken
 from funil.bot.updates import Incoming, parse, start_token
@@ -37,20 +39,21 @@ from funil.untrusted import load_object, reject
 
 log = logging.getLogger(__name__)
 
-BOT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+BOT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+NOT_FOUND: Result = (404, {"error": "not found"})  # unknown bot and wrong secret alike
 Result = tuple[int, dict[str, Any]]
 
 
 def handle_webhook(deps: BotDeps, bot_id: str, secret_header: str | None, body: bytes | None) -> Result:
-    if not BOT_ID.match(bot_id or ""):
-        return 404, {"error": "unknown bot"}
+    if not BOT_ID.fullmatch(bot_id or ""):
+        return NOT_FOUND
     bot = deps.bot(bot_id)
     if bot is None:
-        return 404, {"error": "unknown bot"}
+        return NOT_FOUND
     expected = deps.webhook_secret(bot)
     given = (secret_header or "").encode("utf-8", "surrogatepass")
     if expected is None or not hmac.compare_digest(expected.encode(), given):
-        return 401, {"error": "unauthorized"}
+        return NOT_FOUND
     try:
         incoming = parse(load_object(body), bot.username)
     except ValueError as error:  # UntrustedInput or an update of the wrong shape
@@ -194,6 +197,12 @@ def dispatch(deps: BotDeps, bot: BotView, api: BotApi, incoming: Incoming, now: 
             api.send_message(incoming.chat_id, texts.support(bot), parse_mode=texts.PARSE_MODE)
             return "paysupport"
         kind = "text"
+    if kind == "contact" and incoming.person is not None and incoming.chat_id is not None:
+        _ensure_lead(deps, bot, api, incoming, now)
+        return phone.shared(deps, bot, api, incoming, now)
+    if phone.is_skip(incoming) and incoming.person is not None and incoming.chat_id is not None:
+        _ensure_lead(deps, bot, api, incoming, now)
+        return phone.skip(deps, bot, api, incoming, now)
     if kind == "text" and incoming.person is not None and incoming.chat_id is not None:
         _ensure_lead(deps, bot, api, incoming, now)
         show_offers(bot, api, incoming.chat_id, incoming.person.first_name)
@@ -217,5 +226,10 @@ def callback(deps: BotDeps, bot: BotView, api: BotApi, incoming: Incoming, now: 
     api.answer_callback_query(incoming.callback_id)  # stop the button's spinner at once
     lead = _ensure_lead(deps, bot, api, incoming, now)
     if action == "b":
-        return checkout.buy_pix(deps, bot, api, incoming, offer=offer, lead=lead)
-    return checkout.buy_stars(deps, bot, api, incoming, offer=offer, lead=lead)
+        outcome = checkout.buy_pix(deps, bot, api, incoming, offer=offer, lead=lead)
+    else:
+        outcome = checkout.buy_stars(deps, bot, api, incoming, offer=offer, lead=lead)
+    # The optional phone step comes after the charge, so it can never hold the sale up.
+    if outcome.endswith(("_created", "_reused")) and phone.wanted(offer, lead):
+        phone.ask(api, incoming.chat_id)
+    return outcome

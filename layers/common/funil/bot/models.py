@@ -36,6 +36,8 @@ class Offer(BaseModel):
     delivery: DeliverySpec | None = None
     enabled: bool = True
     position: int = Field(default=0, ge=0, le=1000)
+    # After "buy", also offer Telegram's share-my-phone button (never required; a skip button beside it).
+    ask_phone: bool = False
 
     def to_item(self) -> dict[str, Any]:
         pk, sk = keys.offer(self.bot_id, self.offer_id)
@@ -59,6 +61,7 @@ class OfferView:
     currency: str
     stars_price: int | None
     has_delivery: bool
+    ask_phone: bool = False
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> OfferView:
@@ -71,6 +74,7 @@ class OfferView:
             currency=str(item.get("currency") or "BRL"),
             stars_price=int(stars) if stars else None,
             has_delivery=bool(item.get("delivery")),
+            ask_phone=item.get("ask_phone") is True,
         )
 
 

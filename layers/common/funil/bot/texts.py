@@ -29,6 +29,17 @@ STARS_PAID = "✅ Pagamento em Stars confirmado! Seu acesso chega em instantes."
 PRE_CHECKOUT_REFUSED = "Esta fatura não é mais válida. Peça uma nova pelo menu do bot."
 COPY_PIX = "📋 Copiar código PIX"
 CHECK_PAYMENT = "✅ Já paguei / verificar"
+# The optional phone step (reply keyboard: a button's text comes back as the buyer's message).
+PHONE_PROMPT = (
+    "Opcional: quer deixar seu telefone para recebermos contato sobre o seu pedido? "
+    "Toque em “Compartilhar meu telefone” ou em “Pular”. Seu PIX acima continua válido."
+)
+SHARE_PHONE = "📱 Compartilhar meu telefone"
+SKIP_PHONE = "Pular"
+PHONE_PLACEHOLDER = "Compartilhe seu telefone ou pule"
+PHONE_THANKS = "Obrigado! Telefone recebido. ✅"
+PHONE_SKIPPED = "Tudo bem, sem telefone. Seu PIX acima continua válido."
+PHONE_NOT_OWN = "Para compartilhar, use o botão “Compartilhar meu telefone”: ele envia o seu próprio número."
 
 
 def brl(cents: int) -> str:

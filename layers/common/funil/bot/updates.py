@@ -63,10 +63,23 @@ class Command:
 
 
 @dataclass(frozen=True, slots=True)
+class SharedContact:
+    """A ``message.contact`` (Bot API Contact): a phone number and, when it is a Telegram user's, their id."""
+
+    phone_number: str
+    user_id: int | None
+
+    def is_senders(self, person: Person) -> bool:
+        """Only the sender's own number counts (the contact button shares it; a forwarded card does not)."""
+        return self.user_id is not None and self.user_id == person.user_id
+
+
+@dataclass(frozen=True, slots=True)
 class Incoming:
     """What an update is, for the bot."""
 
-    kind: str  # command | text | callback | pre_checkout | successful_payment | refunded_payment | join_request | other
+    # command | text | contact | callback | pre_checkout | successful_payment | refunded_payment | join_request | other
+    kind: str
     update_id: int
     person: Person | None = None
     chat_id: int | None = None
@@ -77,12 +90,15 @@ class Incoming:
     message_id: int | None = None
     payment: Mapping[str, Any] | None = None  # pre_checkout_query / successful_payment / refunded_payment
     raw: Mapping[str, Any] | None = None  # the chat_join_request object
+    text: str | None = None  # a plain text message (not a command)
+    contact: SharedContact | None = None
 
 
 INT64 = 2**63  # every Telegram id fits in a signed 64-bit integer
 MAX_TEXT = 4096  # a message's text
 MAX_CALLBACK_DATA = 64  # bytes, Telegram's limit on callback_data
 MAX_ID = 256  # ids, payloads and links
+MAX_PHONE = 64  # a contact's phone number (E.164 has at most 15 digits; clients add separators)
 
 
 def _object(value: Any, name: str) -> Mapping[str, Any]:
@@ -181,7 +197,13 @@ def parse(update: Mapping[str, Any], bot_username: str) -> Incoming:
             command = parse_command(text, bot_username) if text.startswith("/") else None
             if command is not None:
                 return Incoming("command", command=command, **common)
-            return Incoming("text", **common)
+            return Incoming("text", text=text, **common)
+        if message.get("contact") is not None:
+            contact = _object(message["contact"], "message.contact")
+            phone_number = _str(contact.get("phone_number"), "message.contact.phone_number", MAX_PHONE)
+            if phone_number:
+                user_id = _int(contact.get("user_id"), "message.contact.user_id")
+                return Incoming("contact", contact=SharedContact(phone_number, user_id), **common)
         return Incoming("other", **common)
     callback = update.get("callback_query")
     if callback is not None:

@@ -9,8 +9,12 @@ Sources of each key (docs/conversions.md):
 - fbc, fbp, client_ip_address, client_user_agent: the click (PageView, or when the message names
   it) or the payment's/lead's attribution snapshot (``attribution``: the click's fields);
 - external_id: SHA-256 of ``funil:<tenant>:tg:<telegram user>`` (stable per tenant and person);
-- fn/ln: the lead's Telegram profile; ph/em/db/ge/ct/st/zp/country: what the payer or the lead gave
-  (the gateway's payer data, a shared Telegram contact). Nothing is ever invented.
+- em/ph/fn/ln/ct/st/zp/country: who paid, as the gateway reported it (the payer item
+  ``PAYMENT#<id>`` / ``PAYER``, only while its ``expires_at`` is in the future and only of the
+  message's tenant); fn/ln from the payer's name, else the lead's Telegram profile; ph from the
+  payer, else the phone the lead shared from Telegram; country from the payer, else the tenant's
+  ``country`` setting (``br`` by default) on events built from a lead or payment. Nothing else is
+  ever invented.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -62,6 +67,8 @@ class Sources:
     click: Mapping[str, Any] | None = None
     lead: Mapping[str, Any] | None = None
     payment: Mapping[str, Any] | None = None
+    payer: Mapping[str, Any] | None = None  # the payment's payer item, as stored (checked here, not by the loader)
+    tenant: Mapping[str, Any] | None = None  # the message's tenant item: its default ``country``
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,31 +154,75 @@ def _first(*values: object) -> object:
     return next((value for value in values if value not in (None, "")), None)
 
 
-def _contact(sources: Sources) -> dict[str, object]:
+DEFAULT_COUNTRY = "br"  # a tenant item without ``country`` (written before the setting existed)
+# Gateways that mask who paid ("Jo** S****") give no name to match: hashing the rest would be wrong.
+_MASKED_NAME = ("*", "•", "#")
+
+
+def live_payer(sources: Sources, tenant_id: str, now: datetime) -> Mapping[str, Any]:
+    """The payer item, when it is one, of this payment and tenant, and not yet expired.
+
+    DynamoDB deletes expired items days late: ``expires_at`` is compared here, never left to the TTL.
+    """
+    payer = sources.payer or {}
+    payment_id = (sources.payment or {}).get("payment_id")
+    expires_at = payer.get("expires_at")
+    if (
+        payer.get("type") != "payer"
+        or payer.get("tenant_id") != tenant_id
+        or payment_id is None
+        or payer.get("payment_id") != payment_id
+        or not isinstance(expires_at, int | float | Decimal)
+        or isinstance(expires_at, bool)
+        or int(expires_at) <= clock.to_epoch_s(now)
+    ):
+        return {}
+    return payer
+
+
+def split_name(full_name: object) -> tuple[str | None, str | None]:
+    """(fn, ln) from one full name: the first word and the last one (``Maria Clara Souza Santos`` →
+    ``Maria``, ``Santos``), as Brazilian profiles mostly hold them. One word is a first name only."""
+    if not isinstance(full_name, str) or any(mark in full_name for mark in _MASKED_NAME):
+        return None, None
+    words = [word for word in full_name.split() if normalize.name(word)]
+    if not words:
+        return None, None
+    # A last word of one letter is an initial ("MARIA C"), never a surname to match.
+    last = words[-1] if len(words) > 1 and len(normalize.name(words[-1]) or "") > 1 else None
+    return words[0], last
+
+
+def _contact(message: ConversionMessage, sources: Sources, payer: Mapping[str, Any]) -> dict[str, object]:
     """Customer information the payer (gateway) or the lead (Telegram) gave us."""
-    payer: Mapping[str, Any] = (sources.payment or {}).get("payer") or {}
     lead: Mapping[str, Any] = sources.lead or {}
-    profile: Mapping[str, Any] = lead.get("profile") or {}
-    address: Mapping[str, Any] = payer.get("address") or {}
-    first_name = _first(lead.get("first_name"), profile.get("first_name"), payer.get("first_name"))
-    last_name = _first(lead.get("last_name"), profile.get("last_name"), payer.get("last_name"))
+    payer_first, payer_last = split_name(payer.get("name"))
+    # The payer's own name, not a Telegram display name, when the gateway gave one.
+    first_name: object = payer_first or lead.get("first_name")
+    last_name: object = payer_last if payer_first else lead.get("last_name")
+    country = payer.get("country")
+    # A click's PageView is built on the click path, which reads no tenant: no default there.
+    if not normalize.country(country) and message.kind != EventKind.PAGE_VIEW:
+        tenant = sources.tenant if (sources.tenant or {}).get("tenant_id") == message.tenant_id else None
+        country = (tenant or {}).get("country") or DEFAULT_COUNTRY
     return {
-        "em": _first(payer.get("email"), lead.get("email")),
-        "ph": _first(payer.get("phone"), lead.get("phone_number"), lead.get("phone")),
+        "em": payer.get("email"),
+        "ph": _first(payer.get("phone"), lead.get("phone")),
         "fn": first_name,
         "ln": last_name,
-        "db": _first(payer.get("birth_date"), lead.get("birth_date")),
-        "ge": _first(payer.get("gender"), lead.get("gender")),
-        "ct": _first(address.get("city"), payer.get("city")),
-        "st": _first(address.get("state"), payer.get("state")),
-        "zp": _first(address.get("zip_code"), address.get("postal_code"), payer.get("zip_code")),
-        "country": _first(address.get("country"), payer.get("country")),
+        "ct": payer.get("city"),
+        "st": payer.get("state"),
+        "zp": payer.get("zip_code"),
+        "country": country,
     }
 
 
-def _user_data(message: ConversionMessage, sources: Sources, attribution: Mapping[str, Any]) -> dict[str, Any]:
+def _user_data(
+    message: ConversionMessage, sources: Sources, attribution: Mapping[str, Any], now: datetime
+) -> dict[str, Any]:
     user_data: dict[str, Any] = {}
-    for key, value in _contact(sources).items():
+    payer = live_payer(sources, message.tenant_id, now)
+    for key, value in _contact(message, sources, payer).items():
         digest = normalize.hashed(key, value)
         if digest:
             user_data[key] = digest
@@ -215,10 +266,14 @@ def payment_money(payment: Mapping[str, Any]) -> Money | None:
 
 
 def commerce_data(payment: Mapping[str, Any], kind: EventKind) -> dict[str, Any] | None:
-    """custom_data of a checkout, purchase or refund; None when the payment has no fiat value."""
+    """custom_data of a checkout, purchase or refund; None when the payment has no fiat value.
+    A Refund is worth what was given back (``refunded_cents``: less than the price when partial)."""
     money = payment_money(payment)
     if money is None:
         return None
+    refunded = payment.get("refunded_cents")
+    if kind is EventKind.REFUND and isinstance(refunded, int | Decimal) and 0 < refunded < int(payment["amount_cents"]):
+        money = Money(round(int(refunded) / 100, 2), money.currency)
     data: dict[str, Any] = {"value": money.value, "currency": money.currency}
     offer_id = payment.get("offer_id")
     if offer_id:
@@ -306,7 +361,7 @@ def build_event(
     if now_s - event_time > MAX_EVENT_AGE.total_seconds():
         return BuiltEvent(BuildStatus.EXPIRED, "older_than_7_days", event_time=event_time)
     attribution = _attribution(sources)
-    user_data = _user_data(message, sources, attribution)
+    user_data = _user_data(message, sources, attribution, now)
     notes: list[str] = []
     pixel = sources.pixel or {}
     action_source = str(pixel.get("action_source") or "website")
@@ -335,7 +390,7 @@ def build_event(
             return BuiltEvent(BuildStatus.INVALID, "payment_without_fiat_value", event_time=event_time)
         if custom:
             event["custom_data"] = custom
-    if not user_data:
+    if not set(user_data) - {"country"}:  # the tenant's default country alone identifies nobody
         return BuiltEvent(BuildStatus.INVALID, "no_customer_information", event_time=event_time)
     return BuiltEvent(
         BuildStatus.READY,

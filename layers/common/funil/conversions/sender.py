@@ -20,6 +20,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -27,7 +28,7 @@ from pydantic import ValidationError
 
 from funil import clock, keys
 from funil.adapters.meta_graph import GraphClient, GraphResult
-from funil.click.fields import click_fields
+from funil.click.fields import PERSONAL_FIELDS, click_fields
 from funil.conversions.builder import BuildSettings, BuildStatus, BuiltEvent, Sources, build_event
 from funil.conversions.storage import ClaimOutcome, EventClaim, EventRecords, EventStatus
 from funil.messages import ConversionMessage
@@ -85,7 +86,7 @@ class SenderDeps:
     items: ItemLoader
     deliveries: EventRecords
     graph: GraphClient
-    access_token: Callable[[str], str]  # ciphertext (base64) → token, cached by the caller
+    access_token: Callable[[Mapping[str, Any]], str]  # pixel item → its token (funil.encryption), cached by the caller
     dead_letter: Callable[[str, Mapping[str, str]], object]  # (body, attributes)
     delay_retry: Callable[[str, int], None]  # (receipt handle, seconds): visibility backoff
     now: Callable[[], datetime]
@@ -143,6 +144,27 @@ def _error_fields(result: GraphResult) -> dict[str, Any]:
     }
 
 
+def with_click_personal_fields(
+    item: dict[str, Any], found: Mapping[tuple[str, str], Mapping[str, Any]], now_s: int
+) -> dict[str, Any]:
+    """A lead's or payment's item with its click's raw request data back in its attribution snapshot,
+    while that click lives (``expires_at`` checked: DynamoDB deletes expired items days late) and
+    belongs to the same tenant; any other item as it is."""
+    attribution = item.get("attribution")
+    if item.get("type") not in ("lead", "payment") or not isinstance(attribution, Mapping):
+        return item
+    token = attribution.get("click_token")
+    click = found.get(keys.click(str(token))) if token else None
+    if click is None or click.get("tenant_id") != item.get("tenant_id"):
+        return item
+    expires_at = click.get("expires_at")
+    if not isinstance(expires_at, int | Decimal) or int(expires_at) <= now_s:
+        return item
+    fields = click_fields(click)
+    restored = {name: fields[name] for name in PERSONAL_FIELDS if fields.get(name) not in (None, "", {})}
+    return {**item, "attribution": {**restored, **attribution}}
+
+
 class SourceLoader:
     """Loads, in few batch reads, the items a batch of messages refers to."""
 
@@ -157,7 +179,8 @@ class SourceLoader:
                 found[(str(item["pk"]), str(item["sk"]))] = item
         return found
 
-    def load(self, messages: Sequence[ConversionMessage]) -> list[Sources]:
+    def load(self, messages: Sequence[ConversionMessage], now: datetime) -> list[Sources]:
+        """``now``: whether the clicks the snapshots name (their raw IP/UA) still live."""
         wanted: list[tuple[str, str]] = []
         for message in messages:
             refs = message.refs
@@ -169,6 +192,8 @@ class SourceLoader:
                 wanted.append(keys.lead(refs.bot_id, refs.telegram_user_id))
             if refs.payment_id:
                 wanted.append(keys.payment(refs.payment_id))
+                wanted.append(keys.payer(refs.payment_id))  # who paid, once the gateway said (may be absent)
+            wanted.append(keys.tenant(message.tenant_id))  # its default country
         found = self._get_many(wanted)
         # The lead of each payment (its Telegram profile), when the message did not name it.
         lead_keys = []
@@ -177,6 +202,16 @@ class SourceLoader:
             if payment and payment.get("bot_id") and payment.get("telegram_user_id") is not None:
                 lead_keys.append(keys.lead(payment["bot_id"], payment["telegram_user_id"]))
         found.update(self._get_many(key for key in lead_keys if key not in found))
+        # The visitor's raw IP/UA live only on the click (it expires with the attribution window):
+        # the snapshots name it by token, and the builder reads them from the snapshot as before.
+        snapshot_clicks = [
+            keys.click(str(item["attribution"]["click_token"]))
+            for item in list(found.values())
+            if isinstance(item.get("attribution"), Mapping) and item["attribution"].get("click_token")
+        ]
+        found.update(self._get_many(key for key in snapshot_clicks if key not in found))
+        for key, item in list(found.items()):
+            found[key] = with_click_personal_fields(item, found, clock.to_epoch_s(now))
         sources = []
         for message in messages:
             refs = message.refs
@@ -193,6 +228,8 @@ class SourceLoader:
                     click=click_fields(click) if click is not None else None,  # stored compact
                     lead=lead,
                     payment=payment,
+                    payer=found.get(keys.payer(refs.payment_id)) if refs.payment_id else None,
+                    tenant=found.get(keys.tenant(message.tenant_id)),
                 )
             )
         return sources
@@ -223,7 +260,7 @@ class Sender:
             parsed.append((record, message))
         if not parsed:
             return report
-        sources = self.loader.load([message for _, message in parsed])
+        sources = self.loader.load([message for _, message in parsed], self.deps.now())
         settings = BuildSettings(self.deps.settings.public_base_url)
         ready: dict[str, list[_Pending]] = {}
         for (record, message), source in zip(parsed, sources, strict=True):
@@ -298,7 +335,7 @@ class Sender:
                 self._permanent(report, pending, "pixel_without_access_token", {"error_message": "no access token"})
             return
         try:
-            token = self.deps.access_token(str(ciphertext))
+            token = self.deps.access_token(source_pixel)
         except Exception:
             log.exception("cannot decrypt the access token of pixel %s; retried", pixel_id)
             for pending in group:

@@ -35,6 +35,9 @@ class Tenant(Entity):
     name: str = Field(min_length=1, max_length=120)
     timezone: str = "America/Sao_Paulo"
     currency: str = "BRL"
+    # ISO 3166-1 alpha-2, lowercase: the country Meta is told for the tenant's leads and buyers when
+    # the payer gave none (funil.conversions.builder).
+    country: str = Field(default="br", pattern=r"^[a-z]{2}$")
 
     def to_item(self) -> dict[str, Any]:
         return self._item(keys.tenant(self.tenant_id), "tenant", self.tenant_id)
