@@ -26,6 +26,16 @@ pytestmark = pytest.mark.build
 DEV_ONLY = ("moto", "pytest", "yaml", "mypy", "flask", "samcli", "playwright", "boto3_stubs", "mypy_boto3_dynamodb")
 
 
+AARCH64 = 0xB7  # ELF e_machine of arm64
+
+
+def elf_machine(path: Path) -> int:
+    """The machine an ELF shared object is built for (bytes 18-19 of its header, little-endian)."""
+    header = path.read_bytes()[:20]
+    assert header[:4] == b"\x7fELF", path
+    return int.from_bytes(header[18:20], "little")
+
+
 @pytest.fixture(scope="module")
 def sam_build(tmp_path_factory):
     sam = shutil.which("sam", path=str(Path(sys.executable).parent)) or shutil.which("sam")
@@ -56,9 +66,10 @@ def test_sam_build_ships_the_layer_compiled_unchecked_hash(sam_build):
     assert count > 500, f"only {count} .py in the built layer"
     assert (python_dir / "funil" / "__pycache__" / "__init__.cpython-311.pyc").is_file()
     assert not problems, "\n".join(problems[:20])
-    native = sorted(p.name for p in python_dir.rglob("*.so"))
-    assert native, "pydantic-core and google-re2 ship native code"
-    assert all("aarch64" in name for name in native), native
+    native = sorted(python_dir.rglob("*.so"))
+    assert native, "pydantic-core, google-re2 and cryptography ship native code"
+    # Built for Lambda's arm64, whatever the file's name says (cryptography's is _rust.abi3.so).
+    assert {path.name: elf_machine(path) for path in native} == {path.name: AARCH64 for path in native}
     assert not (python_dir / "boto3").exists(), "boto3 comes with the runtime"
 
 
@@ -96,6 +107,35 @@ assert not stray, stray[:10]
         capture_output=True,
         text=True,
         timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_every_funil_module_imports_from_the_built_layer_alone(host_environment):
+    """Handlers import some modules only when a request needs them (a gateway's adapter, Telegram):
+    each of them must import from the layer too, or the first such request fails in Lambda."""
+    layer, sdk = host_environment
+    function = lambda_layer.functions()[0]
+    code = f"""
+import importlib, pkgutil
+import funil
+failed = []
+for module in pkgutil.walk_packages(funil.__path__, "funil."):
+    try:
+        importlib.import_module(module.name)
+    except Exception as error:
+        failed.append(f"{{module.name}}: {{type(error).__name__}}: {{error}}")
+assert not failed, failed
+bad = sorted({{name.split(".")[0] for name in sys.modules}} & set({DEV_ONLY!r}))
+assert not bad, bad
+"""
+    result = subprocess.run(
+        lambda_layer.child_argv([layer, sdk], code),
+        env=function.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
         check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
