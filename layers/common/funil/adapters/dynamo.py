@@ -64,6 +64,8 @@ class Table:
 
     def __init__(self, name: str, client: DynamoDBClient | None = None) -> None:
         self.name = name
+        # Built with the container: every function reads or writes the table on every request, and
+        # Lambda runs init code at full CPU, not at the memory setting's share (docs/architecture.md §8).
         self.client = client or dynamodb_client()
 
     def get(self, pk: str, sk: str, consistent: bool = False) -> dict[str, Any] | None:

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 import boto3
 from botocore.config import Config
 
+from funil.adapters.first_use import on_first_use
+
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
@@ -33,7 +35,8 @@ def _attributes(attributes: Mapping[str, str] | None) -> dict[str, MessageAttrib
 class Queue:
     def __init__(self, url: str, client: SQSClient | None = None) -> None:
         self.url = url
-        self.client = client or sqs_client()
+        # Built on first use unless given: some functions queue only to retry (funil.wiring decides).
+        self.client = client or on_first_use(sqs_client)
 
     def send(self, body: str, attributes: dict[str, str] | None = None) -> str:
         answer = self.client.send_message(

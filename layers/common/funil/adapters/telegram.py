@@ -25,40 +25,28 @@ typed helpers cover what Funil sends. Errors, by what the caller must do:
 
 Buttons are described with ``Button`` (plain data) and checked here for what PTB does not check:
 ``callback_data`` 1–64 bytes, ``copy_text`` 1–256 characters, exactly one action per button.
+
+PTB is imported where a Bot API call is made, never at import: it costs ~60 ms of a cold start
+(docs/architecture.md §8), and a handler imports this module for its errors and ``Button`` alone.
 """
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import warnings
 from collections.abc import Awaitable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
-
-from telegram import (
-    Bot,
-    CopyTextButton,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    LabeledPrice,
-    LinkPreviewOptions,
-)
-from telegram.error import (
-    BadRequest,
-    ChatMigrated,
-    Conflict,
-    Forbidden,
-    InvalidToken,
-    NetworkError,
-    RetryAfter,
-    TelegramError,
-)
-from telegram.request import HTTPXRequest
-from telegram.warnings import PTBDeprecationWarning
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from funil.config import settings
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+    from telegram.error import RetryAfter, TelegramError
+    from telegram.request import HTTPXRequest
 
 T = TypeVar("T")
 
@@ -127,6 +115,8 @@ class Button:
             raise InvalidButton(f"copy_text must be 1-{MAX_COPY_TEXT_CHARS} characters")
 
     def to_ptb(self) -> InlineKeyboardButton:
+        from telegram import CopyTextButton, InlineKeyboardButton
+
         if self.copy_text is not None:
             return InlineKeyboardButton(self.text, copy_text=CopyTextButton(self.copy_text))
         if self.url is not None:
@@ -140,6 +130,8 @@ Keyboard = Sequence[Sequence[Button]]
 def markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
     if not keyboard:
         return None
+    from telegram import InlineKeyboardMarkup
+
     return InlineKeyboardMarkup([[button.to_ptb() for button in row] for row in keyboard])
 
 
@@ -164,12 +156,16 @@ class _Runtime:
     def run(self, coroutine: Awaitable[T]) -> T:
         with self.lock:
             if self.loop is None or self.loop.is_closed():
+                import asyncio  # with PTB, only when a call is made
+
                 self.loop = asyncio.new_event_loop()
             return self.loop.run_until_complete(_awaited(coroutine))
 
     def shared_request(self) -> HTTPXRequest:
         with self.lock:
             if self.request is None:
+                from telegram.request import HTTPXRequest
+
                 # Lambda's budget: Telegram waits up to 60 s for the webhook; fail well before that.
                 self.request = HTTPXRequest(
                     connection_pool_size=16,
@@ -186,6 +182,8 @@ class _Runtime:
         with self.lock:
             bot = self.bots.get(key)
             if bot is None:
+                from telegram import Bot
+
                 request = self.shared_request()
                 bot = Bot(token, base_url=key[0], request=request, get_updates_request=request)
                 self.bots[key] = bot
@@ -230,6 +228,8 @@ def forget_token(token: str) -> None:
 
 
 def retry_after_seconds(error: RetryAfter) -> int:
+    from telegram.warnings import PTBDeprecationWarning
+
     with warnings.catch_warnings():  # PTB 22 warns that retry_after becomes a timedelta
         warnings.simplefilter("ignore", PTBDeprecationWarning)
         value: int | float | timedelta = error.retry_after
@@ -239,6 +239,8 @@ def retry_after_seconds(error: RetryAfter) -> int:
 
 def map_error(error: TelegramError) -> TelegramFailure:
     """The facade's error for a PTB error (the message never holds the token: PTB's never do)."""
+    from telegram.error import BadRequest, ChatMigrated, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter
+
     if isinstance(error, RetryAfter):
         return RateLimited(retry_after_seconds(error))
     if isinstance(error, Forbidden):
@@ -277,6 +279,8 @@ class TelegramClient:
 
     def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run any PTB call of this bot, with the errors mapped (see the module's docstring)."""
+        from telegram.error import TelegramError
+
         try:
             return run(coroutine)
         except TelegramError as error:
@@ -296,6 +300,8 @@ class TelegramClient:
         parse_mode: str | None = None,
         disable_preview: bool = True,
     ) -> SentMessage:
+        from telegram import LinkPreviewOptions
+
         message = self.call(
             self.bot.send_message(
                 chat_id,
@@ -339,6 +345,8 @@ class TelegramClient:
         keyboard: Keyboard | None = None,
         parse_mode: str | None = None,
     ) -> None:
+        from telegram import LinkPreviewOptions
+
         try:
             self.call(
                 self.bot.edit_message_text(
@@ -387,6 +395,8 @@ class TelegramClient:
         label: str | None = None,
     ) -> SentMessage:
         """A Stars invoice (currency XTR, one price, no provider token: digital goods)."""
+        from telegram import LabeledPrice
+
         message = self.call(
             self.bot.send_invoice(
                 chat_id,

@@ -1,0 +1,36 @@
+"""Clients built on first use: a cold start builds only what its request touches, once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from funil.adapters.first_use import on_first_use
+
+
+def test_the_client_is_built_on_the_first_call_and_then_kept() -> None:
+    built: list[Any] = []
+
+    class Client:
+        def ping(self) -> str:
+            return "pong"
+
+    def build() -> Client:
+        built.append(Client())
+        return built[-1]
+
+    client = on_first_use(build)
+    assert built == []  # made, not built
+    assert (client.ping(), client.ping()) == ("pong", "pong")
+    assert len(built) == 1
+
+
+def test_a_queue_builds_its_client_on_first_use_the_table_and_kms_with_the_container() -> None:
+    from funil.adapters import dynamo, kms, sqs
+
+    for builder in (dynamo.dynamodb_client, sqs.sqs_client, kms.kms_client):
+        builder.cache_clear()
+    sqs.Queue("https://sqs.us-east-1.amazonaws.com/123456789012/Queue")
+    assert sqs.sqs_client.cache_info().currsize == 0  # a consumer that queues only to retry pays nothing
+    dynamo.Table("AppTable")
+    kms.CachedKms()
+    assert [b.cache_info().currsize for b in (dynamo.dynamodb_client, kms.kms_client)] == [1, 1]
