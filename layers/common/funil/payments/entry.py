@@ -108,17 +108,7 @@ def _observe(adapter: GatewayAdapter, event: WebhookEvent) -> tuple[Observation,
         if not charge_id:
             raise LookupError("hint without a charge id")
         charge: Charge = adapter.get_charge(charge_id)
-        seen = Observation(
-            status=charge.status,
-            kind=event.kind,
-            amount_cents=charge.amount_cents,
-            currency=charge.currency,
-            occurred_at=charge.paid_at or event.occurred_at,
-            payer=charge.payer or event.payer,
-            source=adapter.kind,
-            refunded_cents=charge.refunded_cents,
-            refunded_at=charge.refunded_at,
-        )
+        seen = Observation.of_charge(charge, adapter.kind, hint=event)
         return seen, charge.reference or event.reference, charge.gateway_charge_id
     seen = Observation(
         status=event.status,

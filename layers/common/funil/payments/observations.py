@@ -14,7 +14,7 @@ from typing import Any
 
 from funil.observability import anomaly
 from funil.payments import transitions
-from funil.payments.gateways.base import ChargeStatus, Payer
+from funil.payments.gateways.base import Charge, ChargeStatus, Payer, WebhookEvent
 from funil.payments.models import PaymentStatus
 from funil.payments.ports import Deps
 
@@ -34,6 +34,21 @@ class Observation:
     source: str = ""  # the gateway's kind, recorded with the payer
     refunded_cents: int | None = None  # given back so far, when the gateway tells (None with a refund: all)
     refunded_at: datetime | None = None  # the refund's own time
+
+    @classmethod
+    def of_charge(cls, charge: Charge, source: str, hint: WebhookEvent | None = None) -> Observation:
+        """The charge as the gateway answers it when asked; ``hint``, the webhook that made us ask."""
+        return cls(
+            status=charge.status,
+            kind=hint.kind if hint else "payment",
+            amount_cents=charge.amount_cents,
+            currency=charge.currency,
+            occurred_at=charge.paid_at or (hint.occurred_at if hint else None),
+            payer=charge.payer or (hint.payer if hint else None),
+            source=source,
+            refunded_cents=charge.refunded_cents,
+            refunded_at=charge.refunded_at,
+        )
 
 
 def apply(deps: Deps, payment: dict[str, Any], seen: Observation) -> str:

@@ -53,17 +53,7 @@ def reconcile_one(deps: Deps, payment: dict[str, Any], gateways: dict[str, dict[
             except GatewayError as error:
                 log.warning("reconciler: cancel failed: %s", error, extra={"payment_id": payment_id})
         return "expired" if transitions.mark_expired(deps.items, payment_id, now).changed else "unchanged"
-    seen = Observation(
-        status=charge.status,
-        amount_cents=charge.amount_cents,
-        currency=charge.currency,
-        occurred_at=charge.paid_at,
-        payer=charge.payer,
-        source=adapter.kind,
-        refunded_cents=charge.refunded_cents,
-        refunded_at=charge.refunded_at,
-    )
-    return apply(deps, payment, seen)
+    return apply(deps, payment, Observation.of_charge(charge, adapter.kind))
 
 
 def reconcile(deps: Deps, budget_seconds: float = 240.0, page_size: int = 100) -> dict[str, int]:
