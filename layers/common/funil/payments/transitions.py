@@ -37,7 +37,7 @@ from typing import Any
 
 from funil import keys
 from funil.adapters.dynamo import is_conditional_failure
-from funil.clock import iso, to_epoch_s
+from funil.clock import iso, parse_iso, to_epoch_s
 from funil.messages import ConversionMessage, ConversionRefs, EventKind
 from funil.observability import count
 from funil.payments.gateways.base import Payer
@@ -258,7 +258,7 @@ PAYER_TTL_DAYS = 30  # the attribution window plus margin: long enough to build 
 def payer_item(payment: dict[str, Any], payer: Payer, source: str, now: datetime) -> dict[str, Any]:
     """The ``PAYER`` item of a paid payment: only the fields the gateway gave, expiring with the TTL."""
     pk, sk = keys.payer(str(payment["payment_id"]))
-    paid_at = datetime.fromisoformat(str(payment.get("paid_at") or iso(now)).replace("Z", "+00:00"))
+    paid_at = parse_iso(str(payment["paid_at"])) if payment.get("paid_at") else now
     return {
         "pk": pk,
         "sk": sk,
