@@ -33,7 +33,7 @@ AARCH64 = "manylinux2014_aarch64"
 UNCHECKED_HASH = 0b01  # PEP 552: hash-based, do not check the source
 
 # Fake values for what the template resolves at deploy time (only imports run, nothing is called).
-_PARAMETER_VALUES = {"IpHashSecret": "bench-ip-hash-secret-not-for-production-0123456789"}
+_PARAMETER_VALUES: dict[str, str] = {}
 _BASE_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
@@ -65,6 +65,8 @@ def _resolve(value: Any, raw: dict[str, Any]) -> str:
         kind = raw.get("Resources", {}).get(name, {}).get("Type", "")
         if kind == "AWS::SQS::Queue":
             return f"https://sqs.us-east-1.amazonaws.com/123456789012/{name}"
+        if kind == "AWS::SecretsManager::Secret":  # Ref gives the secret's ARN
+            return f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}-bench0"
         return name
     if isinstance(value, dict):
         return "arn:aws:lambda:us-east-1:123456789012:" + "-".join(str(v) for v in value.values())
