@@ -51,14 +51,13 @@ class World:
     woovi: FakeWoovi = field(default_factory=FakeWoovi)
     mercadopago: FakeMercadoPago = field(default_factory=FakeMercadoPago)
 
+    def fakes(self) -> dict[str, Any]:
+        """Each gateway's fake, by the host its test gateway points at."""
+        return {"pix.psp.test": self.apipix, "pushinpay.test": self.pushinpay, "woovi.test": self.woovi,
+                "mp.test": self.mercadopago}  # fmt: skip
+
     def route(self, request: httpx.Request) -> httpx.Response:
-        fakes: dict[str, Any] = {
-            "pix.psp.test": self.apipix,
-            "pushinpay.test": self.pushinpay,
-            "woovi.test": self.woovi,
-            "mp.test": self.mercadopago,
-        }
-        response: httpx.Response = fakes[str(request.url.host)].handle(request)
+        response: httpx.Response = self.fakes()[str(request.url.host)].handle(request)
         return response
 
     def adapter(self, gateway_id: str) -> Any:

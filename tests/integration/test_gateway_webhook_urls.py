@@ -20,14 +20,11 @@ import httpx
 import pytest
 
 from local import aws
-from local.fakes.apipix import FakeApiPix
-from local.fakes.mercadopago import FakeMercadoPago
-from local.fakes.pushinpay import FakePushinPay
 from local.fakes.sandbox import SandboxGateway
-from local.fakes.woovi import FakeWoovi
 from local.handlers import LambdaContext, handler_globals, load_handler
 from local.template import load
 from tests.conftest import load_event
+from tests.integration import test_gateway_webhook_kinds as kinds
 from tests.integration.test_gateway_webhook import drain
 from tests.integration.test_gateway_webhook_kinds import gateway_configs
 
@@ -42,28 +39,14 @@ URL_SECRETS = {
 
 
 @dataclass
-class World:
-    resources: aws.Resources
-    table: Any
-    handler: Any
-    function: Any
-    apipix: FakeApiPix = field(default_factory=lambda: FakeApiPix(client_id="cid", client_secret="csecret-0123456789"))
-    pushinpay: FakePushinPay = field(default_factory=FakePushinPay)
-    woovi: FakeWoovi = field(default_factory=FakeWoovi)
-    mercadopago: FakeMercadoPago = field(default_factory=FakeMercadoPago)
+class World(kinds.World):
+    """The gateway kinds' world, plus the sandbox (registered per account) and our route's calls."""
+
     sandbox: SandboxGateway = field(default_factory=lambda: SandboxGateway(webhook_secret="whsec-urls-0123456789"))
     received: list[str] = field(default_factory=list)  # the paths our route was called at
 
-    def route(self, request: httpx.Request) -> httpx.Response:
-        fakes: dict[str, Any] = {
-            "pix.psp.test": self.apipix,
-            "pushinpay.test": self.pushinpay,
-            "woovi.test": self.woovi,
-            "mp.test": self.mercadopago,
-            "sandbox.test": self.sandbox,
-        }
-        response: httpx.Response = fakes[str(request.url.host)].handle(request)
-        return response
+    def fakes(self) -> dict[str, Any]:
+        return {**super().fakes(), "sandbox.test": self.sandbox}
 
     def deps(self, public_base_url: str = PUBLIC) -> Any:
         """The payments core as routing and setup get it (funil.wiring), around moto and the fakes."""

@@ -247,6 +247,14 @@ TELEGRAM_EVENTS = [
 UPDATES = [json.loads(load_event(name)["body"]) for name in TELEGRAM_EVENTS]
 
 
+def answered(answer: dict[str, Any]) -> tuple[int, Any]:
+    """(status, body): JSON parsed when it is JSON, else the text."""
+    try:
+        return answer["statusCode"], json.loads(answer["body"])
+    except ValueError:
+        return answer["statusCode"], answer["body"]
+
+
 def post_update(tg: TgEnv, bot_id: str, secret: str | None, body: bytes, as_base64: bool = False) -> tuple[int, Any]:
     event = load_event("telegram_start.json")
     event["pathParameters"] = {"bot_id": bot_id}
@@ -255,11 +263,7 @@ def post_update(tg: TgEnv, bot_id: str, secret: str | None, body: bytes, as_base
     if secret is not None:
         event["headers"]["x-telegram-bot-api-secret-token"] = secret
     answer = tg.handler(with_body(event, body, as_base64), LambdaContext(tg.function, "hostile"))
-    try:
-        payload = json.loads(answer["body"])
-    except ValueError:
-        payload = answer["body"]
-    return answer["statusCode"], payload
+    return answered(answer)
 
 
 def telegram_case(tg: TgEnv, logs: Records, bot_id: str, secret: str | None, body: bytes, as_base64: bool) -> None:
@@ -322,11 +326,7 @@ def post_webhook(
     event["headers"] = {**{k: v for k, v in event["headers"].items() if k != "sandbox-signature"}, **headers}
     event["rawQueryString"] = query
     answer = pay.handler(with_body(event, body, False), LambdaContext(pay.function, "hostile"))
-    try:
-        payload = json.loads(answer["body"])
-    except ValueError:
-        payload = answer["body"]
-    return answer["statusCode"], payload
+    return answered(answer)
 
 
 def gateway_case(

@@ -9,7 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
-__all__ = ["Items", "MessageQueue", "Secrets"]
+__all__ = ["BatchReads", "Items", "MessageQueue", "Secrets"]
+
+
+class BatchReads(Protocol):
+    """Items by key, up to 100 per call (``funil.adapters.dynamo.Table.batch_get``)."""
+
+    def batch_get(self, keys: Sequence[tuple[str, str]]) -> list[dict[str, Any]]: ...
 
 
 class Items(Protocol):

@@ -26,25 +26,22 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from funil import encryption, keys
 from funil.adapters.meta_graph import GraphClient
 from funil.conversions.builder import BuildSettings, BuildStatus, BuiltEvent, Sources, build_event
 from funil.messages import ConversionMessage, EventKind
+from funil.ports import BatchReads
 
 log = logging.getLogger(__name__)
 
 MAX_EVENTS_PER_REQUEST = 1000  # Meta's limit per request; a stream batch holds at most 100 records
 
 
-class PixelReader(Protocol):
-    def batch_get(self, keys: Sequence[tuple[str, str]]) -> list[dict[str, Any]]: ...
-
-
 @dataclass(frozen=True, slots=True)
 class PageViewDeps:
-    items: PixelReader
+    items: BatchReads
     graph: GraphClient
     access_token: Callable[[Mapping[str, Any]], str]  # the pixel item → its Conversions API token
     now: Callable[[], datetime]
@@ -65,7 +62,7 @@ class Outcome(StrEnum):
     QUEUED = "queued"  # not sent here: the conversions queue (the sender) takes it from here
 
 
-def _pixels(page_views: Sequence[PageView], items: PixelReader) -> dict[str, Mapping[str, Any]] | None:
+def _pixels(page_views: Sequence[PageView], items: BatchReads) -> dict[str, Mapping[str, Any]] | None:
     """Each pixel the batch names, by id (None when the read failed: everything goes to the queue)."""
     wanted = sorted({str(page_view.message.pixel_id) for page_view in page_views})
     try:

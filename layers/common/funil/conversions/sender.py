@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -33,6 +33,7 @@ from funil.conversions.builder import BuildSettings, BuildStatus, BuiltEvent, So
 from funil.conversions.storage import ClaimOutcome, EventClaim, EventRecords, EventStatus
 from funil.messages import ConversionMessage
 from funil.observability import anomaly, count
+from funil.ports import BatchReads
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +48,6 @@ class Failure(StrEnum):
     TRANSIENT = "transient"
     SPLIT = "split"  # the request was rejected as a whole: find the bad event(s)
     PERMANENT = "permanent"
-
-
-class ItemLoader(Protocol):
-    def batch_get(self, keys: Sequence[tuple[str, str]]) -> list[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +80,7 @@ class SenderSettings:
 
 @dataclass
 class SenderDeps:
-    items: ItemLoader
+    items: BatchReads
     deliveries: EventRecords
     graph: GraphClient
     access_token: Callable[[Mapping[str, Any]], str]  # pixel item → its token (funil.encryption), cached by the caller
@@ -168,7 +165,7 @@ def with_click_personal_fields(
 class SourceLoader:
     """Loads, in few batch reads, the items a batch of messages refers to."""
 
-    def __init__(self, items: ItemLoader) -> None:
+    def __init__(self, items: BatchReads) -> None:
         self.items = items
 
     def _get_many(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
