@@ -385,6 +385,11 @@ def test_template_wires_the_stream_to_clicks_only(aws_env) -> None:
         ),
     ]
     assert raw["AppTable"]["Properties"]["StreamSpecification"]["StreamViewType"] in {"NEW_IMAGE", "NEW_AND_OLD_IMAGES"}
+    # The per-click cost (docs/cost.md): no START/REPORT lines for the redirect and the click stream,
+    # and the click stream, which mostly waits on Meta, at 128 MB.
+    for name in (RUN, "RedirectFunction"):
+        assert raw[name]["Properties"]["LoggingConfig"]["SystemLogLevel"] == "WARN", name
+    assert raw[RUN]["Properties"]["MemorySize"] == 128
     alarm = raw["ClickStreamDeadLetterAlarm"]["Properties"]
     assert alarm["Dimensions"] == [
         {"Name": "QueueName", "Value": {"Fn::GetAtt": ["ClickStreamDeadLetterQueue", "QueueName"]}}
