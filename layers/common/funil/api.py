@@ -35,8 +35,8 @@ def from_proxy(answer: ProxyResponse) -> Response[str]:
     )
 
 
-def resolver(name: str) -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver()
+def resolver(name: str, *, enable_validation: bool = False) -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver(enable_validation=enable_validation)
 
     @app.not_found
     def not_found(_: Exception) -> Response[str]:

@@ -36,6 +36,7 @@ class Settings:
     delivery_claim_lease_seconds: int
     reconciler_budget_seconds: float
     health_budget_seconds: float
+    secrets_key_id: str  # the KMS key the operator's API encrypts new secrets with
 
 
 ENVIRONMENT = (
@@ -56,6 +57,7 @@ ENVIRONMENT = (
     "DELIVERY_CLAIM_LEASE_SECONDS",
     "RECONCILER_BUDGET_SECONDS",
     "HEALTH_BUDGET_SECONDS",
+    "SECRETS_KEY_ID",
 )
 
 
@@ -95,4 +97,5 @@ def _settings(values: tuple[str | None, ...]) -> Settings:
         delivery_claim_lease_seconds=max(1, _int(env, "DELIVERY_CLAIM_LEASE_SECONDS", 60)),
         reconciler_budget_seconds=float(max(1, _int(env, "RECONCILER_BUDGET_SECONDS", 240))),
         health_budget_seconds=float(max(1, _int(env, "HEALTH_BUDGET_SECONDS", 240))),
+        secrets_key_id=_text(env, "SECRETS_KEY_ID"),
     )

@@ -67,6 +67,25 @@ def tenant_gateway_index(tenant_id: str, gateway_id: str = "") -> dict[str, str]
     return tenant_index(tenant_id, "GATEWAY", gateway_id)
 
 
+def api_key(key_sha256: str) -> tuple[str, str]:
+    """An API key by the SHA-256 of its plaintext (the plaintext is never stored)."""
+    return f"APIKEY#{key_sha256}", "APIKEY"
+
+
+OPERATOR = "OPERATOR"  # the gsi1 partition of the deployment operator's keys
+
+
+def key_index(tenant_id: str | None, key_id: str = "") -> dict[str, str]:
+    """GSI1 attributes that list a tenant's API keys (``tenant_id`` None: the operator's keys)."""
+    owner = f"TENANT#{tenant_id}" if tenant_id else OPERATOR
+    return {"gsi1pk": owner, "gsi1sk": f"KEY#{key_id}"}
+
+
+def every_tenant_index(tenant_id: str = "") -> dict[str, str]:
+    """GSI2 attributes that list every tenant (the operator's ``GET /api/v1/tenants``)."""
+    return {"gsi2pk": "TENANTS", "gsi2sk": tenant_id}
+
+
 def every_bot_index(bot_id: str = "") -> dict[str, str]:
     """Pattern 26: GSI2 attributes that list every bot (the scheduled health check queries ``gsi2pk``)."""
     return {"gsi2pk": "BOTS", "gsi2sk": bot_id}

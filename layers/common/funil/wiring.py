@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from funil.conversions.sender import SenderDeps
     from funil.delivery.entry import DeliveryDeps
     from funil.delivery.page import PageDeps
+    from funil.operator.ports import OperatorDeps
     from funil.payments.ports import Deps as PaymentDeps
 
 GATEWAY_TIMEOUT_SECONDS = 5.0  # per call; routing may try two gateways within Telegram's patience
@@ -187,3 +188,22 @@ def delivery_page(settings: Settings) -> PageDeps:
     table = Table(settings.table_name)
     # Access pattern 16: gsi2pk = DELIVERY#<token> (set when the payment is paid).
     return PageDeps(items=table, payment_by_token=Payments(table).by_delivery_token)
+
+
+def operator(settings: Settings) -> OperatorDeps:
+    from funil.adapters.dynamo import Table
+    from funil.adapters.meta_graph import GraphClient
+    from funil.adapters.telegram import TelegramClient
+    from funil.operator.ports import OperatorDeps
+
+    gateways = payments(settings)
+    return OperatorDeps(
+        items=Table(settings.table_name),
+        secrets=gateways.secrets,
+        key_id=settings.secrets_key_id,
+        telegram=TelegramClient,
+        payments=gateways,
+        graph=GraphClient(settings.meta_graph_base_url, settings.meta_graph_version),
+        public_base_url=settings.public_base_url,
+        now=utc_now,
+    )

@@ -7,6 +7,7 @@ import time than the redirect's budget allows (docs/architecture.md §8).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -150,7 +151,76 @@ class Table:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def query_page(
+        self,
+        key_condition: str,
+        values: Mapping[str, Any],
+        *,
+        index: str | None = None,
+        limit: int,
+        start: Mapping[str, Any] | None = None,
+        forward: bool = True,
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """One page of matching items and the key to start the next page from (None: the last page)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.name,
+            "KeyConditionExpression": key_condition,
+            "ExpressionAttributeValues": serialize(values),
+            "ScanIndexForward": forward,
+            "Limit": limit,
+        }
+        if index:
+            kwargs["IndexName"] = index
+        if start:
+            kwargs["ExclusiveStartKey"] = serialize(start)
+        page = self.client.query(**kwargs)
+        last = page.get("LastEvaluatedKey")
+        return [deserialize(item) for item in page.get("Items", [])], deserialize(last) if last else None
+
+    def delete(self, pk: str, sk: str, condition: str | None = None) -> None:
+        kwargs: dict[str, Any] = {"TableName": self.name, "Key": serialize({"pk": pk, "sk": sk})}
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        self.client.delete_item(**kwargs)
+
+    def transact_write(self, writes: Sequence[Write]) -> None:
+        """All the writes or none (one DynamoDB transaction, ≤ 100 items)."""
+        self.client.transact_write_items(TransactItems=[write.wire(self.name) for write in writes])  # type: ignore[misc]
+
+
+@dataclass(frozen=True)
+class Write:
+    """One write of a transaction: a put (``item``), an update (``key`` + ``expression``) or a delete (``key``)."""
+
+    item: Mapping[str, Any] | None = None
+    key: tuple[str, str] | None = None
+    expression: str | None = None
+    values: Mapping[str, Any] | None = None
+    condition: str | None = None
+    names: Mapping[str, str] | None = None
+
+    def wire(self, table: str) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if self.condition:
+            extra["ConditionExpression"] = self.condition
+        if self.values:
+            extra["ExpressionAttributeValues"] = serialize(self.values)
+        if self.names:
+            extra["ExpressionAttributeNames"] = dict(self.names)
+        if self.item is not None:
+            return {"Put": {"TableName": table, "Item": serialize(self.item), **extra}}
+        assert self.key is not None, "an update or a delete names its key"
+        key = serialize({"pk": self.key[0], "sk": self.key[1]})
+        if self.expression:
+            return {"Update": {"TableName": table, "Key": key, "UpdateExpression": self.expression, **extra}}
+        return {"Delete": {"TableName": table, "Key": key, **extra}}
+
 
 def is_conditional_failure(error: Exception) -> bool:
+    """A write's condition failed: on its own, or as one write of a cancelled transaction."""
     response = getattr(error, "response", None) or {}
-    return bool(response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
+    code = response.get("Error", {}).get("Code")
+    if code == "TransactionCanceledException":
+        reasons = response.get("CancellationReasons") or []
+        return any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons)
+    return bool(code == "ConditionalCheckFailedException")

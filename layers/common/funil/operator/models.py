@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from funil import keys
 from funil.click.links import BOT_USERNAME_RE, DEFAULT_ATTRIBUTION_WINDOW_DAYS, META_PIXEL_ID_RE, SLUG_RE
-from pydantic import BaseModel, ConfigDict, Field
 
 ENTITY_ID = r"^[A-Za-z0-9_-]{1,64}$"
 
@@ -39,8 +40,12 @@ class Tenant(Entity):
     # the payer gave none (funil.conversions.builder).
     country: str = Field(default="br", pattern=r"^[a-z]{2}$")
 
+    enabled: bool = True
+
     def to_item(self) -> dict[str, Any]:
-        return self._item(keys.tenant(self.tenant_id), "tenant", self.tenant_id)
+        # gsi2 lists every tenant for the deployment's operator.
+        item = self._item(keys.tenant(self.tenant_id), "tenant", self.tenant_id)
+        return {**item, **keys.every_tenant_index(self.tenant_id)}
 
 
 class BotHealth(BaseModel):

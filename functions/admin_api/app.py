@@ -1,0 +1,35 @@
+"""/api/v1/…: the operator's API (docs/operator-api.md): tenants, keys, bots, gateways, pixels,
+offers, links and data-subject requests, with its OpenAPI document at /api/v1/openapi.json."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from funil import wiring
+from funil.config import settings
+from funil.observability import logger, metrics
+from funil.operator.routes import bots, build, gateways, keys, links, offers, pixels, subjects, tenants
+
+logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines carry bot tokens
+
+API = build(
+    wiring.operator(settings()),
+    [
+        tenants.routes,
+        keys.routes,
+        bots.routes,
+        gateways.routes,
+        pixels.routes,
+        offers.routes,
+        links.routes,
+        subjects.routes,
+    ],
+)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return API(event, context)

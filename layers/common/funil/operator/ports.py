@@ -1,0 +1,47 @@
+"""What the operator's logic is given: the table, KMS, and the outside world it checks input against."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from funil.ports import Items, Secrets
+
+if TYPE_CHECKING:
+    from funil.adapters.dynamo import Write
+    from funil.adapters.meta_graph import GraphClient
+    from funil.adapters.telegram import TelegramClient
+    from funil.payments.ports import Deps as PaymentDeps
+
+
+class Store(Items, Protocol):
+    """The application table with what configuration needs beyond the hot paths: pages, deletes, transactions."""
+
+    def query_page(
+        self,
+        key_condition: str,
+        values: Mapping[str, Any],
+        *,
+        index: str | None = None,
+        limit: int,
+        start: Mapping[str, Any] | None = None,
+        forward: bool = True,
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
+
+    def delete(self, pk: str, sk: str, condition: str | None = None) -> None: ...
+
+    def transact_write(self, writes: Sequence[Write]) -> None: ...
+
+
+@dataclass
+class OperatorDeps:
+    items: Store
+    secrets: Secrets
+    key_id: str  # the KMS key new secrets are encrypted with
+    telegram: Callable[[str], TelegramClient]  # a bot's Bot API client, by token
+    payments: PaymentDeps  # gateway adapters and our webhook URL for them
+    graph: GraphClient  # Meta's Conversions API (a pixel's test event)
+    public_base_url: str  # the stack's public origin: webhook URLs, tracking links
+    now: Callable[[], datetime]

@@ -1,0 +1,140 @@
+"""The operator's HTTP API: one Powertools resolver, one router per collection (docs/operator-api.md).
+
+``OperatorApi`` authenticates before anything else reads the request (a request without a valid key
+gets its 401 whatever its body), then lets the resolver route and validate it. Each collection's
+module gives ``routes(deps, access) -> Router``; its functions stay a few lines over ``funil.operator``.
+Every failure is one JSON shape: ``{"error", "fields"?}`` (``funil.operator.errors``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, SecurityScheme
+
+from funil.api import json_answer, resolver
+from funil.operator.api_keys import Caller, authenticate
+from funil.operator.errors import FieldProblem, Forbidden, Invalid, OperatorError, Unauthorized
+from funil.operator.ports import OperatorDeps
+
+PREFIX = "/api/v1"
+OPENAPI_PATH = f"{PREFIX}/openapi.json"
+DOCS_PATH = f"{PREFIX}/docs"
+PUBLIC_PATHS = frozenset({OPENAPI_PATH, DOCS_PATH})
+TITLE = "Funil operator API"
+VERSION = "1.0.0"
+
+_caller: ContextVar[Caller | None] = ContextVar("funil_operator_caller", default=None)
+
+
+class Access:
+    """Who the current request is from, and what its key may do."""
+
+    def caller(self) -> Caller:
+        caller = _caller.get()
+        if caller is None:  # a public route never asks; a private one always has a caller
+            raise Unauthorized("an API key is required: Authorization: Bearer fnl_…")
+        return caller
+
+    def tenant(self) -> str:
+        """The tenant the request acts for (a tenant's key); Forbidden for the operator's key."""
+        caller = self.caller()
+        if caller.tenant_id is None:
+            raise Forbidden("this route takes a tenant's API key, not the operator's")
+        return caller.tenant_id
+
+    def operator(self) -> Caller:
+        caller = self.caller()
+        if not caller.is_operator:
+            raise Forbidden("this route takes the deployment operator's API key")
+        return caller
+
+
+def new_router() -> Router:
+    """A collection's router (``routes(deps, access)`` returns one)."""
+    return Router()  # type: ignore[no-untyped-call]  # Powertools leaves it untyped
+
+
+def validation_problems(errors: Any) -> list[FieldProblem]:
+    """Pydantic's errors as the fields of the request body (``body`` and the model's name dropped)."""
+    problems = []
+    for error in errors or []:
+        location = [str(part) for part in error.get("loc", ())]
+        if location[:1] == ["body"]:
+            location = location[1:]
+        field = "body" if error.get("type") == "json_invalid" else ".".join(location) or "body"
+        problems.append(FieldProblem(field, str(error.get("msg") or "invalid")))
+    return problems
+
+
+def _mount_errors(app: APIGatewayHttpResolver) -> None:
+    @app.not_found
+    def no_route(_: Exception) -> Response[str]:
+        return json_answer(404, {"error": "no such route: see /api/v1/openapi.json"})
+
+    @app.exception_handler(OperatorError)  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
+    def operator_error(error: OperatorError) -> Response[str]:
+        return json_answer(error.status, error.body())
+
+    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
+    def invalid(error: RequestValidationError) -> Response[str]:
+        problems = validation_problems(error.errors())
+        return json_answer(422, Invalid("invalid input", problems).body())
+
+
+RouterFactory = Callable[[OperatorDeps, Access], Any]
+
+
+def build(deps: OperatorDeps, collections: list[RouterFactory]) -> OperatorApi:
+    app = resolver("operator api", enable_validation=True)
+    _mount_errors(app)
+    access = Access()
+    for routes in collections:
+        app.include_router(routes(deps, access), prefix=PREFIX)
+    security: dict[str, SecurityScheme] = {"apiKey": HTTPBearer(bearerFormat="fnl_…", description="An API key")}
+
+    @app.get(OPENAPI_PATH, include_in_schema=False)
+    def openapi() -> Response[str]:
+        return Response(
+            status_code=200,
+            content_type="application/json",
+            body=app.get_openapi_json_schema(
+                title=TITLE, version=VERSION, security_schemes=security, security=[{"apiKey": []}]
+            ),
+        )
+
+    app.enable_swagger(path=DOCS_PATH, title=TITLE, version=VERSION, security_schemes=security)
+    return OperatorApi(app, deps)
+
+
+class OperatorApi:
+    """The Lambda entry: authenticate, then route (``app`` is the Powertools resolver)."""
+
+    def __init__(self, app: APIGatewayHttpResolver, deps: OperatorDeps) -> None:
+        self.app = app
+        self.deps = deps
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        path = str(event.get("rawPath") or "")
+        caller: Caller | None = None
+        if path not in PUBLIC_PATHS:
+            headers = {str(name).lower(): value for name, value in (event.get("headers") or {}).items()}
+            try:
+                caller = authenticate(self.deps.items, headers.get("authorization"), self.deps.now())
+            except Unauthorized as refused:
+                answer = json_answer(refused.status, refused.body())
+                return {
+                    "statusCode": answer.status_code,
+                    "headers": {"content-type": "application/json", "www-authenticate": "Bearer"},
+                    "body": answer.body,
+                }
+        token = _caller.set(caller)
+        try:
+            return self.app.resolve(event, context)
+        finally:
+            _caller.reset(token)
