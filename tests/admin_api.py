@@ -56,3 +56,20 @@ def caller(invoke: Callable[[str, dict[str, Any]], Any]) -> Callable[..., Answer
         return Answer(int(answer["statusCode"]), decoded, headers)
 
     return api
+
+
+def table_state(resources: Any) -> set[str]:
+    """Every item of the app table as typed JSON (moto's own store), an API key's ``last_used_at``
+    left out: using a key is not a write of the request's (a refused request may still stamp it)."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    from local import aws
+
+    table = dynamodb_backends[aws.ACCOUNT][aws.REGION].get_table(resources.tables["AppTable"])
+    state = set()
+    for item in table.all_items():
+        attributes = dict(item.to_json()["Attributes"])
+        if attributes.get("type") == {"S": "api_key"}:
+            attributes.pop("last_used_at", None)
+        state.add(json.dumps(attributes, sort_keys=True))
+    return state

@@ -61,11 +61,12 @@ def new_router() -> Router:
 
 
 def validation_problems(errors: Any) -> list[FieldProblem]:
-    """Pydantic's errors as the fields of the request body (``body`` and the model's name dropped)."""
+    """Pydantic's errors as the fields they name: a body's field by its path, a query or path
+    parameter by its name (the location's first part, ``body``/``query``/``path``, dropped)."""
     problems = []
     for error in errors or []:
         location = [str(part) for part in error.get("loc", ())]
-        if location[:1] == ["body"]:
+        if location[:1] in (["body"], ["query"], ["path"], ["header"]):
             location = location[1:]
         field = "body" if error.get("type") == "json_invalid" else ".".join(location) or "body"
         problems.append(FieldProblem(field, str(error.get("msg") or "invalid")))
