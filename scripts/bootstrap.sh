@@ -10,9 +10,11 @@ fi
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-stamp=.venv/.requirements-$(cat requirements-dev.txt layers/common/requirements.txt | sha256sum | cut -c1-16)
+stamp=.venv/.requirements-$(cat requirements-dev.txt layers/common/requirements.txt pyproject.toml | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -r requirements-dev.txt
+  # The project itself, editable: .venv/bin/funil (the CLI) runs this checkout's code.
+  PYTHONWARNINGS="ignore:Editable installation" .venv/bin/python -m pip install --quiet --no-deps -e .
   rm -f .venv/.requirements-* && touch "$stamp"
 fi

@@ -1,0 +1,1 @@
+"""One Typer group per collection of the API, each command a few lines over ``ApiClient``."""
