@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
+from funil import keys
 from funil.operator import tenants
 from funil.operator.models import ENTITY_ID
 from funil.operator.paging import DEFAULT_LIMIT, MAX_LIMIT, list_page
@@ -34,7 +35,7 @@ def routes(deps: OperatorDeps, access: Access) -> Router:
         return list_page(
             deps.items,
             index="gsi2",
-            partition="TENANTS",
+            partition=keys.every_tenant_index()["gsi2pk"],
             sort_prefix="",
             limit=limit,
             cursor=cursor,
