@@ -57,6 +57,21 @@ def tenant_index(tenant_id: str, kind: str, entity_id: str) -> dict[str, str]:
     return {"gsi1pk": f"TENANT#{tenant_id}", "gsi1sk": f"{kind}#{entity_id}"}
 
 
+def tenant_bot_index(tenant_id: str, bot_id: str = "") -> dict[str, str]:
+    """Pattern 4: GSI1 attributes that list a tenant's bots (no ``bot_id``: the prefix of them all)."""
+    return tenant_index(tenant_id, "BOT", bot_id)
+
+
+def tenant_pixel_index(tenant_id: str, pixel_id: str = "") -> dict[str, str]:
+    """Pattern 4: GSI1 attributes that list a tenant's pixels."""
+    return tenant_index(tenant_id, "PIXEL", pixel_id)
+
+
+def tenant_link_index(tenant_id: str, slug: str = "") -> dict[str, str]:
+    """Pattern 4: GSI1 attributes that list a tenant's links."""
+    return tenant_index(tenant_id, "LINK", slug)
+
+
 def tenant_offer_index(tenant_id: str, bot_id: str, offer_id: str) -> dict[str, str]:
     """Pattern 4: GSI1 attributes that list a tenant's offers."""
     return tenant_index(tenant_id, "OFFER", f"{bot_id}#{offer_id}")

@@ -57,6 +57,7 @@ class BotHealth(BaseModel):
 class Bot(Entity):
     bot_id: str = Field(pattern=ENTITY_ID)
     username: str = Field(pattern=BOT_USERNAME_RE.pattern)
+    telegram_id: int | None = None  # getMe's id: one Telegram bot is one item (Telegram keeps one webhook per bot)
     enabled: bool = True
     health: BotHealth = Field(default_factory=BotHealth)
     token_ciphertext: str | None = None  # KMS-encrypted bot token (base64), decrypted only in memory
