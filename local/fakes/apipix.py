@@ -1,6 +1,7 @@
 """A fake PSP speaking Banco Central's API Pix (v2.9): OAuth2 client credentials and immediate charges.
 
-Routes (under ``base_path``, e.g. ``/v2``): ``PUT/GET/PATCH /cob/{txid}``, ``GET /pix?inicio&fim``,
+Routes (under ``base_path``, e.g. ``/v2``): ``PUT/GET/PATCH /cob/{txid}``, ``GET /cob?inicio&fim``
+(``CobsConsultadas``: charges created in the window, paged), ``GET /pix?inicio&fim``,
 ``PUT /webhook/{chave}``; the token at ``oauth_path`` (HTTP Basic client id/secret, form or JSON
 ``grant_type=client_credentials``). Errors follow RFC 7807 like the spec (``type``, ``title``,
 ``status``, ``detail``). ``pay(txid)`` simulates the payer; ``webhook_body(txid)`` is the ``{"pix": [...]}``
@@ -124,6 +125,8 @@ class FakeApiPix(FakeGatewayBase):
                 return self._patch_cob(txid, json_body(request))
         if parts == ["pix"] and request.method == "GET":
             return self._list_pix(request)
+        if parts == ["cob"] and request.method == "GET":
+            return self._list_cobs(request)
         if len(parts) == 2 and parts[0] == "webhook" and request.method == "PUT":
             body = json_body(request)
             if not isinstance(body, dict) or not str(body.get("webhookUrl", "")).startswith("https://"):
@@ -213,6 +216,38 @@ class FakeApiPix(FakeGatewayBase):
         cob["status"] = "REMOVIDA_PELO_USUARIO_RECEBEDOR"
         cob["revisao"] += 1
         return httpx.Response(200, json=cob)
+
+    def _list_cobs(self, request: httpx.Request) -> httpx.Response:
+        params = request.url.params
+        try:
+            start = datetime.fromisoformat(params["inicio"].replace("Z", "+00:00"))
+            end = datetime.fromisoformat(params["fim"].replace("Z", "+00:00"))
+            page = int(params.get("paginacao.paginaAtual", "0"))
+            per_page = int(params.get("paginacao.itensPorPagina", "100"))
+        except (KeyError, ValueError):
+            return _problem(400, "ConsultaInvalida", "Consulta inválida", "inicio e fim são obrigatórios (RFC 3339)")
+        created = [
+            cob
+            for cob in self.cobs.values()
+            if start <= datetime.fromisoformat(cob["calendario"]["criacao"].replace("Z", "+00:00")) <= end
+        ]
+        pages = max(1, -(-len(created) // per_page))
+        return httpx.Response(
+            200,
+            json={
+                "parametros": {
+                    "inicio": params["inicio"],
+                    "fim": params["fim"],
+                    "paginacao": {
+                        "paginaAtual": page,
+                        "itensPorPagina": per_page,
+                        "quantidadeDePaginas": pages,
+                        "quantidadeTotalDeItens": len(created),
+                    },
+                },
+                "cobs": created[page * per_page : (page + 1) * per_page],
+            },
+        )
 
     def _list_pix(self, request: httpx.Request) -> httpx.Response:
         params = request.url.params

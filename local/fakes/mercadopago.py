@@ -6,6 +6,9 @@ answers the first response, like Mercado Pago), ``GET /v1/payments/{id}``, ``PUT
 ``begin_date``/``end_date`` range; ``{"paging", "results"}``). Errors look like Mercado Pago's
 (``{"message", "error", "status", "cause"}``).
 
+``GET /users/me`` answers the account the token belongs to (the cheapest authenticated call: how
+the operator's API checks a token).
+
 ``approve``/``refund``/``expire`` simulate the payer and the platform; ``notification(id)`` builds
 the webhook Mercado Pago would send: query ``data.id``/``type``, headers ``x-signature``
 (``ts=<ms>,v1=<HMAC-SHA256 hex of "id:<data.id>;request-id:<x-request-id>;ts:<ts>;">``) and
@@ -56,6 +59,7 @@ class FakeMercadoPago(FakeGatewayBase):
     webhook_secret: str = "fake-webhook-secret-0123456789abcdef"  # noqa: S105
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     payments: dict[int, dict[str, Any]] = field(default_factory=dict)
+    user_id: int = 123456789  # the seller's account (notifications carry it as user_id)
     idempotency: dict[str, int] = field(default_factory=dict)
     _next_id: int = 1325000000
 
@@ -74,6 +78,18 @@ class FakeMercadoPago(FakeGatewayBase):
 
     def expire(self, payment_id: int) -> None:
         self.payments[payment_id].update(status="cancelled", status_detail="expired")
+
+    def account(self) -> dict[str, Any]:
+        """The seller's account as ``GET /users/me`` shows it (the fields our checks read, and a few)."""
+        return {
+            "id": self.user_id,
+            "nickname": "TESTFUNILFAKE",
+            "registration_date": "2024-01-10T10:00:00.000-04:00",
+            "country_id": "BR",
+            "site_id": "MLB",
+            "user_type": "normal",
+            "status": {"site_status": "active"},
+        }
 
     def by_reference(self, reference: str) -> dict[str, Any]:
         return next(p for p in self.payments.values() if p.get("external_reference") == reference)
@@ -98,7 +114,7 @@ class FakeMercadoPago(FakeGatewayBase):
             "live_mode": False,
             "type": "payment",
             "date_created": _mp_time(self.now()),
-            "user_id": 123456789,
+            "user_id": self.user_id,
             "api_version": "v1",
             "action": action,
             "data": {"id": data_id},
@@ -128,6 +144,8 @@ class FakeMercadoPago(FakeGatewayBase):
         if request.headers.get("authorization") != f"Bearer {self.access_token}":
             return _error(401, "unauthorized", "invalid access token")
         path = request.url.path.rstrip("/")
+        if path == "/users/me" and request.method == "GET":
+            return httpx.Response(200, json=self.account())
         if path == "/v1/payments" and request.method == "POST":
             return self._create(request)
         if path == "/v1/payments/search" and request.method == "GET":

@@ -2,8 +2,10 @@
 
 Routes (``Authorization: <AppID>``, no Bearer): ``POST /api/v1/charge`` (``correlationID``,
 ``value`` in cents, optional ``comment``/``expiresIn``), ``GET /api/v1/charge/{id}`` (by
-correlationID or charge id) answering ``{"charge": {...}}``, ``DELETE /api/v1/charge/{id}``
-answering ``{"status": "OK", "id": ...}``. Statuses ``ACTIVE`` → ``COMPLETED`` | ``EXPIRED``.
+correlationID or charge id) answering ``{"charge": {...}}``, ``GET /api/v1/charge?start&end&skip&limit``
+(created in ``[start, end]``, RFC 3339) answering ``{"pageInfo": {...}, "charges": [...]}``,
+``DELETE /api/v1/charge/{id}`` answering ``{"status": "OK", "id": ...}``. Statuses ``ACTIVE`` →
+``COMPLETED`` | ``EXPIRED``.
 The account's webhooks: ``POST /api/v1/webhook`` (``{"webhook": {name, event, url, authorization,
 isActive}}``; no event means ``OPENPIX:TRANSACTION_RECEIVED``), ``GET /api/v1/webhook?url=``,
 ``DELETE /api/v1/webhook/{id}``.
@@ -32,6 +34,14 @@ from local.fakes.gateway_common import Deliver, FakeGatewayBase, dynamic_brcode,
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _parse(value: str | None) -> datetime | None:
+    """An RFC 3339 time (``Z`` or an offset); None when absent. ValueError when unreadable."""
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass
@@ -115,6 +125,8 @@ class FakeWoovi(FakeGatewayBase):
             return self._webhooks(request, path)
         if path == "/api/v1/charge" and request.method == "POST":
             return self._create(json_body(request))
+        if path == "/api/v1/charge" and request.method == "GET":
+            return self._list(request.url.params)
         if path.startswith("/api/v1/charge/"):
             key = path.rsplit("/", 1)[1]
             charge = self.charges.get(key) or next(
@@ -130,6 +142,24 @@ class FakeWoovi(FakeGatewayBase):
                 del self.charges[charge["correlationID"]]
                 return httpx.Response(200, json={"status": "OK", "id": charge["correlationID"]})
         return httpx.Response(404, json={"error": "Not found"})
+
+    def _list(self, params: httpx.QueryParams) -> httpx.Response:
+        try:
+            start = _parse(params.get("start")) or datetime.min.replace(tzinfo=UTC)
+            end = _parse(params.get("end")) or datetime.max.replace(tzinfo=UTC)
+            skip, limit = int(params.get("skip", "0")), int(params.get("limit", "100"))
+        except ValueError:
+            return httpx.Response(400, json={"error": "Parâmetros de consulta inválidos"})
+        found = [c for c in self.charges.values() if start <= (_parse(c["createdAt"]) or start) <= end]
+        page = found[skip : skip + limit]
+        info = {
+            "skip": skip,
+            "limit": limit,
+            "totalCount": len(found),
+            "hasPreviousPage": skip > 0,
+            "hasNextPage": skip + len(page) < len(found),
+        }
+        return httpx.Response(200, json={"pageInfo": info, "charges": page})
 
     def _create(self, body: Any) -> httpx.Response:
         if not isinstance(body, dict):

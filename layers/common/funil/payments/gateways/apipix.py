@@ -46,10 +46,12 @@ import httpx
 
 from funil.clock import Clock, utc_now
 from funil.payments.gateways.base import (
+    CREDENTIAL_REFUSALS,
     Capabilities,
     Charge,
     ChargeRequest,
     ChargeStatus,
+    CredentialsRefused,
     GatewayConfig,
     GatewayError,
     Payer,
@@ -57,6 +59,7 @@ from funil.payments.gateways.base import (
     WebhookEvent,
     WebhookRegistration,
     WebhookRejected,
+    check_answer,
     fields_of,
     parse_time,
     payer_of,
@@ -114,8 +117,10 @@ def build_ssl_context(certificate: str, private_key: str, ca_certificate: str | 
     if ca_certificate:
         try:
             context.load_verify_locations(cadata=ca_certificate)
-        except ssl.SSLError:
-            raise GatewayError(f"{NAME}: CA certificate cannot be read", transient=False) from None
+        except (ssl.SSLError, ValueError):
+            raise GatewayError(
+                f"{NAME}: CA certificate cannot be read", fields=("credentials.ca_certificate",)
+            ) from None
     directory = tempfile.mkdtemp(prefix="funil-mtls-")  # mode 0700
     path = os.path.join(directory, "client.pem")
     try:
@@ -124,7 +129,10 @@ def build_ssl_context(certificate: str, private_key: str, ca_certificate: str | 
             handle.write(certificate.strip() + "\n" + private_key.strip() + "\n")
         context.load_cert_chain(path)
     except (ssl.SSLError, ValueError):
-        raise GatewayError(f"{NAME}: client certificate or key cannot be read", transient=False) from None
+        raise GatewayError(
+            f"{NAME}: client certificate or key cannot be read",
+            fields=("credentials.certificate", "credentials.private_key"),
+        ) from None
     finally:
         if os.path.exists(path):
             os.remove(path)
@@ -200,7 +208,10 @@ class ApiPixAdapter:
         kwargs: dict[str, Any] = {"json": data} if self._oauth_format == "json" else {"data": data}
         response = self._oauth.send("POST", "", operation="token", auth=auth, **kwargs)
         if response.status_code >= 400:
-            # Never echo the answer: some PSPs reflect the credentials they refused.
+            # Never echo the answer: some PSPs reflect the credentials they refused. 400/401 are how
+            # OAuth2 refuses a client (RFC 6749 §5.2: invalid_client, unauthorized_client).
+            if response.status_code in (400, *CREDENTIAL_REFUSALS):
+                raise CredentialsRefused(f"{NAME} token: refused (HTTP {response.status_code})")
             raise GatewayError(f"{NAME} token: refused (HTTP {response.status_code})", transient=False)
         try:
             payload = response.json()
@@ -228,6 +239,24 @@ class ApiPixAdapter:
         json_body: Any = None,
         params: Mapping[str, str] | None = None,
     ) -> Any:
+        response = self._send(method, path, operation=operation, creating=creating, json_body=json_body, params=params)
+        if response.status_code >= 400:
+            raise self._remote.refused(response, operation)
+        if not response.content:
+            return None
+        return self._remote.read_json(response, operation, creating=creating)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        creating: bool = False,
+        json_body: Any = None,
+        params: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """The API's answer to a call with a token (one fresh token after a 401)."""
         query = dict(params or {})
         if self._app_key_param and self._app_key:
             query[str(self._app_key_param)] = str(self._app_key)
@@ -245,11 +274,7 @@ class ApiPixAdapter:
                 self._forget_token()  # revoked or expired early: one fresh token, then give up
                 continue
             break
-        if response.status_code >= 400:
-            raise self._remote.refused(response, operation)
-        if not response.content:
-            return None
-        return self._remote.read_json(response, operation, creating=creating)
+        return response
 
     # -- charges -------------------------------------------------------------------------------
 
@@ -332,6 +357,20 @@ class ApiPixAdapter:
             page += 1
             if page >= pages:
                 return charges
+
+    def check_credentials(self) -> None:
+        """A token, then ``GET /cob?inicio&fim`` of one charge at most over the last minute (scope
+        ``cob.read``; 403 ``AcessoNegado`` without it). Creates nothing."""
+        end = self._now()
+        params = {
+            "inicio": rfc3339(end - timedelta(minutes=1)),
+            "fim": rfc3339(end),
+            "paginacao.itensPorPagina": "1",
+        }
+        response = self._send("GET", "/cob", operation="check_credentials", params=params)
+        data = check_answer(NAME, response.status_code, response.content)
+        if not isinstance(data, dict) or not isinstance(data.get("cobs"), list):
+            raise GatewayError(f"{NAME} check_credentials: not an API Pix answer", transient=False)
 
     def register_webhook(self, url: str) -> None:
         suffix = str(self._config.options.get("webhook_url_suffix") or "")

@@ -16,7 +16,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from funil.untrusted import UntrustedInput, load_object
+from funil.untrusted import UntrustedInput, load_json, load_object
 
 
 class ChargeStatus(StrEnum):
@@ -152,12 +152,46 @@ class GatewayError(Exception):
 
     ``transient``: retrying later may succeed (timeouts, 5xx, 429).
     ``ambiguous``: the outcome is unknown (a timeout during create: the charge may exist).
+    ``fields``: the configuration the adapter cannot use (a required piece missing, a key it cannot
+    read), named as the operator's API spells them: ``credentials.<name>``, ``options.<name>``,
+    ``base_url``; never their values.
     """
 
-    def __init__(self, message: str, *, transient: bool = False, ambiguous: bool = False) -> None:
+    def __init__(
+        self, message: str, *, transient: bool = False, ambiguous: bool = False, fields: tuple[str, ...] = ()
+    ) -> None:
         super().__init__(message)
         self.transient = transient
         self.ambiguous = ambiguous
+        self.fields = fields
+
+
+class CredentialsRefused(GatewayError):
+    """The gateway refused the credentials themselves (HTTP 401/403, an OAuth2 client it does not know):
+    the configuration's fault, not an outage."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, transient=False, ambiguous=False)
+
+
+# The answers by which a gateway refuses who is calling, rather than what is asked.
+CREDENTIAL_REFUSALS = frozenset({401, 403})
+CHECK_MAX_BYTES = 4 * 1024 * 1024
+
+
+def check_answer(gateway: str, status: int, content: bytes, *, accept: frozenset[int] = frozenset()) -> Any:
+    """The JSON of a credentials check's answer (``check_credentials``). 401/403: ``CredentialsRefused``;
+    another 4xx (beyond ``accept``) or a body that is not JSON: a permanent ``GatewayError`` (what
+    answered is not this gateway's API as configured). 5xx and 429 never get here: the transport
+    raised them, transient."""
+    if status in CREDENTIAL_REFUSALS:
+        raise CredentialsRefused(f"{gateway} check_credentials: HTTP {status}")
+    if status >= 400 and status not in accept:
+        raise GatewayError(f"{gateway} check_credentials: HTTP {status}", transient=False)
+    try:
+        return load_json(content, max_bytes=CHECK_MAX_BYTES, decimals=True)
+    except UntrustedInput:
+        raise GatewayError(f"{gateway} check_credentials: the answer is not JSON", transient=False) from None
 
 
 class WebhookRejected(GatewayError):
@@ -234,15 +268,16 @@ class GatewayConfig(BaseModel):
         """``base_url`` (else the gateway's public ``default``) without a trailing slash."""
         root = (self.base_url or default).rstrip("/")
         if not root:
-            raise GatewayError(f"{adapter}: gateway {self.gateway_id} has no base_url", transient=False)
+            raise GatewayError(f"{adapter}: gateway {self.gateway_id} has no base_url", fields=("base_url",))
         return root
 
     def require(self, adapter: str, *, credentials: tuple[str, ...] = (), options: tuple[str, ...] = ()) -> None:
         """Raise unless every named credential and option is set (names only in the message)."""
-        missing = [name for name in credentials if not self.credentials.get(name)]
-        missing += [name for name in options if not self.options.get(name)]
+        missing = [f"credentials.{name}" for name in credentials if not self.credentials.get(name)]
+        missing += [f"options.{name}" for name in options if not self.options.get(name)]
         if missing:
-            raise GatewayError(f"{adapter}: gateway {self.gateway_id} needs {', '.join(missing)}", transient=False)
+            names = ", ".join(field.split(".", 1)[1] for field in missing)
+            raise GatewayError(f"{adapter}: gateway {self.gateway_id} needs {names}", fields=tuple(missing))
 
     def option(self, name: str, default: str = "") -> str:
         """A text option (absent or empty: ``default``)."""
@@ -272,4 +307,10 @@ class GatewayAdapter(Protocol):
 
     def register_webhook(self, url: str) -> None:
         """Point the account's webhooks at ``url``, idempotently (a no-op where each charge carries it)."""
+        ...
+
+    def check_credentials(self) -> None:
+        """The cheapest authenticated read the gateway offers, to prove a configuration before it is
+        stored (the operator's API). Raises ``CredentialsRefused`` when the gateway refuses the
+        credentials, ``GatewayError`` otherwise (transient: try again; else: not this gateway's API)."""
         ...

@@ -47,6 +47,7 @@ from funil.payments.gateways.base import (
     WebhookEvent,
     WebhookRegistration,
     WebhookRejected,
+    check_answer,
     fields_of,
     parse_time,
     payer_of,
@@ -104,7 +105,12 @@ class MercadoPagoAdapter:
         self._now = now
         self._payer_email = config.options.get("payer_email")
         self._webhook_secret = str(config.credentials.get("webhook_secret") or "")
-        self._max_age = int(config.options.get("signature_max_age_seconds", DEFAULT_MAX_AGE_SECONDS))
+        try:
+            self._max_age = int(config.options.get("signature_max_age_seconds", DEFAULT_MAX_AGE_SECONDS))
+        except (TypeError, ValueError):
+            raise GatewayError(
+                f"{NAME}: signature_max_age_seconds is not a number", fields=("options.signature_max_age_seconds",)
+            ) from None
 
     # -- charges -----------------------------------------------------------------------------
 
@@ -196,6 +202,13 @@ class MercadoPagoAdapter:
     def register_webhook(self, url: str) -> None:
         # Mercado Pago takes the URL per payment (notification_url); the panel holds the secret.
         return None
+
+    def check_credentials(self) -> None:
+        """``GET /users/me``: the account the access token belongs to (401 when it is not a token)."""
+        response = self._remote.send("GET", "/users/me", operation="check_credentials")
+        data = check_answer(NAME, response.status_code, response.content)
+        if not isinstance(data, dict) or "id" not in data:
+            raise GatewayError(f"{NAME} check_credentials: not a Mercado Pago API answer", transient=False)
 
     def _to_charge(self, data: Any) -> Charge:
         if not isinstance(data, dict) or "id" not in data:

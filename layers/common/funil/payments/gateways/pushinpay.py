@@ -10,6 +10,7 @@ can still be paid (the payment core must treat a late ``paid`` on an expired pay
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,7 @@ from funil.payments.gateways.base import (
     WebhookEvent,
     WebhookRegistration,
     WebhookRejected,
+    check_answer,
     payer_of,
     to_cents,
 )
@@ -104,6 +106,15 @@ class PushinPayAdapter:
 
     def register_webhook(self, url: str) -> None:
         return None  # the URL goes with each cash-in (webhook_url)
+
+    def check_credentials(self) -> None:
+        """``GET /api/transactions/{id}`` of an id nobody has: PushinPay authenticates the token first
+        (401 when it is not one), then answers ``[]`` (404, as documented; sometimes 200). A fresh id
+        each time: its limit is one query a minute per transaction. Creates nothing."""
+        response = self._remote.send("GET", f"/api/transactions/{uuid.uuid4()}", operation="check_credentials")
+        data = check_answer(NAME, response.status_code, response.content, accept=frozenset({404}))
+        if data != [] and not isinstance(data, dict):
+            raise GatewayError(f"{NAME} check_credentials: not a PushinPay API answer", transient=False)
 
     def _to_charge(self, data: Any, *, reference: str | None) -> Charge:
         if not isinstance(data, dict) or not data.get("id"):

@@ -35,6 +35,7 @@ from funil.payments.gateways.base import (
     WebhookEvent,
     WebhookRegistration,
     WebhookRejected,
+    check_answer,
     fields_of,
     parse_time,
     payer_of,
@@ -90,17 +91,19 @@ class SandboxAdapter:
     def __init__(self, config: GatewayConfig, http: httpx.Client, now: Clock = utc_now) -> None:
         self._config = config
         self._now = now
-        self._remote = GatewayApi(
-            http,
-            NAME,
-            config.base_url.rstrip("/"),
-            {"authorization": f"Bearer {config.credentials.get('api_key', '')}"},
-            error_fields=("error",),
-        )
-        self._webhook_secret = config.credentials.get("webhook_secret", "")
         # options.webhook_mode = "hint": behave like a gateway that signs nothing (PushinPay-style),
         # so the secret-URL + re-read path can be tried without a bank.
         self._hint_only = config.options.get("webhook_mode") == "hint"
+        # The signing secret is needed only where webhooks are verified by their signature.
+        config.require(NAME, credentials=("api_key",) if self._hint_only else ("api_key", "webhook_secret"))
+        self._remote = GatewayApi(
+            http,
+            NAME,
+            config.api_root(NAME),  # no public default: the sandbox is served by the stack that uses it
+            {"authorization": f"Bearer {config.credentials['api_key']}"},
+            error_fields=("error",),
+        )
+        self._webhook_secret = config.credentials.get("webhook_secret", "")
         if self._hint_only:
             self.capabilities = self.capabilities.model_copy(update={"webhook_auth": WebhookAuth.SECRET_URL})
 
@@ -144,6 +147,16 @@ class SandboxAdapter:
 
     def register_webhook(self, url: str) -> None:
         self._remote.call("PUT", "/v1/webhook", operation="register_webhook", json={"url": url})
+
+    def check_credentials(self) -> None:
+        """``GET /v1/charges`` over an empty window: authenticated, and it creates nothing."""
+        moment = self._now().isoformat()
+        response = self._remote.send(
+            "GET", "/v1/charges", operation="check_credentials", params={"start": moment, "end": moment}
+        )
+        data = check_answer(NAME, response.status_code, response.content)
+        if not isinstance(data, dict) or not isinstance(data.get("charges"), list):
+            raise GatewayError(f"{NAME} check_credentials: not a sandbox API answer")
 
     # --- webhooks ------------------------------------------------------------------------------
 

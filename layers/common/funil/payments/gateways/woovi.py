@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
@@ -40,6 +40,7 @@ from funil.payments.gateways.base import (
     WebhookEvent,
     WebhookRegistration,
     WebhookRejected,
+    check_answer,
     fields_of,
     parse_time,
     payer_of,
@@ -96,7 +97,7 @@ def load_public_key(pem: str) -> rsa.RSAPublicKey:
             raise GatewayError(f"{NAME}: webhook public key is neither PEM nor base64 PEM", transient=False) from None
     try:
         key = serialization.load_pem_public_key(text.encode())
-    except ValueError:
+    except (ValueError, UnsupportedAlgorithm):
         raise GatewayError(f"{NAME}: webhook public key cannot be read", transient=False) from None
     if not isinstance(key, rsa.RSAPublicKey):
         raise GatewayError(f"{NAME}: webhook public key is not RSA", transient=False)
@@ -119,7 +120,11 @@ class WooviAdapter:
         self._remote = GatewayApi.authorized(
             config, http, NAME, default_root=DEFAULT_BASE_URL, credential="app_id", scheme="", error_fields=("error",)
         )
-        self._public_key = load_public_key(config.option("webhook_public_key", WOOVI_PUBLIC_KEY_PEM))
+        self._now = now
+        try:
+            self._public_key = load_public_key(config.option("webhook_public_key", WOOVI_PUBLIC_KEY_PEM))
+        except GatewayError as error:
+            raise GatewayError(str(error), fields=("options.webhook_public_key",)) from None
 
     def create_charge(self, request: ChargeRequest) -> Charge:
         body: dict[str, Any] = {
@@ -198,6 +203,16 @@ class WooviAdapter:
                 continue
             webhook = {"name": f"funil {event}", "event": event, "url": url, "isActive": True}
             self._remote.call("POST", "/api/v1/webhook", operation="register_webhook", json={"webhook": webhook})
+
+    def check_credentials(self) -> None:
+        """``GET /api/v1/charge`` of one charge at most, over an empty window (401 for an AppID Woovi
+        does not know). Creates nothing."""
+        moment = self._now().astimezone(UTC).isoformat().replace("+00:00", "Z")
+        params = {"start": moment, "end": moment, "skip": "0", "limit": "1"}
+        response = self._remote.send("GET", "/api/v1/charge", operation="check_credentials", params=params)
+        data = check_answer(NAME, response.status_code, response.content)
+        if not isinstance(data, dict) or not isinstance(data.get("charges"), list):
+            raise GatewayError(f"{NAME} check_credentials: not a Woovi API answer", transient=False)
 
     def _to_charge(self, charge: Any) -> Charge:
         if not isinstance(charge, dict) or not charge.get("correlationID"):
