@@ -8,6 +8,9 @@ Every failure is one JSON shape: ``{"error", "fields"?}`` (``funil.operator.erro
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
@@ -21,6 +24,7 @@ from funil.api import json_answer, resolver
 from funil.operator.api_keys import Caller, authenticate
 from funil.operator.errors import FieldProblem, Forbidden, Invalid, OperatorError, Unauthorized
 from funil.operator.ports import OperatorDeps
+from funil.untrusted import UntrustedInput, load_json
 
 PREFIX = "/api/v1"
 OPENAPI_PATH = f"{PREFIX}/openapi.json"
@@ -123,19 +127,39 @@ class OperatorApi:
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         path = str(event.get("rawPath") or "")
         caller: Caller | None = None
-        if path not in PUBLIC_PATHS:
-            headers = {str(name).lower(): value for name, value in (event.get("headers") or {}).items()}
-            try:
+        try:
+            if path not in PUBLIC_PATHS:
+                headers = {str(name).lower(): value for name, value in (event.get("headers") or {}).items()}
                 caller = authenticate(self.deps.items, headers.get("authorization"), self.deps.now())
-            except Unauthorized as refused:
-                answer = json_answer(refused.status, refused.body())
-                return {
-                    "statusCode": answer.status_code,
-                    "headers": {"content-type": "application/json", "www-authenticate": "Bearer"},
-                    "body": answer.body,
-                }
+            _check_body(event)
+        except Unauthorized as refused:
+            return _proxy_answer(refused, {"www-authenticate": "Bearer"})
+        except Invalid as invalid:
+            return _proxy_answer(invalid)
         token = _caller.set(caller)
         try:
             return self.app.resolve(event, context)
         finally:
             _caller.reset(token)
+
+
+def _check_body(event: dict[str, Any]) -> None:
+    """A body the resolver may parse: bounded in size and depth, numbers of sane length (its own
+    ``json.loads`` would fail inside, with a 500, on a deep nesting or a 5,000-digit number)."""
+    body = event.get("body")
+    if not body:
+        return
+    try:
+        raw = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body
+        load_json(raw)
+    except (UntrustedInput, binascii.Error) as error:
+        raise Invalid.field("body", str(error) if isinstance(error, UntrustedInput) else "not base64") from None
+
+
+def _proxy_answer(error: OperatorError, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """An answer given before the resolver runs, in its shape."""
+    return {
+        "statusCode": error.status,
+        "headers": {"content-type": "application/json", **(headers or {})},
+        "body": json.dumps(error.body(), ensure_ascii=False, separators=(",", ":")),
+    }
