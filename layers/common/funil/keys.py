@@ -219,3 +219,51 @@ def delivery_record(payment_id: str) -> tuple[str, str]:
 def invite(invite_link: str) -> tuple[str, str]:
     """Pattern 28: the buyer of an invite link (keyed by the link's SHA-256)."""
     return f"INVITE#{hashlib.sha256(invite_link.encode()).hexdigest()}", "INVITE"
+
+
+# -- data subjects --------------------------------------------------------------------------------
+
+# The index each kind of identifier is found through (sparse: only items that carry one have it).
+# A payer item may carry both, so the two kinds use the two indexes.
+SUBJECT_INDEXES = {"email": "gsi1", "phone": "gsi2"}
+
+
+def subject_digest(tenant_id: str, kind: str, normalised: str) -> str:
+    """SHA-256 of a normalised e-mail or phone (``funil.conversions.normalize``) within its tenant.
+
+    Never the plaintext in a key; salted with the tenant and the kind so it is not the hash Meta gets
+    (``em``/``ph``) nor the same across tenants. It lives on the item holding the plaintext and dies
+    with it (erasure, TTL), so it reveals nothing the item does not.
+    """
+    return hashlib.sha256(f"funil:{tenant_id}:{kind}:{normalised}".encode()).hexdigest()
+
+
+def subject_partition(tenant_id: str, kind: str, normalised: str) -> tuple[str, str]:
+    """The index and partition value that list a tenant's items carrying this e-mail or phone."""
+    return SUBJECT_INDEXES[kind], f"SUBJECT#{tenant_id}#{kind}#{subject_digest(tenant_id, kind, normalised)}"
+
+
+def subject_index(tenant_id: str, kind: str, normalised: str | None, item_key: tuple[str, str]) -> dict[str, str]:
+    """Index attributes that find the item ``item_key`` (a payer, a lead) by its e-mail or phone;
+    none when the value did not normalise (nothing to find it by)."""
+    if not normalised:
+        return {}
+    index, partition = subject_partition(tenant_id, kind, normalised)
+    return {f"{index}pk": partition, f"{index}sk": f"{item_key[0]}#{item_key[1]}"}
+
+
+def lead_payment(bot_id: str, user_id: int | str, payment_id: str) -> tuple[str, str]:
+    """A payment of a lead, under the lead's partition (``type = lead_payment``): what links a person to
+    every payment they made, beyond the one ``CHARGE#<offer>`` names now. Written with the payment."""
+    return lead(bot_id, user_id)[0], payment(payment_id)[0]
+
+
+def subject_requests(tenant_id: str) -> tuple[str, str]:
+    """A tenant's data-subject request log: its partition and the sort-key prefix of its entries."""
+    return f"AUDIT#{tenant_id}", "DSR#"
+
+
+def subject_request(tenant_id: str, at_iso: str, request_id: str) -> tuple[str, str]:
+    """One data-subject request (export or erase) in the tenant's log, in time order."""
+    pk, prefix = subject_requests(tenant_id)
+    return pk, f"{prefix}{at_iso}#{request_id}"

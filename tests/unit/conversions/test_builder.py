@@ -242,6 +242,13 @@ def test_skips(pixel: dict | None, pixel_id: str | None, reason: str) -> None:
     assert (built.status, built.reason) == (BuildStatus.SKIPPED, reason)
 
 
+def test_a_sale_whose_buyer_was_erased_is_skipped_not_sent_nor_dead_lettered() -> None:
+    erased = payment_item(anonymised_at=clock.iso(NOW))
+    for kind in (EventKind.PURCHASE, EventKind.REFUND):
+        built = build_event(message(kind), Sources(pixel=pixel_item(), payment=erased), SETTINGS, NOW)
+        assert (built.status, built.reason, built.event) == (BuildStatus.SKIPPED, "subject_erased", None)
+
+
 def test_missing_or_foreign_sources_are_invalid() -> None:
     built = build_event(message(EventKind.PURCHASE), Sources(pixel=pixel_item()), SETTINGS, NOW)
     assert (built.status, built.reason) == (BuildStatus.INVALID, "payment_not_found")

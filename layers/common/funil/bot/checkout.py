@@ -104,10 +104,23 @@ def _new_payment(bot: BotView, offer: OfferView, lead: Mapping[str, Any], *, met
 
 
 def _create_payment(deps: BotDeps, payment: Payment, offer: OfferView) -> None:
-    """One conditional put: the payment and its attribution snapshot together."""
+    """One conditional put: the payment and its attribution snapshot together. The lead's link to it
+    goes first, so a person's every payment can be found (data-subject requests,
+    ``funil.operator.subjects``); a link whose payment was never written leads nowhere, harmlessly."""
     item = payment.to_item()
     if payment.method == "stars":
         item.update(fiat_amount_cents=offer.price_cents, fiat_currency=offer.currency)
+    pk, sk = keys.lead_payment(str(payment.bot_id), str(payment.telegram_user_id), payment.payment_id)
+    deps.table.put(
+        {
+            "pk": pk,
+            "sk": sk,
+            "type": "lead_payment",
+            "tenant_id": payment.tenant_id,
+            "payment_id": payment.payment_id,
+            "created_at": payment.created_at,
+        }
+    )
     deps.table.put(item, condition="attribute_not_exists(pk)")
 
 

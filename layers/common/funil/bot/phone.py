@@ -108,12 +108,22 @@ def shared(deps: BotDeps, bot: BotView, api: BotApi, incoming: Incoming, now: da
     if phone is None:
         _send(api, incoming.chat_id, texts.PHONE_SKIPPED, _keyboard_removed())
         return "contact_invalid"
+    # The phone's hash on the lead's own (otherwise unused) gsi2: a data-subject request finds the lead by it.
+    lead_key = keys.lead(bot.bot_id, incoming.person.user_id)
+    index = keys.subject_index(bot.tenant_id, "phone", normalize.phone(phone), lead_key)
     stored = _update_lead(
         deps,
         bot,
         incoming.person.user_id,
-        "SET phone = :phone, phone_source = :source, phone_shared_at = :now REMOVE phone_declined_at",
-        {":phone": phone, ":source": PHONE_SOURCE, ":now": iso(now)},
+        "SET phone = :phone, phone_source = :source, phone_shared_at = :now, gsi2pk = :gsi2pk, gsi2sk = :gsi2sk "
+        "REMOVE phone_declined_at",
+        {
+            ":phone": phone,
+            ":source": PHONE_SOURCE,
+            ":now": iso(now),
+            ":gsi2pk": index["gsi2pk"],
+            ":gsi2sk": index["gsi2sk"],
+        },
     )
     if not stored:
         return "contact_without_lead"

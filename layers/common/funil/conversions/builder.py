@@ -355,6 +355,9 @@ def build_event(
     missing = _missing_source(message, sources)
     if missing:
         return BuiltEvent(BuildStatus.INVALID, missing)
+    if (sources.payment or {}).get("anonymised_at"):
+        # The buyer had their data erased (funil.operator.subjects): nothing of theirs may leave.
+        return BuiltEvent(BuildStatus.SKIPPED, "subject_erased")
     now_s = clock.to_epoch_s(now)
     if event_time is None:
         event_time = min(clock.to_epoch_s(_source_time(message, sources)), now_s)  # never in the future

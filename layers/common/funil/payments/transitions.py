@@ -38,6 +38,7 @@ from typing import Any
 from funil import keys
 from funil.adapters.dynamo import is_conditional_failure
 from funil.clock import iso, parse_iso, to_epoch_s
+from funil.conversions import normalize
 from funil.messages import ConversionMessage, ConversionRefs, EventKind
 from funil.observability import count
 from funil.payments.gateways.base import Payer
@@ -259,6 +260,7 @@ def payer_item(payment: dict[str, Any], payer: Payer, source: str, now: datetime
     """The ``PAYER`` item of a paid payment: only the fields the gateway gave, expiring with the TTL."""
     pk, sk = keys.payer(str(payment["payment_id"]))
     paid_at = parse_iso(str(payment["paid_at"])) if payment.get("paid_at") else now
+    tenant_id = str(payment.get("tenant_id"))
     return {
         "pk": pk,
         "sk": sk,
@@ -269,11 +271,17 @@ def payer_item(payment: dict[str, Any], payer: Payer, source: str, now: datetime
         "source": source,
         "created_at": iso(now),
         "expires_at": to_epoch_s(paid_at + timedelta(days=PAYER_TTL_DAYS)),
+        # Sparse indexes (hashes) that find this item by its e-mail or phone: a data-subject request.
+        **keys.subject_index(tenant_id, "email", normalize.email(payer.email), (pk, sk)),
+        **keys.subject_index(tenant_id, "phone", normalize.phone(payer.phone), (pk, sk)),
     }
 
 
 def store_payer(items: Items, payment: dict[str, Any], payer: Payer, source: str, now: datetime) -> bool:
-    """Write who paid once (the first report stands); True when written."""
+    """Write who paid once (the first report stands); True when written. Never for a payment whose
+    buyer asked to be erased (``anonymised_at``): it may still be confirmed, but keeps no person."""
+    if payment.get("anonymised_at"):
+        return False
     try:
         items.put(payer_item(payment, payer, source, now), condition="attribute_not_exists(pk)")
     except Exception as error:
