@@ -217,7 +217,7 @@ def test_without_a_public_url_no_bot_is_added(world: World, monkeypatch: pytest.
     monkeypatch.setenv("PUBLIC_BASE_URL", "")
     before = table_state(world.resources)
     answer = world.add({"token": TOKEN_A})
-    assert answer.status == 409 and "PublicBaseUrl" in answer.body["error"]
+    assert answer.status == 503 and "PublicBaseUrl" in answer.body["error"]
     assert table_state(world.resources) == before and world.telegram.detailed() == []
 
 

@@ -34,7 +34,7 @@ from funil import encryption, keys
 from funil.adapters.telegram import BotTokenInvalid, TelegramClient, TelegramFailure
 from funil.bot.health import ALLOWED_UPDATES
 from funil.clock import iso
-from funil.operator.errors import Conflict, Invalid, NotFound, Upstream
+from funil.operator.errors import Conflict, Invalid, NotFound, Unconfigured, Upstream
 from funil.operator.models import ENTITY_ID, Bot, BotHealth
 from funil.operator.pixels import tenant_pixel
 from funil.operator.ports import OperatorDeps, Store
@@ -155,7 +155,7 @@ def healthy(now: datetime, reason: str) -> dict[str, Any]:
 def create_bot(deps: OperatorDeps, tenant_id: str, request: BotCreate) -> dict[str, Any]:
     """Prove the token, write the bot, point its webhook at us (the write undone if that fails)."""
     if not deps.public_base_url:
-        raise Conflict(NO_PUBLIC_URL)
+        raise Unconfigured(NO_PUBLIC_URL)
     check_pixel(deps.items, tenant_id, request.pixel_id)
     if request.id is not None and deps.items.get(*keys.bot(request.id), consistent=True) is not None:
         raise Conflict(f"bot {request.id} already exists")  # before bothering Telegram
@@ -203,7 +203,7 @@ def update_bot(deps: OperatorDeps, tenant_id: str, bot_id: str, request: BotUpda
     given = request.model_fields_set
     refuse_nulls(request, given, CLEARABLE)
     if request.token is not None and not deps.public_base_url:
-        raise Conflict(NO_PUBLIC_URL)
+        raise Unconfigured(NO_PUBLIC_URL)
     key = keys.bot(bot_id)
     what = f"bot {bot_id}"
     current = tenant_bot(deps.items, tenant_id, bot_id)

@@ -62,3 +62,10 @@ class Upstream(OperatorError):
     """The outside world failed (down, timing out, answering nonsense): nothing was written, retry."""
 
     status = 502
+
+
+class Unconfigured(OperatorError):
+    """The deployment lacks what the request needs (not the caller's fault, nor the outside world's):
+    e.g. no ``PublicBaseUrl``, so no bot or gateway could be told where to send its webhooks."""
+
+    status = 503

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from funil import encryption, keys
 from funil.adapters.dynamo import is_conditional_failure
-from funil.operator.errors import Conflict, FieldProblem, Invalid, OperatorError, Upstream
+from funil.operator.errors import Conflict, FieldProblem, Invalid, OperatorError, Unconfigured, Upstream
 from funil.operator.models import ENTITY_ID
 from funil.operator.ports import OperatorDeps, Store
 from funil.operator.records import owned, put_new, update_fields
@@ -102,12 +102,6 @@ class GatewayUpdate(BaseModel):
         description="Replaces the credentials (rotation): proven with a test call, encrypted again; the "
         "webhook URL stays the same",
     )
-
-
-class Unconfigured(OperatorError):
-    """The deployment lacks what the request needs (not the caller's fault, nor the outside world's)."""
-
-    status = 503
 
 
 # -- views --------------------------------------------------------------------------------------------
