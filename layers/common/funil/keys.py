@@ -72,6 +72,11 @@ def tenant_link_index(tenant_id: str, slug: str = "") -> dict[str, str]:
     return tenant_index(tenant_id, "LINK", slug)
 
 
+def tenant_offers_index(tenant_id: str) -> dict[str, str]:
+    """Pattern 4: the GSI1 partition and sort-key prefix of every offer copy of a tenant."""
+    return tenant_index(tenant_id, "OFFER", "")
+
+
 def tenant_offer_index(tenant_id: str, bot_id: str, offer_id: str) -> dict[str, str]:
     """Pattern 4: GSI1 attributes that list a tenant's offers."""
     return tenant_index(tenant_id, "OFFER", f"{bot_id}#{offer_id}")

@@ -24,7 +24,9 @@ class DeliverySpec(BaseModel):
     kind: DeliveryKind = DeliveryKind.MESSAGE
     text: str | None = Field(default=None, min_length=1, max_length=MAX_CONTENT_CHARS)
     url: str | None = Field(default=None, pattern=r"^https://\S+$", max_length=512)
-    chat_id: int | None = None  # the private channel/group (the bot is an admin allowed to invite)
+    # The private channel/group (the bot is an admin allowed to invite). Telegram's ids have at most
+    # 52 significant bits; unbounded, a huge number would not even fit a table number (38 digits).
+    chat_id: int | None = Field(default=None, gt=-(2**52), lt=2**52)
     button_text: str = Field(default="Acessar", min_length=1, max_length=40)
     link_expire_hours: int | None = Field(default=None, ge=1, le=24 * 30)
 
