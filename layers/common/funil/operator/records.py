@@ -28,37 +28,6 @@ def put_new(items: Store, item: dict[str, Any], taken: str) -> None:
         raise
 
 
-def update_fields(
-    items: Store,
-    key: tuple[str, str],
-    changes: dict[str, Any],
-    missing: str,
-    *,
-    tenant_id: str | None = None,
-) -> dict[str, Any]:
-    """SET each changed attribute of an existing item (of ``tenant_id``'s, when given): NotFound
-    otherwise, in the same conditional write; the item as it is now."""
-    if not changes:
-        item = items.get(*key)
-        if item is None or (tenant_id is not None and item.get("tenant_id") != tenant_id):
-            raise NotFound(missing)
-        return item
-    names = {f"#f{index}": name for index, name in enumerate(changes)}
-    values: dict[str, Any] = {f":v{index}": value for index, value in enumerate(changes.values())}
-    condition = "attribute_exists(pk)"
-    if tenant_id is not None:
-        names["#tenant"] = "tenant_id"
-        values[":tenant"] = tenant_id
-        condition += " AND #tenant = :tenant"
-    expression = "SET " + ", ".join(f"#f{index} = :v{index}" for index in range(len(changes)))
-    try:
-        return items.update(*key, expression, values, names=names, condition=condition, return_values="ALL_NEW")
-    except Exception as error:
-        if is_conditional_failure(error):
-            raise NotFound(missing) from error
-        raise
-
-
 def refuse_nulls(request: BaseModel, given: set[str], clearable: frozenset[str]) -> None:
     """422 on each field sent as null that null cannot mean anything for."""
     problems = [

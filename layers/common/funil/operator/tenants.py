@@ -15,7 +15,7 @@ from funil.operator.api_keys import CreatedKey, new_key
 from funil.operator.errors import Conflict, NotFound
 from funil.operator.models import ENTITY_ID, Tenant
 from funil.operator.ports import Store
-from funil.operator.records import update_fields
+from funil.operator.records import apply_changes
 
 FIRST_KEY_NAME = "primeira chave"
 
@@ -75,4 +75,4 @@ def get_tenant(items: Store, tenant_id: str) -> dict[str, Any]:
 
 def update_tenant(items: Store, tenant_id: str, request: TenantUpdate) -> dict[str, Any]:
     changes = request.model_dump(exclude_none=True)
-    return update_fields(items, keys.tenant(tenant_id), changes, f"no tenant {tenant_id}")
+    return apply_changes(items, keys.tenant(tenant_id), changes, tenant_id, f"tenant {tenant_id}")
