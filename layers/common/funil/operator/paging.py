@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,17 +57,17 @@ def decode_cursor(cursor: str | None, index_pk: tuple[str, str]) -> dict[str, An
 
 def list_page(
     items: Store,
+    listing: Mapping[str, str],
     *,
-    index: str,
-    partition: str,
-    sort_prefix: str,
     limit: int,
     cursor: str | None,
     view: Callable[[dict[str, Any]], dict[str, Any]],
     keep: Callable[[dict[str, Any]], bool] = lambda _: True,
+    newest_first: bool = False,
 ) -> Page:
-    """One page of an index partition's items whose sort key starts with ``sort_prefix``."""
-    pk_name, sk_name = f"{index}pk", f"{index}sk"
+    """One page of the items under a listing as ``funil.keys`` spells it: ``{"gsi1pk": partition,
+    "gsi1sk": sort-key prefix}`` on an index, or ``{"pk": …, "sk": …}`` on the table itself."""
+    (pk_name, partition), (sk_name, sort_prefix) = listing.items()
     start = decode_cursor(cursor, (pk_name, partition))
     condition, values = f"{pk_name} = :pk", {":pk": partition}
     if sort_prefix:  # a key condition may not compare with an empty string
@@ -75,8 +75,9 @@ def list_page(
     found, last = items.query_page(
         condition,
         values,
-        index=index,
+        index=None if pk_name == "pk" else pk_name.removesuffix("pk"),
         limit=max(1, min(limit, MAX_LIMIT)),
         start=start,
+        forward=not newest_first,
     )
     return Page([view(item) for item in found if keep(item)], encode_cursor(last))

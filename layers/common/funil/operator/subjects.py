@@ -70,7 +70,7 @@ from funil.delivery.models import DeliveryStatus
 from funil.messages import EVENT_ID_PREFIX, EventKind
 from funil.operator.api_keys import Caller
 from funil.operator.errors import Conflict, FieldProblem, Invalid
-from funil.operator.paging import MAX_LIMIT, Page, decode_cursor, encode_cursor
+from funil.operator.paging import Page, list_page
 from funil.operator.ports import Store
 
 IDENTIFIERS = ("telegram_user_id", "email", "phone")
@@ -531,11 +531,5 @@ def request_view(item: Mapping[str, Any]) -> dict[str, Any]:
 def list_requests(items: Store, tenant_id: str, limit: int, cursor: str | None) -> Page:
     """The tenant's data-subject requests, newest first."""
     pk, prefix = keys.subject_requests(tenant_id)
-    found, last = items.query_page(
-        "pk = :pk AND begins_with(sk, :prefix)",
-        {":pk": pk, ":prefix": prefix},
-        limit=max(1, min(limit, MAX_LIMIT)),
-        start=decode_cursor(cursor, ("pk", pk)),
-        forward=False,
-    )
-    return Page([request_view(item) for item in found], encode_cursor(last))
+    listing = {"pk": pk, "sk": prefix}
+    return list_page(items, listing, limit=limit, cursor=cursor, view=request_view, newest_first=True)

@@ -13,16 +13,18 @@ import binascii
 import json
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, SecurityScheme
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from funil.api import json_answer, resolver
 from funil.operator.api_keys import Caller, authenticate
 from funil.operator.errors import FieldProblem, Forbidden, Invalid, OperatorError, Unauthorized
+from funil.operator.paging import MAX_LIMIT
 from funil.operator.ports import OperatorDeps
 from funil.untrusted import UntrustedInput, load_json
 
@@ -32,6 +34,9 @@ DOCS_PATH = f"{PREFIX}/docs"
 PUBLIC_PATHS = frozenset({OPENAPI_PATH, DOCS_PATH})
 TITLE = "Funil operator API"
 VERSION = "1.0.0"
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page (1-100)")]
+Cursor = Annotated[str | None, Query(max_length=2048, description="The next_cursor of the previous page")]
 
 _caller: ContextVar[Caller | None] = ContextVar("funil_operator_caller", default=None)
 

@@ -12,8 +12,7 @@ from funil.operator import gateways
 from funil.operator.models import ENTITY_ID
 from funil.operator.paging import DEFAULT_LIMIT, list_page
 from funil.operator.ports import OperatorDeps
-from funil.operator.routes import Access, new_router
-from funil.operator.routes.tenants import Cursor, Limit
+from funil.operator.routes import Access, Cursor, Limit, new_router
 
 GatewayId = Annotated[str, Path(pattern=ENTITY_ID)]
 
@@ -32,9 +31,7 @@ def routes(deps: OperatorDeps, access: Access) -> Router:
         listing = keys.tenant_gateway_index(access.tenant())
         return list_page(
             deps.items,
-            index="gsi1",
-            partition=listing["gsi1pk"],
-            sort_prefix=listing["gsi1sk"],
+            listing,
             limit=limit,
             cursor=cursor,
             view=gateways.gateway_view,

@@ -11,8 +11,7 @@ from funil import keys
 from funil.operator import api_keys
 from funil.operator.paging import DEFAULT_LIMIT, list_page
 from funil.operator.ports import OperatorDeps
-from funil.operator.routes import Access, new_router
-from funil.operator.routes.tenants import Cursor, Limit
+from funil.operator.routes import Access, Cursor, Limit, new_router
 
 KeyId = Annotated[str, Path(pattern=r"^key_[0-9a-f]{16}$")]
 
@@ -31,9 +30,7 @@ def routes(deps: OperatorDeps, access: Access) -> Router:
         listing = keys.key_index(access.caller().tenant_id)
         return list_page(
             deps.items,
-            index="gsi1",
-            partition=listing["gsi1pk"],
-            sort_prefix=listing["gsi1sk"],
+            listing,
             limit=limit,
             cursor=cursor,
             view=api_keys.key_view,

@@ -12,8 +12,7 @@ from funil.click.links import SLUG_RE
 from funil.operator import links
 from funil.operator.paging import DEFAULT_LIMIT, list_page
 from funil.operator.ports import OperatorDeps
-from funil.operator.routes import Access, new_router
-from funil.operator.routes.tenants import Cursor, Limit
+from funil.operator.routes import Access, Cursor, Limit, new_router
 
 Slug = Annotated[str, Path(pattern=SLUG_RE.pattern)]
 
@@ -30,9 +29,7 @@ def routes(deps: OperatorDeps, access: Access) -> Router:
         listing = keys.tenant_link_index(access.tenant())
         return list_page(
             deps.items,
-            index="gsi1",
-            partition=listing["gsi1pk"],
-            sort_prefix=listing["gsi1sk"],
+            listing,
             limit=limit,
             cursor=cursor,
             view=links.viewer(deps.public_base_url),

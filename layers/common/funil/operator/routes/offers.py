@@ -11,8 +11,7 @@ from funil.bot.models import OFFER_ID
 from funil.operator import offers
 from funil.operator.paging import DEFAULT_LIMIT
 from funil.operator.ports import OperatorDeps
-from funil.operator.routes import Access, new_router
-from funil.operator.routes.tenants import Cursor, Limit
+from funil.operator.routes import Access, Cursor, Limit, new_router
 
 OfferId = Annotated[str, Path(pattern=OFFER_ID)]
 

@@ -13,8 +13,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from funil.operator import subjects
 from funil.operator.paging import DEFAULT_LIMIT
 from funil.operator.ports import OperatorDeps
-from funil.operator.routes import Access, new_router
-from funil.operator.routes.tenants import Cursor, Limit
+from funil.operator.routes import Access, Cursor, Limit, new_router
 
 
 def routes(deps: OperatorDeps, access: Access) -> Router:

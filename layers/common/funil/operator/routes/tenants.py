@@ -5,18 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from funil import keys
 from funil.operator import tenants
 from funil.operator.models import ENTITY_ID
-from funil.operator.paging import DEFAULT_LIMIT, MAX_LIMIT, list_page
+from funil.operator.paging import DEFAULT_LIMIT, list_page
 from funil.operator.ports import OperatorDeps
-from funil.operator.routes import Access, new_router
+from funil.operator.routes import Access, Cursor, Limit, new_router
 
 TenantId = Annotated[str, Path(pattern=ENTITY_ID)]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
-Cursor = Annotated[str | None, Query(max_length=2048)]
 
 
 def routes(deps: OperatorDeps, access: Access) -> Router:
@@ -34,9 +32,7 @@ def routes(deps: OperatorDeps, access: Access) -> Router:
         access.operator()
         return list_page(
             deps.items,
-            index="gsi2",
-            partition=keys.every_tenant_index()["gsi2pk"],
-            sort_prefix="",
+            keys.every_tenant_index(),
             limit=limit,
             cursor=cursor,
             view=tenants.tenant_view,
