@@ -38,6 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, stop)
     print(f"Funil local stack on {stack.base_url}", flush=True)
     print(f"  demo link:  {stack.base_url}/go/{stack.seed.link_slug}", flush=True)
+    print(f"  API:        {stack.base_url}/api/v1/docs (keys: api_key, operator_key in /_local/seed)", flush=True)
+    print(
+        f"  CLI:        FUNIL_API_URL={stack.base_url} "
+        f"FUNIL_API_KEY=$(curl -s {stack.base_url}/_local/seed | jq -r .api_key) .venv/bin/funil bots list",
+        flush=True,
+    )
     for function in stack.functions.values():
         for schedule in function.schedules:
             if schedule.period_seconds:

@@ -13,12 +13,16 @@
   ``{"code": 190, "status": 400, "is_transient": false}``, ``{"timeout": true}``, with ``times`` (default 1);
 - ``DELETE /_local/capi``: forget events, requests and faults.
 
-It also gives the demo pixel a (fake) Conversions API token, encrypted with the stack's KMS key,
-and sets PUBLIC_BASE_URL to the stack's URL so event_source_url names the local bridge page.
+Valid access tokens: the demo pixel's (``local.seed.DEMO_PIXEL_ACCESS_TOKEN``) and any token of
+Meta's shape (``EAA`` then at least 16 letters, digits, ``_`` or ``-``), so a pixel added through
+the operator's API (``funil pixels add … --token EAA…``) passes its test event; any other token is
+refused as Meta refuses a bad one (code 190, so the API answers 422 on ``access_token``).
+It sets PUBLIC_BASE_URL to the stack's URL so event_source_url names the local bridge page.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -27,11 +31,13 @@ import boto3
 
 from local import aws
 from local.fakes.meta_graph import FakeMetaGraph, Fault
+from local.seed import DEMO_PIXEL_ACCESS_TOKEN
 
 if TYPE_CHECKING:
     from local.server import LocalRequest, LocalResponse, LocalStack
 
-LOCAL_ACCESS_TOKEN = "EAAB-local-demo-capi-token-not-real"  # noqa: S105 - accepted by the local fake only
+LOCAL_ACCESS_TOKEN = DEMO_PIXEL_ACCESS_TOKEN
+META_TOKEN_SHAPE = re.compile(r"EAA[A-Za-z0-9_-]{16,1000}")
 GRAPH_PREFIX = "/_local/graph"
 FAULT_FIELDS = {"status", "code", "subcode", "message", "is_transient", "timeout", "times", "event_id"}
 
@@ -69,27 +75,10 @@ def _click_events(table_name: str, token: str) -> Callable[[str], bool]:
     return lambda event_id: event_id in wanted or any(event_id.endswith(f"_{p}") for p in payments)
 
 
-def _give_demo_pixel_a_token(stack: LocalStack) -> None:
-    from funil import encryption, keys
-    from funil.adapters.dynamo import Table
-    from funil.adapters.kms import Kms
-
-    seed = stack.seed
-    if seed is None or not getattr(seed, "pixel_id", None):
-        return
-    pixel_key = keys.pixel(seed.pixel_id)
-    ciphertext = encryption.encrypt_field(
-        Kms(), stack.resources.keys["SecretsKey"], pixel_key, encryption.PIXEL_ACCESS_TOKEN, LOCAL_ACCESS_TOKEN
-    )
-    Table(stack.resources.tables["AppTable"]).update(
-        *pixel_key, "SET access_token_ciphertext = :token", {":token": ciphertext}
-    )
-
-
 def register(stack: LocalStack, fake: FakeMetaGraph | None = None) -> FakeMetaGraph:
     from local.server import LocalResponse
 
-    graph = fake or FakeMetaGraph(access_tokens={LOCAL_ACCESS_TOKEN})
+    graph = fake or FakeMetaGraph(access_tokens={LOCAL_ACCESS_TOKEN}, token_pattern=META_TOKEN_SHAPE)
 
     def events_endpoint(request: LocalRequest) -> LocalResponse:
         status, payload, timed_out = graph.serve(request.method, request.path, request.headers, request.body)
@@ -136,5 +125,5 @@ def register(stack: LocalStack, fake: FakeMetaGraph | None = None) -> FakeMetaGr
     stack.add_route("POST", "/_local/capi/faults", add_fault)
     stack.set_env("META_GRAPH_BASE_URL", stack.base_url + GRAPH_PREFIX)
     stack.set_env("PUBLIC_BASE_URL", stack.base_url)
-    _give_demo_pixel_a_token(stack)
+    stack.graph = graph
     return graph

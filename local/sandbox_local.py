@@ -1,18 +1,23 @@
 """The sandbox PIX gateway in the local stack: a whole sale can be paid without a bank.
 
 ``register(stack)`` serves the fake sandbox's API (``local.fakes.sandbox``) under
-``/_local/sandbox/api``, seeds the demo tenant's sandbox gateway pointing there (its id in
-``/_local/seed``) and registers our webhook URL with it through that API
-(``funil.payments.setup.register_webhook``, as for any gateway the operator adds): the fake sends
-its signed webhooks to the URL it was given and nowhere else, so a simulated payment goes through
-the stack's real ``POST /pay/{gateway}/{secret}`` route and GatewayWebhookFunction exactly like a
-real gateway's.
+``/_local/sandbox/api``. Its first account is the demo tenant's: ``local.demo`` adds the demo's
+gateway with it through ``POST /api/v1/gateways`` (its id in ``/_local/seed``), which registers our
+webhook URL with the sandbox through that API (``PUT /v1/webhook``), as for any gateway. More
+accounts, one per seller, come from ``POST /_local/sandbox/accounts`` (the gateway's dashboard).
+The fake sends each account's signed webhooks to the URL that account was given and nowhere else,
+so a simulated payment goes through the stack's real ``POST /pay/{gateway}/{secret}`` route and
+GatewayWebhookFunction exactly like a real gateway's.
+
+    POST /_local/sandbox/accounts        a new sandbox account: {"api_key", "webhook_secret",
+                                         "base_url"}, what ``funil gateways add sandbox`` needs
 
     POST /_local/sandbox/checkout        {"amount_cents": 1990}  → a pending payment + its BR Code
-    POST /_local/sandbox/pay/{payment}   the payer pays: the sandbox sends its signed webhook; an
-                                         optional body {"payer": {"name", "email", "phone", "document",
-                                         "address": {"city", "state", "zip_code", "country"}}} is who
-                                         paid, reported in the webhook as a gateway reports its payer
+    POST /_local/sandbox/pay/{payment}   the payer pays (any tenant's sandbox charge): the sandbox
+                                         sends its account's signed webhook; an optional body
+                                         {"payer": {"name", "email", "phone", "document", "address":
+                                         {"city", "state", "zip_code", "country"}}} is who paid,
+                                         reported in the webhook as a gateway reports its payer
     POST /_local/sandbox/refund/{payment}, /_local/sandbox/expire/{payment}   the same, refunded / expired
     GET  /_local/sandbox/charges         the sandbox's charges, each with the URL its webhook goes to
                                          (``webhook_url``) and its tries (a webhook without a 2xx
@@ -23,7 +28,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +35,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from local.fakes.sandbox import SandboxGateway
-from local.seed import DEMO_GATEWAY, demo_offers, new_sandbox_credentials, seed_sandbox_gateway
+from local.seed import demo_offers, new_sandbox_credentials
 
 if TYPE_CHECKING:
     from local.server import LocalRequest, LocalResponse, LocalStack
@@ -99,7 +103,7 @@ class SandboxLocal:
             charges = [
                 {
                     **charge,
-                    "webhook_url": charge.get("webhook_url") or self.fake.webhook_url,
+                    "webhook_url": self.fake.webhook_url_for(charge),
                     "webhook_attempts": list(self.fake.attempts.get(charge["id"], [])),
                 }
                 for charge in self.fake.charges.values()
@@ -161,7 +165,8 @@ class SandboxLocal:
         from funil.payments.storage import Payments
 
         payment = Payments(self.table).get(payment_id) if payment_id.isalnum() else None
-        if payment is None or payment.get("gateway_id") != DEMO_GATEWAY:
+        charge_id = str((payment or {}).get("gateway_charge_id") or "")
+        if payment is None or self.fake.find(charge_id) is None:  # any tenant's, if this sandbox has it
             return 404, {"error": "no sandbox payment with that id"}
         statuses: list[int | None] = []  # this call's first webhook answer (retries come later)
 
@@ -173,7 +178,6 @@ class SandboxLocal:
             statuses.append(status)
             return status
 
-        charge_id = str(payment["gateway_charge_id"])
         try:
             if action == "pay":
                 reported = payer.model_dump(exclude_none=True) if payer is not None else None
@@ -195,12 +199,10 @@ def register(stack: LocalStack, fake: SandboxGateway | None = None) -> SandboxGa
     from local.server import LocalResponse
 
     base_url = stack.base_url + API_PREFIX
-    credentials = new_sandbox_credentials()
-    if fake is not None:  # the account a caller's fake already holds
-        credentials = replace(credentials, api_key=fake.api_key, webhook_secret=fake.webhook_secret)
-    sandbox = SandboxLocal(
-        stack, fake or SandboxGateway(api_key=credentials.api_key, webhook_secret=credentials.webhook_secret)
-    )
+    if fake is None:  # its first account: the demo tenant's (local.demo)
+        credentials = new_sandbox_credentials()
+        fake = SandboxGateway(api_key=credentials.api_key, webhook_secret=credentials.webhook_secret)
+    sandbox = SandboxLocal(stack, fake)
 
     def api(request: LocalRequest) -> LocalResponse:
         url = httpx.URL(base_url + "/" + request.path_params["path"], params=request.query)
@@ -233,26 +235,20 @@ def register(stack: LocalStack, fake: SandboxGateway | None = None) -> SandboxGa
     def charges(_: LocalRequest) -> LocalResponse:
         return LocalResponse.json(sandbox.charges())
 
+    def new_account(request: LocalRequest) -> LocalResponse:
+        if request.body.strip() not in (b"", b"{}"):
+            return LocalResponse.json({"error": "no body: the sandbox makes the credentials"}, 400)
+        account = sandbox.fake.add_account()
+        return LocalResponse.json(
+            {"api_key": account.api_key, "webhook_secret": account.webhook_secret, "base_url": base_url}, 201
+        )
+
     stack.add_route("ANY", API_PREFIX + "/{path+}", api)
-    # The seed adds the gateway and registers our webhook URL with it over HTTP, through the route above.
-    seed_sandbox_gateway(
-        _table(stack),
-        stack.resources.keys["SecretsKey"],
-        base_url,
-        stack.seed if stack.seed else None,
-        payments=sandbox.payments_deps(),
-        credentials=credentials,
-    )
+    stack.add_route("POST", "/_local/sandbox/accounts", new_account)
     stack.add_route("POST", "/_local/sandbox/checkout", checkout)
     for action in ("pay", "refund", "expire"):
         stack.add_route("POST", f"/_local/sandbox/{action}/{{payment_id}}", settle(action))
     stack.add_route("GET", "/_local/sandbox/charges", charges)
     stack.on_stop(sandbox.fake.close)
-    stack.sandbox = sandbox  # type: ignore[attr-defined]
+    stack.sandbox = sandbox
     return sandbox.fake
-
-
-def _table(stack: LocalStack) -> Any:
-    from funil.adapters.dynamo import Table
-
-    return Table(stack.resources.tables["AppTable"])

@@ -145,6 +145,11 @@ class LocalStack:
         self.template = template
         self.resources = resources
         self.seed = seed
+        # The fakes of the outside world, once their extensions mount them (local.telegram_local,
+        # local.capi_local, local.sandbox_local); None when a stack is started without one.
+        self.telegram: Any = None
+        self.graph: Any = None
+        self.sandbox: Any = None
         self.functions: dict[str, Function] = {}
         self.base_url = ""
         self.port = 0
@@ -287,13 +292,17 @@ class LocalStack:
         links = [
             f"{self.base_url}/go/{self.seed.link_slug}",
             *(f"{self.base_url}{path}" for path in ("/_local/seed", "/_local/items", "/_local/queues")),
+            f"{self.base_url}/api/v1/docs",
         ]
         routes = sorted({f"{route.method} {route.path}" for route in self._function_routes + self._local_routes})
         items = "".join(f'<li><a href="{html.escape(link)}">{html.escape(link)}</a></li>' for link in links)
         listed = "".join(f"<li><code>{html.escape(route)}</code></li>" for route in routes)
         return (
             "<!doctype html><meta charset=utf-8><title>Funil local</title>"
-            f"<h1>Funil local stack</h1><p>Demo link and introspection:</p><ul>{items}</ul>"
+            f"<h1>Funil local stack</h1><p>Demo link, introspection, the operator's API:</p><ul>{items}</ul>"
+            "<p>The demo tenant's API key and an operator key are in <code>/_local/seed</code> "
+            "(<code>api_key</code>, <code>operator_key</code>): <code>FUNIL_API_URL=&lt;this URL&gt; "
+            "FUNIL_API_KEY=&lt;api_key&gt; funil bots list</code>.</p>"
             f"<p>Routes:</p><ul>{listed}</ul>"
         )
 
@@ -554,11 +563,13 @@ def start_stack(
     preload: bool = True,
     schedule_speed: float | None = 1.0,
 ) -> LocalStack:
-    """Start moto, provision the template, seed the demo, and serve in background threads.
+    """Start moto, provision the template, serve in background threads, create the demo.
 
     ``extensions`` run after the server is bound (``stack.base_url`` is known) and before the
     handlers load, so they can add routes, functions and environment variables. ``None`` mounts
     DEFAULT_EXTENSIONS (the fakes, so no handler reaches the real outside world); a list, exactly those.
+    Then the demo is created (``local.demo``): through the operator's API when the three fakes are
+    mounted, else written directly.
     ``schedule_speed`` runs the template's rate schedules by themselves, that many times faster than
     real time; None leaves them to ``POST /_local/schedules/{function}``.
     """
@@ -574,11 +585,6 @@ def start_stack(
         stack = LocalStack(template, resources, None, mock, schedule_speed)
         _apply_env(stack, aws.function_environment(template, resources))
         stack.set_env("FUNIL_LOCAL", "1")
-        from funil.adapters.dynamo import Table
-
-        from local.seed import seed_demo
-
-        stack.seed = seed_demo(Table(resources.tables["AppTable"]))
         for function in template.functions.values():
             stack.add_function(function)
         _mount_introspection(stack)
@@ -586,6 +592,9 @@ def start_stack(
         stack.set_env("FUNIL_LOCAL_BASE_URL", stack.base_url)
         for extension in default_extensions() if extensions is None else extensions:
             extension(stack)
+        from local.demo import create_demo
+
+        stack.seed = create_demo(stack)
         if preload:
             stack.preload()
         stack.poller.start()

@@ -24,25 +24,32 @@
 - ``GET /_local/chat?start=<token>``: the chat of the bot the click's token belongs to (a redirect);
 - ``GET /_local/telegram``: the bots with their chat page and calls URLs;
   ``GET /_local/telegram/violations``: the calls that broke the Bot API spec;
-- ``DELETE /_local/telegram``: forget calls, violations and faults.
+- ``DELETE /_local/telegram``: forget calls, violations and faults (bots and webhooks stay);
+- ``POST /_local/telegram/bots``: ``{"username": "LojaDaBiaBot"}`` → ``201 {"token", "username", "id"}``:
+  the local @BotFather (a seller creates a bot there before adding it to Funil); a username that
+  breaks BotFather's rules is a 400, one taken a 409.
 
-Bots get local tokens and webhook secrets (KMS-encrypted into their items) unless the seed gave
-them some; the fake knows each token as its Funil bot id.
+The fake knows only the tokens BotFather gave (``strict_tokens``: any other is 401 Unauthorized,
+so the operator's API refuses it as it would a mistyped one). A bot is reachable here (its calls,
+updates, chat page) once its webhook is set, as at Telegram: ``credentials`` are read from what the
+fake recorded in ``setWebhook`` (a URL ``…/tg/<bot id>`` and its ``secret_token``), never from the
+table. The demo's bots get there like any other: through ``POST /api/v1/bots`` (``local.demo``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import logging
+import os
+import re
 import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
-from local.fakes.telegram_api import FakeTelegramApi, TelegramFault
+from local.fakes.telegram_api import TOKEN_RE, FakeBot, FakeTelegramApi, TelegramFault, UsernameTaken
 
 if TYPE_CHECKING:
     from local.server import LocalRequest, LocalResponse, LocalStack
@@ -54,23 +61,23 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 CHAT_PAGE = Path(__file__).with_name("chat_page.html")
 
 
-def local_token(bot_id: str) -> str:
-    """A token of BotFather's shape, stable per bot id, valid only at the local fake."""
-    digest = hashlib.sha256(f"funil-local-token:{bot_id}".encode()).hexdigest()
-    return f"{int(digest[:8], 16) % 9_000_000_000 + 1_000_000_000}:AAlocal{digest[8:36]}"
+WEBHOOK_PATH_RE = re.compile(r"^/tg/(?P<bot_id>[A-Za-z0-9_-]{1,64})$")
 
 
-def local_webhook_secret(bot_id: str) -> str:
-    return hashlib.sha256(f"funil-local-webhook:{bot_id}".encode()).hexdigest()
+def webhook_bot_id(url: object) -> str | None:
+    """The Funil bot id of a webhook URL Funil gives Telegram (``<PUBLIC_BASE_URL>/tg/<bot id>``)."""
+    if not isinstance(url, str):
+        return None
+    found = WEBHOOK_PATH_RE.match(urlsplit(url).path)
+    return found.group("bot_id") if found else None
 
 
 class TelegramLocal:
-    """What the routes share: the fake, the bots' credentials, update ids."""
+    """What the routes share: the fake, the bots' credentials as Telegram knows them, update ids."""
 
     def __init__(self, stack: LocalStack, fake: FakeTelegramApi) -> None:
         self.stack = stack
         self.fake = fake
-        self.credentials: dict[str, tuple[str, str]] = {}  # bot id → (token, webhook secret)
         self._update_ids = itertools.count(int(time.time()) % 100_000 * 1000)
         self._lock = threading.Lock()
 
@@ -80,45 +87,40 @@ class TelegramLocal:
 
     # -- credentials ------------------------------------------------------------------------------
 
-    def provision_bots(self) -> None:
-        seed = self.stack.seed
-        bots = list(getattr(seed, "bots", None) or [])
-        for bot in bots:
-            bot_id = str(bot["id"])
-            token, secret = self._credentials(bot_id, bot)
-            self.credentials[bot_id] = (token, secret)
-            self.fake.register_bot(token, bot_id, str(bot.get("username") or bot_id))
+    @property
+    def credentials(self) -> dict[str, tuple[str, str]]:
+        """Bot id → (token, webhook secret): every bot whose webhook was set to a ``/tg/<bot id>``
+        URL, with the ``secret_token`` it was set with (a later setWebhook for the same bot, after a
+        token was replaced, wins). Each such bot is named by its Funil id in the fake's records."""
+        found: dict[str, tuple[str, str]] = {}
+        with self.fake._lock:
+            for token, hook in self.fake.webhooks.items():
+                bot_id, secret = webhook_bot_id(hook.get("url")), hook.get("secret_token")
+                if bot_id is None or not isinstance(secret, str):
+                    continue
+                found.pop(bot_id, None)  # re-inserted last: the most recent webhook for this bot
+                found[bot_id] = (token, secret)
+                bot = self.fake.bots.get(token)
+                if bot is not None and bot.label != bot_id:
+                    bot.label = bot_id  # its calls and faults are then named by the Funil id
+        return found
 
-    def _credentials(self, bot_id: str, seeded: dict[str, Any]) -> tuple[str, str]:
-        from funil import encryption
-        from funil.adapters.dynamo import Table
-        from funil.adapters.kms import Kms
+    def botfather(self, username: str, token: str | None = None) -> FakeBot:
+        """@BotFather's /newbot (ValueError in BotFather's words for a bad or taken username)."""
+        return self.fake.new_bot(username, token)
 
-        table = Table(self.stack.resources.tables["AppTable"])
-        kms = Kms()
-        item = table.get(f"BOT#{bot_id}", "BOT") or {}
-        token = seeded.get("token") or _decrypt(kms, bot_id, encryption.BOT_TOKEN, item.get("token_ciphertext"))
-        secret = seeded.get("webhook_secret") or _decrypt(
-            kms, bot_id, encryption.BOT_WEBHOOK_SECRET, item.get("webhook_secret_ciphertext")
-        )
-        updates: dict[str, str] = {}
-        key_id = self.stack.resources.keys["SecretsKey"]
-        # Ciphertexts this extension cannot read (another key or context) are never replaced:
-        # the seed should then list the plaintext local credentials (bots[i]["token"/"webhook_secret"]).
-        if not token:
-            token = local_token(bot_id)
-            if not item.get("token_ciphertext"):
-                updates["token_ciphertext"] = _encrypt(kms, key_id, bot_id, encryption.BOT_TOKEN, token)
-        if not secret:
-            secret = local_webhook_secret(bot_id)
-            if not item.get("webhook_secret_ciphertext"):
-                updates["webhook_secret_ciphertext"] = _encrypt(
-                    kms, key_id, bot_id, encryption.BOT_WEBHOOK_SECRET, secret
-                )
-        if updates and item:
-            expression = "SET " + ", ".join(f"{name} = :{name}" for name in updates)
-            table.update(f"BOT#{bot_id}", "BOT", expression, {f":{name}": value for name, value in updates.items()})
-        return str(token), str(secret)
+    def set_webhook(self, token: str, bot_id: str, secret: str) -> None:
+        """What ``POST /api/v1/bots`` has Telegram do, for a bot written straight into the table."""
+        url = f"{os.environ.get('PUBLIC_BASE_URL') or self.stack.base_url}/tg/{bot_id}"
+        answer = self.fake.call(token, "setWebhook", {"url": url, "secret_token": secret})
+        if answer.status != 200:
+            raise RuntimeError(f"the fake Bot API refused setWebhook for {bot_id}: {answer.payload}")
+
+    def calls_of(self, bot_id: str) -> list[dict[str, Any]]:
+        """The bot's calls with their outcome, those made before its webhook named it included."""
+        known = self.credentials.get(bot_id)
+        match = TOKEN_RE.match(known[0]) if known else None
+        return self.fake.detailed(match.group("id") if match else bot_id)
 
     # -- updates ----------------------------------------------------------------------------------
 
@@ -126,11 +128,12 @@ class TelegramLocal:
         """Deliver ``update`` to the real webhook route, as Telegram does."""
         from local.apigw import ClientRequest
 
-        if bot_id not in self.credentials:
+        known = self.credentials.get(bot_id)
+        if known is None:
             return 404, {"error": "unknown bot"}
         update = dict(update)
         update.setdefault("update_id", self.next_update_id())
-        _, secret = self.credentials[bot_id]
+        _, secret = known
         body = json.dumps(update, ensure_ascii=False).encode()
         request = ClientRequest(
             method="POST",
@@ -154,7 +157,7 @@ class TelegramLocal:
         """The buyer opens an invite link the bot created."""
         created = [
             call
-            for call in self.fake.detailed(bot_id)
+            for call in self.calls_of(bot_id)
             if call["method"] == "createChatInviteLink" and call["ok"] and call["result"]["invite_link"] == invite_link
         ]
         if not created:
@@ -175,24 +178,6 @@ class TelegramLocal:
         }
         status, payload = self.inject(bot_id, update)
         return status, {"joined": False, "requested": True, **payload}
-
-
-def _encrypt(kms: Any, key_id: str, bot_id: str, field: str, plaintext: str) -> str:
-    from funil import encryption, keys
-
-    return encryption.encrypt_field(kms, key_id, keys.bot(bot_id), field, plaintext)
-
-
-def _decrypt(kms: Any, bot_id: str, field: str, ciphertext: Any) -> str | None:
-    from funil import encryption, keys
-
-    if not isinstance(ciphertext, str) or not ciphertext:
-        return None
-    try:
-        return encryption.decrypt_field(kms, keys.bot(bot_id), field, ciphertext)
-    except Exception:
-        log.warning("a bot secret could not be decrypted under its item's context; using a local one")
-        return None
 
 
 def _pending_payments(stack: LocalStack, bot_id: str, chat: str | None) -> list[dict[str, Any]]:
@@ -223,18 +208,36 @@ def _chat_of(call: dict[str, Any]) -> str | None:
 def register(stack: LocalStack, fake: FakeTelegramApi | None = None) -> FakeTelegramApi:  # noqa: PLR0915 - routes
     from local.server import LocalResponse
 
-    telegram = TelegramLocal(stack, fake or FakeTelegramApi())
+    # Strict: only the tokens BotFather gave (POST /_local/telegram/bots, the demo's) are valid.
+    telegram = TelegramLocal(stack, fake or FakeTelegramApi(strict_tokens=True))
     api = telegram.fake
 
     def bot_api(request: LocalRequest) -> LocalResponse:
         query = urlencode(request.query, doseq=True)
         result = api.serve(request.method, request.path, query, request.headers, request.body)
+        if request.path.lower().endswith("webhook"):
+            telegram.credentials  # noqa: B018 - names the bot by its Funil id from its next call on
         return LocalResponse(result.status, result.body, {"content-type": "application/json"})
+
+    def botfather(request: LocalRequest) -> LocalResponse:
+        try:
+            body = request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or set(body) - {"username"} or not isinstance(body.get("username"), str):
+            return LocalResponse.json({"error": 'body: {"username": "<name>Bot"}'}, 400)
+        try:
+            bot = telegram.botfather(body["username"])
+        except UsernameTaken as error:
+            return LocalResponse.json({"error": str(error)}, 409)
+        except ValueError as error:
+            return LocalResponse.json({"error": str(error)}, 400)
+        return LocalResponse.json({"token": bot.token, "username": bot.username, "id": bot.user_id}, 201)
 
     def calls(request: LocalRequest) -> LocalResponse:
         bot_id = request.path_params["bot_id"]
         chat = request.arg("chat")
-        detailed = [call for call in api.detailed(bot_id) if chat is None or _chat_of(call) == chat]
+        detailed = [call for call in telegram.calls_of(bot_id) if chat is None or _chat_of(call) == chat]
         if request.arg("detail") in {"1", "true"}:
             listed = [
                 {key: call.get(key) for key in ("method", "params", "ok", "status", "result", "description", "at")}
@@ -270,8 +273,8 @@ def register(stack: LocalStack, fake: FakeTelegramApi | None = None) -> FakeTele
             api.rate_limit(
                 int(spec.get("retry_after", 5)), bot=bot_id, chat_id=spec.get("chat_id"), times=spec.get("times", 1)
             )
-        elif kind == "revoke" and bot_id in telegram.credentials:
-            api.revoke_token(telegram.credentials[bot_id][0])
+        elif kind == "revoke" and bot_id in (known := telegram.credentials):
+            api.revoke_token(known[bot_id][0])
         elif kind == "error" and isinstance(spec.get("status"), int):
             api.fail(
                 TelegramFault(spec["status"], str(spec.get("description", "Error")), bot_id, times=spec.get("times", 1))
@@ -337,17 +340,18 @@ def register(stack: LocalStack, fake: FakeTelegramApi | None = None) -> FakeTele
 
     def chat_page(request: LocalRequest) -> LocalResponse:
         bot_id = request.path_params["bot_id"]
-        if bot_id not in telegram.credentials:
+        known = telegram.credentials
+        if bot_id not in known:
             return LocalResponse.html(
                 "<!doctype html><meta charset=utf-8><title>Bot desconhecido</title><h1>Bot desconhecido</h1>", 404
             )
-        username = api.bots[telegram.credentials[bot_id][0]].username
+        username = api.bots[known[bot_id][0]].username
         page = CHAT_PAGE.read_text(encoding="utf-8")
         settings: dict[str, Any] = {"botId": bot_id, "username": username}
         owner = token_bot(request.arg("start"))
-        if owner is not None and owner != bot_id and owner in telegram.credentials:
+        if owner is not None and owner != bot_id and owner in known:
             # Telegram would hand this token to another bot: say which, and link its chat.
-            settings["tokenBot"] = {"id": owner, "username": api.bots[telegram.credentials[owner][0]].username}
+            settings["tokenBot"] = {"id": owner, "username": api.bots[known[owner][0]].username}
         config = json.dumps(settings).replace("<", "\\u003c")
         response = LocalResponse.html(page.replace("/*__CONFIG__*/null", config))
         response.headers["cache-control"] = "no-store"
@@ -372,6 +376,7 @@ def register(stack: LocalStack, fake: FakeTelegramApi | None = None) -> FakeTele
 
     stack.add_route("ANY", TGAPI_PREFIX + "/{method+}", bot_api)
     stack.add_route("GET", "/_local/telegram", bots)
+    stack.add_route("POST", "/_local/telegram/bots", botfather)
     stack.add_route("GET", "/_local/telegram/violations", violations)
     stack.add_route("DELETE", "/_local/telegram", reset)
     stack.add_route("GET", "/_local/telegram/{bot_id}/calls", calls)
@@ -384,6 +389,5 @@ def register(stack: LocalStack, fake: FakeTelegramApi | None = None) -> FakeTele
     stack.add_route("GET", "/_local/chat/{bot_id}", chat_page)
     stack.set_env("TELEGRAM_API_BASE_URL", stack.base_url + TGAPI_PREFIX)
     stack.set_env("PUBLIC_BASE_URL", stack.base_url)
-    telegram.provision_bots()
-    stack.telegram = telegram  # type: ignore[attr-defined]
+    stack.telegram = telegram
     return api

@@ -7,6 +7,11 @@ than 7 days; an access token), answers like Meta (``events_received``, ``fbtrace
 accepted, and injects faults on demand (HTTP 5xx, throttling codes, token errors, timeouts,
 rejecting requests that contain a given event).
 
+Which access tokens are valid: ``access_tokens`` (a set; None: any non-empty token) and, besides
+them, any token matching ``token_pattern`` (the local stack accepts every token of Meta's shape, so
+a pixel added through the operator's API passes its test event); others are refused like a bad
+token (code 190).
+
 Use it in tests through ``httpx.MockTransport(fake.handle)``; the local stack mounts it over HTTP
 (local/capi_local.py).
 """
@@ -85,6 +90,7 @@ class Recorded:
 @dataclass
 class FakeMetaGraph:
     access_tokens: set[str] | None = None  # None: any non-empty token is valid
+    token_pattern: re.Pattern[str] | None = None  # also valid: tokens of this shape
     now: Callable[[], float] = time.time
     timeout_sleep_seconds: float = 2.0  # over the sender's 1.5 s timeout (HTTP-mounted use)
     recorded: list[Recorded] = field(default_factory=list)
@@ -205,7 +211,11 @@ class FakeMetaGraph:
         token = params.get("access_token")
         if not isinstance(token, str) or not token:
             raise RequestInvalid("An access token is required to request this resource.", 104)
-        if self.access_tokens is not None and token not in self.access_tokens:
+        if (
+            self.access_tokens is not None
+            and token not in self.access_tokens
+            and not (self.token_pattern is not None and self.token_pattern.fullmatch(token))
+        ):
             raise RequestInvalid("Invalid OAuth access token - Cannot parse access token", 190)
         events = params.get("data")
         if not isinstance(events, list) or not events:

@@ -3,6 +3,13 @@
 ``handle(request) -> httpx.Response`` serves the API the sandbox adapter calls (mount it with
 ``httpx.MockTransport(fake.handle)`` or behind the local stack). ``pay``/``refund``/``expire``
 play the payer and send the signed webhook to the charge's ``webhook_url`` through ``deliver``.
+
+Several accounts, like a real gateway's several customers: the one the fake is built with
+(``api_key``, ``webhook_secret``, ``webhook_url``) and any added with ``add_account()``. Each has
+its own API key, webhook signing secret and registered webhook URL (``PUT /v1/webhook``), and sees
+only its own charges; a charge's webhook is signed with its account's secret and sent to its
+account's URL (unless the charge named its own).
+
 Like a real gateway, a webhook that does not get a 2xx is sent again after each of
 ``retry_delays`` (growing; seconds apart, not hours, so a local sale does not wait), each attempt
 freshly signed; ``attempts`` keeps every try per charge. Faults: ``down`` (HTTP 503) and
@@ -13,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import threading
 import time
 import uuid
@@ -26,7 +34,17 @@ from funil.clock import iso
 from funil.payments.brcode import BrCode
 from funil.payments.gateways.sandbox import SIGNATURE_HEADER, reference_to_txid, sign
 
-__all__ = ["SandboxGateway", "sign"]
+__all__ = ["SandboxAccount", "SandboxGateway", "sign"]
+
+
+@dataclass
+class SandboxAccount:
+    """One customer of the gateway: its API key, its webhook signing secret, the URL it registered."""
+
+    api_key: str
+    webhook_secret: str
+    webhook_url: str | None = None
+
 
 Deliver = Callable[[str, dict[str, str], bytes], int | None]  # (url, headers, body) → HTTP status, None if unreached
 RETRY_DELAYS = (2.0, 4.0, 8.0, 16.0, 32.0)  # after the first try: six tries over about a minute
@@ -39,7 +57,9 @@ class SandboxGateway:
     pix_key: str = "sandbox@funil.dev"
     charges: dict[str, dict[str, Any]] = field(default_factory=dict)
     webhooks: list[dict[str, Any]] = field(default_factory=list)  # what was sent and the answer
-    webhook_url: str | None = None
+    webhook_url: str | None = None  # the first account's (the one the fake is built with)
+    accounts: dict[str, SandboxAccount] = field(default_factory=dict)  # the others, by API key
+    owners: dict[str, str] = field(default_factory=dict)  # charge id → its account's API key
     retry_delays: tuple[float, ...] = RETRY_DELAYS
     attempts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # charge id → webhook tries
     down: bool = False
@@ -51,6 +71,43 @@ class SandboxGateway:
 
     # --- the API ---------------------------------------------------------------------------------
 
+    def add_account(self, api_key: str | None = None, webhook_secret: str | None = None) -> SandboxAccount:
+        """A new customer of the gateway, with its own credentials (random unless given)."""
+        account = SandboxAccount(
+            api_key=api_key or "sbx_" + secrets.token_urlsafe(24),
+            webhook_secret=webhook_secret or "whsec_" + secrets.token_urlsafe(32),
+        )
+        with self._lock:
+            if account.api_key == self.api_key or account.api_key in self.accounts:
+                raise ValueError("an account with that API key exists")
+            self.accounts[account.api_key] = account
+        return account
+
+    def _known(self, api_key: str) -> bool:
+        return api_key == self.api_key or api_key in self.accounts
+
+    def _secret(self, api_key: str) -> str:
+        return self.accounts[api_key].webhook_secret if api_key in self.accounts else self.webhook_secret
+
+    def account_webhook_url(self, api_key: str) -> str | None:
+        with self._lock:
+            return self.accounts[api_key].webhook_url if api_key in self.accounts else self.webhook_url
+
+    def _register(self, api_key: str, url: str) -> None:
+        if api_key in self.accounts:
+            self.accounts[api_key].webhook_url = url
+        else:
+            self.webhook_url = url
+
+    def owner(self, charge_id: str) -> str:
+        """The API key of the account a charge belongs to (the first account's for unknown ones)."""
+        with self._lock:
+            return self.owners.get(charge_id, self.api_key)
+
+    def webhook_url_for(self, charge: dict[str, Any]) -> str | None:
+        """Where a charge's webhook goes: its own URL, else the one its account registered."""
+        return charge.get("webhook_url") or self.account_webhook_url(self.owner(str(charge["id"])))
+
     def handle(self, request: httpx.Request) -> httpx.Response:
         with self._lock:
             self.requests += 1
@@ -58,20 +115,23 @@ class SandboxGateway:
                 raise httpx.ReadTimeout("sandbox timeout", request=request)
             if self.down:
                 return httpx.Response(503, json={"error": "unavailable"})
-            if request.headers.get("authorization") != f"Bearer {self.api_key}":
+            scheme, _, key = (request.headers.get("authorization") or "").partition(" ")
+            if scheme != "Bearer" or not self._known(key):
                 return httpx.Response(401, json={"error": "unauthorized"})
             path = request.url.path
             if "/v1/" in path:
                 path = path[path.index("/v1/") :]
             if request.method == "POST" and path == "/v1/charges":
-                return self._create(json.loads(request.content))
+                return self._create(json.loads(request.content), key)
             if request.method == "GET" and path == "/v1/charges":
-                return httpx.Response(200, json={"charges": list(self.charges.values())})
+                mine = [charge for charge in self.charges.values() if self.owner(charge["id"]) == key]
+                return httpx.Response(200, json={"charges": mine})
             if request.method == "PUT" and path == "/v1/webhook":
-                self.webhook_url = json.loads(request.content)["url"]
-                return httpx.Response(200, json={"url": self.webhook_url})
+                url = json.loads(request.content)["url"]
+                self._register(key, url)
+                return httpx.Response(200, json={"url": url})
             match = re.fullmatch(r"/v1/charges/([A-Za-z0-9_]+)(/cancel)?", path)
-            if match and match.group(1) in self.charges:
+            if match and match.group(1) in self.charges and self.owner(match.group(1)) == key:
                 charge = self.charges[match.group(1)]
                 if match.group(2) and request.method == "POST":
                     if charge["status"] == "pending":
@@ -81,13 +141,13 @@ class SandboxGateway:
                     return httpx.Response(200, json=charge)
             return httpx.Response(404, json={"error": "not found"})
 
-    def _create(self, body: dict[str, Any]) -> httpx.Response:
+    def _create(self, body: dict[str, Any], api_key: str) -> httpx.Response:
         reference = str(body.get("reference") or "")
         amount = body.get("amount_cents")
         if not re.fullmatch(r"[0-9a-f]{32}", reference) or not isinstance(amount, int) or amount <= 0:
             return httpx.Response(400, json={"error": "invalid charge"})
-        for charge in self.charges.values():  # idempotent on the reference
-            if charge["reference"] == reference:
+        for charge in self.charges.values():  # idempotent on the reference, per account
+            if charge["reference"] == reference and self.owner(charge["id"]) == api_key:
                 return httpx.Response(200, json=charge)
         now = datetime.now(UTC)
         charge_id = "ch_" + uuid.uuid4().hex[:20]
@@ -108,6 +168,7 @@ class SandboxGateway:
             "webhook_url": body.get("webhook_url"),
         }
         self.charges[charge_id] = charge
+        self.owners[charge_id] = api_key
         return httpx.Response(201, json=charge)
 
     # --- the payer and the webhooks ----------------------------------------------------------------
@@ -131,7 +192,7 @@ class SandboxGateway:
         stamp = int(time.time()) if timestamp is None else timestamp
         headers = {
             "content-type": "application/json",
-            SIGNATURE_HEADER: sign(secret or self.webhook_secret, body, stamp),
+            SIGNATURE_HEADER: sign(secret or self._secret(self.owner(str(charge["id"]))), body, stamp),
         }
         return headers, body
 
@@ -153,7 +214,7 @@ class SandboxGateway:
             if payer is not None:
                 charge["payer"] = payer  # as the payer's bank reported it, in the charge and its webhook
             snapshot = dict(charge)
-        url = snapshot.get("webhook_url") or self.webhook_url
+        url = self.webhook_url_for(snapshot)
         if deliver is not None and url:
             self._send(str(url), snapshot, event_type, deliver, attempt=1)
         else:

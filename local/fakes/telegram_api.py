@@ -13,6 +13,10 @@ invoices in XTR with an empty provider token, join-request links without member_
 that breaks the spec answers 400 like Telegram and is kept in ``violations`` so tests can assert
 there were none. ``validate_call(method, params)`` is the same check for anyone's tests.
 
+Bots: a token the fake has not seen is registered on first use, unless ``strict_tokens`` (then it
+is 401 Unauthorized, as at Telegram); ``new_bot(username)`` plays @BotFather's /newbot: a fresh
+token of BotFather's shape (obviously local: ``<id>:TEST-funil-local-…``) for a free username.
+
 Faults per bot/chat: ``block(chat_id)`` (403 bot was blocked by the user), ``rate_limit(…)`` (429
 with retry_after), ``revoke_token(token)`` (401 Unauthorized).
 
@@ -52,6 +56,8 @@ CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 INTEGER_RE = re.compile(r"^-?\d+$")
 FLOAT_RE = re.compile(r"^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+# BotFather's rules for a bot's username: 5-32 characters, a letter first, ending in "bot".
+BOT_USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{1,29}[Bb][Oo][Tt]$")
 BUTTON_KIND_EXCEPTIONS = {"text", "icon_custom_emoji_id", "style"}
 MAX_BODY_BYTES = 50 * 1024 * 1024
 
@@ -444,6 +450,10 @@ def _parse_multipart(content_type: str, body: bytes) -> dict[str, Any]:
 # -- the fake -----------------------------------------------------------------------------------
 
 
+class UsernameTaken(ValueError):
+    """@BotFather's answer for a username another bot has."""
+
+
 @dataclass
 class TelegramFault:
     """An injected error. ``times`` None = until cleared; bot/chat None = any."""
@@ -513,6 +523,27 @@ class FakeTelegramApi:
         with self._lock:
             self.bots[token] = bot
         return bot
+
+    def new_bot(self, username: str, token: str | None = None) -> FakeBot:
+        """@BotFather's /newbot: a bot with a fresh local token (or ``token``); ValueError (BotFather's
+        words) for a username that breaks its rules or is taken, in any case."""
+        if not BOT_USERNAME_RE.match(username):
+            raise ValueError(
+                "Sorry, this username is invalid: 5-32 characters, Latin letters, digits and underscores, "
+                "starting with a letter and ending in 'bot'"
+            )
+        with self._lock:
+            if any(bot.username.lower() == username.lower() for bot in self.bots.values()):
+                raise UsernameTaken("Sorry, this username is already taken. Please try something different.")
+            if token is None:
+                taken = {bot.user_id for bot in self.bots.values()}
+                user_id = 7_000_000_000 + secrets.randbelow(10**9)
+                while user_id in taken:
+                    user_id = 7_000_000_000 + secrets.randbelow(10**9)
+                token = f"{user_id}:TEST-funil-local-{secrets.token_urlsafe(16)}"
+            if token in self.bots:
+                raise ValueError("that token belongs to another bot")
+            return self.register_bot(token, username=username)
 
     def bot_for(self, token: str) -> FakeBot:
         with self._lock:
