@@ -4,8 +4,8 @@ Gateways learn our URL ``<PUBLIC_BASE_URL>/pay/<gateway_id>/<URL secret>`` in on
 (``Capabilities.webhook_registration``): with each charge (PushinPay ``webhook_url``, Mercado Pago
 ``notification_url``: ``funil.payments.routing`` sets it) or once for the account (API Pix ``PUT
 /webhook/{chave}``, Woovi's webhook API, the sandbox's ``PUT /v1/webhook``). ``register_webhook``
-does the second, and is safe to call again: the local seed calls it when it adds the demo gateway,
-and the operator's API calls it whenever a gateway is added or its URL secret changes.
+does the second, and is safe to call again: the operator's API calls it whenever a gateway is added
+or its credentials change (the local stack's demo gateway too).
 """
 
 from __future__ import annotations
