@@ -295,18 +295,22 @@ def warm(starts: int, warmup: int, organic: int) -> dict[str, Any]:  # noqa: PLR
     from funil.adapters import telegram as telegram_adapter
     from funil.adapters.kms import kms_client
     from funil.adapters.sqs import sqs_client
+    from funil.click.fields import click_item_from_fields
     from funil.clock import iso, to_epoch_s
     from telegram.request import HTTPXRequest
 
     from local.fakes.telegram_api import FakeTelegramApi
+    from local.handlers import LambdaContext
     from local.seed import seed_demo
+    from local.template import load
 
     app = load_webhook()
+    context = LambdaContext(load().functions["TelegramWebhookFunction"], "bench")
     aws = MemoryAws()
-    aws.install(app._table.client, "dynamodb")
+    aws.install(app.DEPS.table.client, "dynamodb")
     aws.install(sqs_client(), "sqs")
     aws.install(kms_client(), "kms")
-    seed = seed_demo(app._table, "bench-key")
+    seed = seed_demo(app.DEPS.table, "bench-key")
     bot = seed.bots[0]
 
     fake = FakeTelegramApi()
@@ -331,9 +335,9 @@ def warm(starts: int, warmup: int, organic: int) -> dict[str, Any]:  # noqa: PLR
     def click(token: str) -> None:
         at = now - timedelta(minutes=3)
         ends = at + timedelta(days=7)
-        app._table.put(
-            {
-                "pk": f"CLICK#{token}", "sk": "CLICK", "type": "click", "token": token,
+        app.DEPS.table.put(
+            click_item_from_fields({  # stored as the redirect stores it (compact)
+                "token": token,
                 "tenant_id": seed.tenant_id, "link_slug": seed.link_slug, "bot_id": bot["id"],
                 "pixel_id": seed.pixel_id, "clicked_at": iso(at), "clicked_at_ms": int(at.timestamp() * 1000),
                 "attribution_ends_at": iso(ends), "expires_at": to_epoch_s(ends + timedelta(days=2)),
@@ -343,7 +347,7 @@ def warm(starts: int, warmup: int, organic: int) -> dict[str, Any]:  # noqa: PLR
                 "accept_language": "pt-BR,pt;q=0.9", "utm": {"utm_source": "facebook", "utm_campaign": "bf"},
                 "ad": {"campaign_id": "120200000000001", "adset_id": "120200000000002", "ad_id": "120200000000003"},
                 "geo": {"country": "BR", "region": "SP", "city": "Sao Paulo"},
-            }
+            })
         )  # fmt: skip
 
     def event(user_id: int, token: str | None) -> dict[str, Any]:
@@ -376,7 +380,7 @@ def warm(starts: int, warmup: int, organic: int) -> dict[str, Any]:  # noqa: PLR
             telegram_calls.clear()
             stub0, fake0 = aws.stub_cpu_ns, fake_cpu_ns[0]
             c0 = time.process_time_ns()
-            response = app.lambda_handler(built, None)
+            response = app.lambda_handler(built, context)
             c1 = time.process_time_ns()
             stubs_ns = (aws.stub_cpu_ns - stub0) + (fake_cpu_ns[0] - fake0)
             if response["statusCode"] != 200:
