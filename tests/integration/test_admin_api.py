@@ -123,7 +123,11 @@ def test_the_operator_creates_a_tenant_whose_first_key_works(api: Callable[..., 
     listed = api("GET", "/api/v1/keys", key=key)
     assert listed.status == 200 and [item["tenant_id"] for item in listed.body["items"]] == ["t_loja"]
     assert api("GET", "/api/v1/tenants/t_loja", key=operator_key).body["name"] == "Loja"
+    assert api("PATCH", "/api/v1/tenants/t_loja", {"name": None}, key=operator_key).error_fields == ["name"]
     assert api("PATCH", "/api/v1/tenants/t_loja", {"enabled": False}, key=operator_key).body["enabled"] is False
+    assert api("GET", "/api/v1/keys", key=key).status == 401  # a disabled tenant's keys stop working at once
+    api("PATCH", "/api/v1/tenants/t_loja", {"enabled": True}, key=operator_key)
+    assert api("GET", "/api/v1/keys", key=key).status == 200
 
 
 def test_tenants_are_the_operators_and_a_tenant_key_is_forbidden_there(
@@ -138,6 +142,45 @@ def test_tenants_are_the_operators_and_a_tenant_key_is_forbidden_there(
         answer = api(method, path, body, key=tenant_key)
         assert answer.status == 403, (method, path)
         assert "operator" in answer.body["error"]
+
+
+def test_the_wrong_kind_of_key_is_refused_before_the_body_is_read(
+    api: Callable[..., Answer], operator_key: str, tenant_key: str
+) -> None:
+    assert api("POST", "/api/v1/bots", {"token": "not a token"}, key=operator_key).status == 403
+    assert api("POST", "/api/v1/tenants", {"nome": 1}, key=tenant_key).status == 403
+    assert api("POST", "/api/v1/keys", {}, key=operator_key).status == 422  # keys take either kind
+
+
+def test_a_keys_page_cursor_names_a_key_id_never_a_stored_hash(
+    api: Callable[..., Answer], tenant_key: str, table: Any
+) -> None:
+    import base64
+
+    for name in ("a", "b"):
+        api("POST", "/api/v1/keys", {"name": name}, key=tenant_key)
+    page = api("GET", "/api/v1/keys", key=tenant_key, limit=1).body
+    cursor = page["next_cursor"]
+    decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    assert decoded == {"after": page["items"][0]["id"]}
+    assert "APIKEY" not in json.dumps(decoded)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        {"gsi2pk": "TENANTS"},
+        {"gsi2pk": "TENANTS", "gsi2sk": "t_0"},
+        {"pk": 1, "sk": "x", "gsi2pk": "TENANTS", "gsi2sk": "t"},
+    ],
+)
+def test_a_crafted_cursor_is_refused_as_input(
+    api: Callable[..., Answer], operator_key: str, key: dict[str, Any]
+) -> None:
+    from funil.operator.paging import encode_cursor
+
+    answer = api("GET", "/api/v1/tenants", key=operator_key, cursor=encode_cursor(key))
+    assert answer.status == 422 and answer.error_fields == ["cursor"]
 
 
 def test_operator_keys_and_tenant_keys_list_and_revoke_only_their_own(

@@ -199,6 +199,10 @@ def test_a_taken_id_or_the_same_telegram_bot_twice_is_409(world: World) -> None:
     calls = len(world.telegram.detailed())
     assert world.add({"token": TOKEN_B, "id": "bot_7000000001"}, key=world.outra).status == 409
     assert len(world.telegram.detailed()) == calls  # a taken id is known before Telegram is asked
+    # Another tenant holding the same token cannot take the bot's one webhook over under a new id.
+    taken = world.add({"token": TOKEN_A, "id": "bot_roubado"}, key=world.outra)
+    assert taken.status == 409 and "already added" in taken.body["error"]
+    assert not any(call["method"] == "setWebhook" for call in world.telegram.detailed()[calls:])
     assert table_state(world.resources) == before
     assert len(world.telegram.sent("setWebhook")) == 1
 

@@ -31,6 +31,12 @@ def bot(bot_id: str) -> tuple[str, str]:
     return f"BOT#{bot_id}", "BOT"
 
 
+def telegram_bot(telegram_id: int | str) -> tuple[str, str]:
+    """Which of the deployment's bots a Telegram bot is (its getMe id): one item per Telegram bot,
+    whatever the tenant, since Telegram keeps one webhook per bot."""
+    return f"TGBOT#{telegram_id}", "TGBOT"
+
+
 def offer(bot_id: str, offer_id: str) -> tuple[str, str]:
     """Pattern 6: one offer, under its bot's partition."""
     return f"BOT#{bot_id}", f"OFFER#{offer_id}"

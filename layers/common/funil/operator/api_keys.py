@@ -10,6 +10,7 @@ request into a write.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from funil.adapters.dynamo import Write, is_conditional_failure
 from funil.clock import iso
 from funil.operator.errors import NotFound, Unauthorized
 from funil.ports import Items
+
+log = logging.getLogger(__name__)
 
 PREFIX = "fnl_"
 KEY_BYTES = 32
@@ -113,17 +116,22 @@ def create_operator_key(items: Any, name: str, now: Callable[[], datetime]) -> C
 
 
 def authenticate(items: Items, authorization: str | None, now: datetime) -> Caller:
-    """The caller of ``Authorization: Bearer fnl_…``; Unauthorized for a missing, unknown or revoked key."""
+    """The caller of ``Authorization: Bearer fnl_…``; Unauthorized for a missing, unknown or revoked
+    key, and for a key of a tenant the operator disabled (or that no longer exists)."""
     scheme, _, plaintext = (authorization or "").strip().partition(" ")
     plaintext = plaintext.strip()
     if scheme.lower() != "bearer" or not plaintext.startswith(PREFIX) or len(plaintext) > 200:
         raise Unauthorized("an API key is required: Authorization: Bearer fnl_…")
     pk, sk = keys.api_key(key_hash(plaintext))
-    item = items.get(pk, sk)
+    item = items.get(pk, sk, consistent=True)  # a key revoked a moment ago is refused at once
     if item is None or item.get("revoked_at"):
         raise Unauthorized("unknown or revoked API key")
-    _touch(items, (pk, sk), item, now)
     tenant_id = item.get("tenant_id")
+    if tenant_id:
+        tenant = items.get(*keys.tenant(str(tenant_id)), consistent=True)
+        if tenant is None or tenant.get("enabled") is False:
+            raise Unauthorized("this API key's tenant is disabled")
+    _touch(items, (pk, sk), item, now)
     return Caller(key_id=str(item["key_id"]), tenant_id=str(tenant_id) if tenant_id else None)
 
 
@@ -139,8 +147,10 @@ def _touch(items: Items, key: tuple[str, str], item: dict[str, Any], now: dateti
             condition="attribute_exists(pk) AND (attribute_not_exists(last_used_at) OR last_used_at < :cutoff)",
         )
     except Exception as error:
-        if not is_conditional_failure(error):  # another request just wrote it
-            raise
+        # Best effort: another request just wrote it (the condition), or the write failed; either
+        # way the request itself goes on.
+        if not is_conditional_failure(error):
+            log.warning("last_used_at not written", extra={"key_id": item.get("key_id")})
 
 
 def key_view(item: dict[str, Any]) -> dict[str, Any]:
@@ -156,13 +166,26 @@ def key_view(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def own_keys(items: Items, caller: Caller) -> dict[str, dict[str, Any]]:
+    """The caller's own keys (a tenant's, or the operator's) by key id: a few, read whole."""
+    listing = keys.key_index(caller.tenant_id)
+    found = items.query(
+        "gsi1pk = :pk AND begins_with(gsi1sk, :prefix)",
+        {":pk": listing["gsi1pk"], ":prefix": listing["gsi1sk"]},
+        index="gsi1",
+    )
+    return {str(item["key_id"]): item for item in found}
+
+
 def find_key(items: Items, caller: Caller, key_id: str) -> dict[str, Any]:
     """One of the caller's own keys (a tenant's, or the operator's): NotFound otherwise."""
     listing = keys.key_index(caller.tenant_id, key_id)
-    for item in items.query(
-        "gsi1pk = :pk AND gsi1sk = :sk", {":pk": listing["gsi1pk"], ":sk": listing["gsi1sk"]}, index="gsi1", limit=2
+    for found in items.query(
+        "gsi1pk = :pk AND gsi1sk = :sk", {":pk": listing["gsi1pk"], ":sk": listing["gsi1sk"]}, index="gsi1"
     ):
-        return item
+        item = items.get(found["pk"], found["sk"], consistent=True)  # the index's copy may be stale
+        if item is not None:
+            return item
     raise NotFound(f"no key {key_id}")
 
 

@@ -17,7 +17,7 @@ A tenant cannot add the same Telegram bot twice (under two ids): Telegram keeps 
 and the two items would take it from each other at every health check.
 
 Without ``PUBLIC_BASE_URL`` on the stack there is no webhook URL to give Telegram: adding a bot (or
-replacing its token) is refused with 409 before any call, the message naming the stack parameter.
+replacing its token) is refused with 503 before any call, the message naming the stack parameter.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from funil import encryption, keys
+from funil.adapters.dynamo import Write, is_conditional_failure
 from funil.adapters.telegram import BotTokenInvalid, TelegramClient, TelegramFailure
 from funil.bot.health import ALLOWED_UPDATES
 from funil.clock import iso
@@ -38,7 +39,7 @@ from funil.operator.errors import Conflict, Invalid, NotFound, Unconfigured, Ups
 from funil.operator.models import ENTITY_ID, Bot, BotHealth
 from funil.operator.pixels import tenant_pixel
 from funil.operator.ports import OperatorDeps, Store
-from funil.operator.records import apply_changes, put_new, refuse_nulls, tenant_item
+from funil.operator.records import apply_changes, refuse_nulls, tenant_item
 
 log = logging.getLogger(__name__)
 
@@ -189,11 +190,29 @@ def create_bot(deps: OperatorDeps, tenant_id: str, request: BotCreate) -> dict[s
     except ValidationError as error:  # getMe answered something that is no bot of Telegram's
         raise Upstream("Telegram's getMe answered no usable username: nothing was saved") from error
     item = {**bot.to_item(), "created_at": iso(now)}
-    put_new(deps.items, item, f"bot {bot_id} already exists")
+    marker_key = keys.telegram_bot(str(me.get("id")))
+    marker = {
+        "pk": marker_key[0],
+        "sk": marker_key[1],
+        "type": "telegram_bot",
+        "bot_id": bot_id,
+        "tenant_id": tenant_id,
+    }
+    try:  # the bot and its Telegram bot's marker, both or neither: another tenant's takes precedence
+        deps.items.transact_write(
+            [
+                Write(item=item, condition="attribute_not_exists(pk)"),
+                Write(item=marker, condition="attribute_not_exists(pk)"),
+            ]
+        )
+    except Exception as error:
+        if is_conditional_failure(error):
+            raise Conflict(f"bot {bot_id} or @{me.get('username')} is already added to this deployment") from error
+        raise
     try:
         point_webhook(api, webhook_url(deps.public_base_url, bot_id), secret)
     except TelegramFailure as error:
-        _undo(lambda: deps.items.delete(*key), bot_id)
+        _undo(lambda: deps.items.transact_write([Write(key=key), Write(key=marker_key)]), bot_id)
         raise webhook_failure(error) from error
     return bot_view(item, deps.public_base_url)
 

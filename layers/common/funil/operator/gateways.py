@@ -29,7 +29,7 @@ from funil.adapters.dynamo import is_conditional_failure
 from funil.operator.errors import Conflict, FieldProblem, Invalid, OperatorError, Unconfigured, Upstream
 from funil.operator.models import ENTITY_ID
 from funil.operator.ports import OperatorDeps, Store
-from funil.operator.records import apply_changes, owned, put_new
+from funil.operator.records import apply_changes, owned, put_new, refuse_nulls
 from funil.payments.gateways import adapter_class
 from funil.payments.gateways.base import CredentialsRefused, GatewayConfig, GatewayError, WebhookRegistration
 from funil.payments.setup import Registration, register_webhook
@@ -173,6 +173,7 @@ def update_gateway(deps: OperatorDeps, tenant_id: str, gateway_id: str, request:
     """Change what the request names. New credentials or options are proven with the gateway (and
     the webhook registered again where it is per account) before anything is written."""
     key = keys.gateway(gateway_id)
+    refuse_nulls(request, request.model_fields_set, frozenset())  # nothing of a gateway may be empty
     item = get_gateway(deps.items, tenant_id, gateway_id)
     changes = request.model_dump(exclude_none=True, exclude={"credentials", "options"})
     if request.credentials is None and request.options is None:

@@ -16,10 +16,6 @@ One offer (GET, PATCH) is read from the table itself, copy by copy, so it never 
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import re
 from collections.abc import Iterable, Sequence
 from typing import Annotated, Any
 
@@ -33,7 +29,7 @@ from funil.bot.texts import brl
 from funil.delivery.models import DeliveryKind, DeliverySpec
 from funil.operator.errors import Conflict, FieldProblem, Invalid, NotFound
 from funil.operator.models import ENTITY_ID
-from funil.operator.paging import MAX_LIMIT, Page
+from funil.operator.paging import Page, page_by_id
 from funil.operator.ports import Store
 
 MAX_BOTS = 50  # copies of one offer: a change that moves them all stays within a transaction's 100 writes
@@ -228,39 +224,9 @@ def get_offer(items: Store, tenant_id: str, offer_id: str) -> dict[str, Any]:
     return offer_view(copies_of(items, tenant_id, offer_id))
 
 
-CURSOR_FIELD = "offers_after"
-
-
-def _cursor(offer_id: str) -> str:
-    raw = json.dumps({CURSOR_FIELD: offer_id}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _after(cursor: str | None) -> str | None:
-    if not cursor:
-        return None
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        decoded = None
-    after = decoded.get(CURSOR_FIELD) if isinstance(decoded, dict) and len(decoded) == 1 else None
-    if not isinstance(after, str) or not _is_offer_id(after):
-        raise Invalid.field("cursor", "not a cursor of this list: pass next_cursor back as it was given")
-    return after
-
-
-def _is_offer_id(value: str) -> bool:
-    return re.fullmatch(OFFER_ID, value) is not None
-
-
 def list_offers(items: Store, tenant_id: str, *, limit: int, cursor: str | None) -> Page:
     """A page of the tenant's offers in id order, each whole; the cursor is the last id shown."""
-    after = _after(cursor)
-    grouped = tenant_offers(items, tenant_id)
-    ids = sorted(offer_id for offer_id in grouped if after is None or offer_id > after)
-    shown = ids[: max(1, min(limit, MAX_LIMIT))]
-    more = len(ids) > len(shown)
-    return Page([offer_view(grouped[offer_id]) for offer_id in shown], _cursor(shown[-1]) if more else None)
+    return page_by_id(tenant_offers(items, tenant_id), limit=limit, cursor=cursor, view=offer_view)
 
 
 # -- writing --------------------------------------------------------------------------------------

@@ -11,14 +11,14 @@ import binascii
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from funil.operator.errors import Invalid
 from funil.operator.ports import Store
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
-_KEY_ATTRIBUTES = {"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"}
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -36,23 +36,53 @@ def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(last_key, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
+NOT_A_CURSOR = "not a cursor of this list: pass next_cursor back as it was given"
+
+
+def _decoded(cursor: str) -> Any:
+    try:
+        return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+
+
 def decode_cursor(cursor: str | None, index_pk: tuple[str, str]) -> dict[str, Any] | None:
-    """The start key a cursor names, if it names a key of the ``(attribute, value)`` partition listed."""
+    """The start key a cursor names, if it is a whole key of the ``(attribute, value)`` partition
+    listed: the table's ``pk``/``sk``, and an index's own two attributes when listing an index."""
     if not cursor:
         return None
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        key = None
+    key = _decoded(cursor)
     attribute, value = index_pk
+    whole = {"pk", "sk"} | ({attribute, attribute.removesuffix("pk") + "sk"} if attribute != "pk" else set())
     if (
         not isinstance(key, dict)
         or key.get(attribute) != value
-        or not set(key) <= _KEY_ATTRIBUTES
-        or not all(isinstance(part, str) for part in key.values())
+        or set(key) != whole
+        or not all(isinstance(part, str) and part for part in key.values())
     ):
-        raise Invalid.field("cursor", "not a cursor of this list: pass next_cursor back as it was given")
+        raise Invalid.field("cursor", NOT_A_CURSOR)
     return key
+
+
+def page_by_id(
+    found: Mapping[str, T],
+    *,
+    limit: int,
+    cursor: str | None,
+    view: Callable[[T], dict[str, Any]],
+) -> Page:
+    """A page of a small list read whole (a tenant's keys, its offers), in id order, each entry once;
+    the cursor is the last id shown, so it reveals nothing stored (an API key's hash is a key's pk)."""
+    after = None
+    if cursor:
+        decoded = _decoded(cursor)
+        after = decoded.get("after") if isinstance(decoded, dict) and set(decoded) == {"after"} else None
+        if not isinstance(after, str):
+            raise Invalid.field("cursor", NOT_A_CURSOR)
+    ids = sorted(entry_id for entry_id in found if after is None or entry_id > after)
+    shown = ids[: max(1, min(limit, MAX_LIMIT))]
+    last = {"after": shown[-1]} if len(ids) > len(shown) else None
+    return Page([view(found[entry_id]) for entry_id in shown], encode_cursor(last))
 
 
 def list_page(

@@ -15,7 +15,7 @@ from funil.operator.api_keys import CreatedKey, new_key
 from funil.operator.errors import Conflict, NotFound
 from funil.operator.models import ENTITY_ID, Tenant
 from funil.operator.ports import Store
-from funil.operator.records import apply_changes
+from funil.operator.records import apply_changes, refuse_nulls
 
 FIRST_KEY_NAME = "primeira chave"
 
@@ -74,5 +74,6 @@ def get_tenant(items: Store, tenant_id: str) -> dict[str, Any]:
 
 
 def update_tenant(items: Store, tenant_id: str, request: TenantUpdate) -> dict[str, Any]:
+    refuse_nulls(request, request.model_fields_set, frozenset())  # nothing of a tenant may be empty
     changes = request.model_dump(exclude_none=True)
     return apply_changes(items, keys.tenant(tenant_id), changes, tenant_id, f"tenant {tenant_id}")

@@ -54,14 +54,34 @@ class Access:
         """The tenant the request acts for (a tenant's key); Forbidden for the operator's key."""
         caller = self.caller()
         if caller.tenant_id is None:
-            raise Forbidden("this route takes a tenant's API key, not the operator's")
+            raise Forbidden(TENANT_ONLY)
         return caller.tenant_id
 
     def operator(self) -> Caller:
         caller = self.caller()
         if not caller.is_operator:
-            raise Forbidden("this route takes the deployment operator's API key")
+            raise Forbidden(OPERATOR_ONLY)
         return caller
+
+
+TENANT_ONLY = "this route takes a tenant's API key, not the operator's"
+OPERATOR_ONLY = "this route takes the deployment operator's API key"
+OPERATOR_PATHS = (f"{PREFIX}/tenants",)  # the operator's alone
+EITHER_PATHS = (f"{PREFIX}/keys",)  # each kind of key manages its own kind; everything else is a tenant's
+
+
+def _check_kind(path: str, caller: Caller) -> None:
+    """The key's kind against the route's, before the body is validated: a wrong key learns nothing
+    of what the route would accept. (Each route asks ``Access`` again: this is the early answer.)"""
+
+    def under(prefixes: tuple[str, ...]) -> bool:
+        return any(path == prefix or path.startswith(prefix + "/") for prefix in prefixes)
+
+    if under(OPERATOR_PATHS):
+        if not caller.is_operator:
+            raise Forbidden(OPERATOR_ONLY)
+    elif not under(EITHER_PATHS) and caller.is_operator:
+        raise Forbidden(TENANT_ONLY)
 
 
 def new_router() -> Router:
@@ -136,11 +156,12 @@ class OperatorApi:
             if path not in PUBLIC_PATHS:
                 headers = {str(name).lower(): value for name, value in (event.get("headers") or {}).items()}
                 caller = authenticate(self.deps.items, headers.get("authorization"), self.deps.now())
+                _check_kind(path, caller)
             _check_body(event)
         except Unauthorized as refused:
             return _proxy_answer(refused, {"www-authenticate": "Bearer"})
-        except Invalid as invalid:
-            return _proxy_answer(invalid)
+        except (Forbidden, Invalid) as refused:
+            return _proxy_answer(refused)
         token = _caller.set(caller)
         try:
             return self.app.resolve(event, context)

@@ -7,9 +7,8 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from funil import keys
 from funil.operator import api_keys
-from funil.operator.paging import DEFAULT_LIMIT, list_page
+from funil.operator.paging import DEFAULT_LIMIT, page_by_id
 from funil.operator.ports import OperatorDeps
 from funil.operator.routes import Access, Cursor, Limit, new_router
 
@@ -27,14 +26,8 @@ def routes(deps: OperatorDeps, access: Access) -> Router:
 
     @router.get("/keys", tags=["keys"])
     def list_keys(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> dict[str, Any]:
-        listing = keys.key_index(access.caller().tenant_id)
-        return list_page(
-            deps.items,
-            listing,
-            limit=limit,
-            cursor=cursor,
-            view=api_keys.key_view,
-        ).as_json()
+        found = api_keys.own_keys(deps.items, access.caller())
+        return page_by_id(found, limit=limit, cursor=cursor, view=api_keys.key_view).as_json()
 
     @router.delete("/keys/<key_id>", tags=["keys"])
     def revoke(key_id: KeyId) -> dict[str, Any]:
