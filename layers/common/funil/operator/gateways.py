@@ -18,7 +18,6 @@ import json
 import logging
 import secrets
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -115,10 +114,10 @@ def gateway_view(item: Mapping[str, Any]) -> dict[str, Any]:
         "kind": kind,
         "name": str(item.get("name") or ""),
         "enabled": bool(item.get("enabled", True)),
-        "priority": _plain(item.get("priority", 1)),
-        "weight": _plain(item.get("weight", 1)),
+        "priority": item.get("priority", 1),
+        "weight": item.get("weight", 1),
         "base_url": str(item.get("base_url") or ""),
-        "options": _plain_options(item.get("options")),
+        "options": dict(item.get("options") or {}),
         "webhook_registration": _registration(kind),
     }
 
@@ -186,8 +185,8 @@ def update_gateway(deps: OperatorDeps, tenant_id: str, gateway_id: str, request:
     # The URL stays: the gateway (or its charges) already has it. A gateway stored before its
     # secret was kept gets a new one, shown in this answer.
     url_secret = current.webhook_url_secret or secrets.token_urlsafe(24)
-    stored = {name: _plain(item[name]) for name in Gateway.model_fields if name in item}
-    gateway = Gateway.model_validate({**stored, **changes, "options": _plain_options(options)})
+    stored = {name: item[name] for name in Gateway.model_fields if name in item}  # the table gives ints back
+    gateway = Gateway.model_validate({**stored, **changes, "options": dict(options)})
     # Encrypted again even when only the options change: a new ciphertext is what makes every warm
     # container build the gateway's adapter afresh (funil.payments.ports caches them by it).
     new_item = gateway.to_item(deps.secrets, deps.key_id, credentials, url_secret)
@@ -392,14 +391,3 @@ def _registration(kind: str) -> str:
     if capability is WebhookRegistration.PER_ACCOUNT:
         return Registration.REGISTERED.value
     return Registration.PER_CHARGE.value
-
-
-def _plain(value: Any) -> Any:
-    """A number as DynamoDB gives it back (Decimal) as the int it was stored as."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
-
-
-def _plain_options(options: Any) -> dict[str, Any]:
-    return {str(name): _plain(value) for name, value in dict(options or {}).items()}
