@@ -283,5 +283,10 @@ def test_the_openapi_document_validates_and_lists_every_collection(api: Callable
     assert document["openapi"].startswith("3.")
     assert {"/api/v1/tenants", "/api/v1/keys", "/api/v1/keys/{key_id}"} <= set(document["paths"])
     assert document["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
+    # Failures are documented as they are answered: one shape, every status a route can give.
+    assert "HTTPValidationError" not in json.dumps(document)
+    create = document["paths"]["/api/v1/tenants"]["post"]["responses"]
+    assert {"201", "401", "403", "409", "422"} <= set(create)
+    assert create["422"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
     docs = api("GET", "/api/v1/docs")
     assert docs.status == 200 and "swagger" in docs.body.lower()

@@ -130,16 +130,56 @@ def build(deps: OperatorDeps, collections: list[RouterFactory]) -> OperatorApi:
 
     @app.get(OPENAPI_PATH, include_in_schema=False)
     def openapi() -> Response[str]:
-        return Response(
-            status_code=200,
-            content_type="application/json",
-            body=app.get_openapi_json_schema(
+        document = json.loads(
+            app.get_openapi_json_schema(
                 title=TITLE, version=VERSION, security_schemes=security, security=[{"apiKey": []}]
-            ),
+            )
         )
+        return json_answer(200, with_error_answers(document))
 
     app.enable_swagger(path=DOCS_PATH, title=TITLE, version=VERSION, security_schemes=security)
     return OperatorApi(app, deps)
+
+
+ERROR_ANSWERS = {
+    "401": "No API key, an unknown or revoked one, or its tenant is disabled",
+    "403": "The wrong kind of key for this route (a tenant's or the operator's)",
+    "404": "No such resource for this tenant (another tenant's is answered the same)",
+    "409": "The id is taken, or the resource changed while the request ran",
+    "422": "Invalid input: each bad field named (also the outside world's verdict on a token or credentials)",
+    "502": "Telegram, the gateway or Meta failed: nothing was written, retry",
+    "503": "The deployment lacks what the request needs (PublicBaseUrl)",
+}
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {"type": "string"},
+        "fields": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+
+
+def with_error_answers(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with the answers every route really gives on failure, in their one shape
+    (Powertools documents its own 422 body, which ``_mount_errors`` replaces)."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        schemas.pop(name, None)
+    schemas["Error"] = ERROR_SCHEMA
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            answers = operation.setdefault("responses", {})
+            answers.update({status: {"description": text, "content": error} for status, text in ERROR_ANSWERS.items()})
+    return document
 
 
 class OperatorApi:
