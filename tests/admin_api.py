@@ -73,3 +73,47 @@ def table_state(resources: Any) -> set[str]:
             attributes.pop("last_used_at", None)
         state.add(json.dumps(attributes, sort_keys=True))
     return state
+
+
+def hostile_body(data: Any, *, built: Any, valid: list[Any], fields: list[str], max_fields: int) -> bytes:
+    """A create body as a client may send one: built by the model's strategy, a valid one, a valid
+    one with one node replaced by hostile JSON, a bag of the model's fields, or raw hostile bytes."""
+    from hypothesis import strategies as st
+
+    from tests.integration.test_hostile_input import HOSTILE_BYTES, JSON_VALUES, mutated
+
+    kind = data.draw(st.sampled_from(["built", "valid", "mutated", "fields", "bytes"]), label="kind")
+    if kind == "built":
+        return json.dumps(data.draw(built, label="document")).encode()
+    if kind == "valid":
+        return json.dumps(data.draw(st.sampled_from(valid), label="document")).encode()
+    if kind == "mutated":
+        return bytes(mutated(data, valid))
+    if kind == "fields":
+        document = data.draw(
+            st.dictionaries(st.sampled_from(fields), JSON_VALUES, max_size=max_fields), label="document"
+        )
+        return json.dumps(document).encode()
+    return bytes(data.draw(HOSTILE_BYTES, label="bytes"))
+
+
+def post_untrusted(
+    invoke: Callable[..., Any], resources: Any, path: str, key: str, body: bytes
+) -> dict[str, Any] | None:
+    """POST ``body`` through the real handler: never a 5xx or a traceback, nothing written unless it
+    was created. The created resource's answer, else None."""
+    import hypothesis
+
+    from tests.integration.test_hostile_input import with_body
+
+    event = with_body(api_event("POST", path, key=key), body, as_base64=False)
+    before = table_state(resources)
+    answer = invoke(FUNCTION, event)
+    hypothesis.event(f"status {answer['statusCode']}")
+    assert answer["statusCode"] in {201, 409, 422}, answer
+    assert "Traceback" not in answer["body"]
+    if answer["statusCode"] != 201:
+        assert table_state(resources) == before
+        return None
+    created: dict[str, Any] = json.loads(answer["body"])
+    return created
