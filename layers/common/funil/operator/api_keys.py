@@ -1,8 +1,9 @@
 """API keys: ``fnl_<43 url-safe characters>`` (256 random bits), shown once, stored as their SHA-256.
 
 A key belongs to one tenant, or to the deployment's operator (``tenant_id`` None: creates tenants).
-The item is keyed by the hash (``APIKEY#<sha256>``), so authenticating a request is one GetItem;
-gsi1 lists a tenant's keys (``TENANT#<t>`` / ``KEY#<id>``) and the operator's (``OPERATOR``).
+The item is keyed by the hash (``APIKEY#<sha256>``), so authenticating a request is one consistent
+GetItem (and one of its tenant's item: a disabled tenant's keys are refused); gsi1 lists a tenant's
+keys (``TENANT#<t>`` / ``KEY#<id>``) and the operator's (``OPERATOR``).
 ``last_used_at`` is written at most once a minute per key: a busy script must not turn every
 request into a write.
 """
