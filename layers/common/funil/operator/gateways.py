@@ -3,10 +3,10 @@
 Adding one: the kind's own adapter is built from the request (its list of required credentials and
 options names what is missing), a test call proves the credentials (``check_credentials``: the
 cheapest authenticated read each gateway offers), a fresh URL secret makes our webhook URL
-``<PUBLIC_BASE_URL>/pay/<id>/<secret>``, a gateway told once per account is given it
-(``register_webhook``), and only then is the item written: a refused or failed request writes
-nothing. The URL is shown once, in the POST's answer. Rotating credentials proves them the same way
-and keeps the URL.
+``<PUBLIC_BASE_URL>/pay/<id>/<secret>``, the item is written (a taken id is a 409 here, before the
+gateway hears of it), then a gateway told once per account is given the URL (``register_webhook``)
+and the item removed again if it refuses: a refused or failed request leaves nothing. The URL is
+shown once, in the POST's answer. Rotating credentials proves them the same way and keeps the URL.
 
 Views never show credentials, their ciphertext, the URL secret or its hash.
 """
@@ -135,7 +135,8 @@ def get_gateway(items: Store, tenant_id: str, gateway_id: str) -> dict[str, Any]
 
 
 def create_gateway(deps: OperatorDeps, tenant_id: str, request: GatewayCreate) -> dict[str, Any]:
-    """Prove the gateway, tell it our URL, then store it; the answer shows the URL, once."""
+    """Prove the gateway, store it, then tell it our URL (the item removed if it refuses); the answer
+    shows the URL, once."""
     public = _public_base_url(deps)
     kind = _kind(request.kind)
     base_url = _api_url("base_url", request.base_url, kind, public)
@@ -158,8 +159,15 @@ def create_gateway(deps: OperatorDeps, tenant_id: str, request: GatewayCreate) -
     url_secret = secrets.token_urlsafe(24)
     item = gateway.to_item(deps.secrets, deps.key_id, credentials, url_secret)
     config = _config(gateway, credentials, url_secret)
-    registration = _prove(deps, item, config)
+    _check(deps, config)
+    # Stored before the gateway is told our URL, and removed if it refuses: a gateway account must
+    # never point at a URL whose secret we do not keep (its other gateway here would go deaf).
     put_new(deps.items, item, taken)
+    try:
+        registration = _register(deps, item, config)
+    except Exception:
+        deps.items.delete(*keys.gateway(gateway_id))
+        raise
     log.info("gateway added", extra={"tenant_id": tenant_id, "gateway_id": gateway_id, "kind": kind})
     return {
         **gateway_view(item),
@@ -206,6 +214,12 @@ def update_gateway(deps: OperatorDeps, tenant_id: str, gateway_id: str, request:
 def _prove(deps: OperatorDeps, item: dict[str, Any], config: GatewayConfig) -> Registration:
     """The test call with these credentials, then our URL registered where the gateway keeps one per
     account. Raises the operator's error for each way the gateway can say no."""
+    _check(deps, config)
+    return _register(deps, item, config)
+
+
+def _check(deps: OperatorDeps, config: GatewayConfig) -> None:
+    """The gateway's cheapest authenticated call with these credentials."""
     pay = deps.payments
     kind = config.kind
     try:
@@ -218,8 +232,13 @@ def _prove(deps: OperatorDeps, item: dict[str, Any], config: GatewayConfig) -> R
         raise Invalid.field("credentials", f"{kind} refused these credentials") from None
     except GatewayError as error:
         raise _failed(error, config, "the test call") from None
+
+
+def _register(deps: OperatorDeps, item: dict[str, Any], config: GatewayConfig) -> Registration:
+    """Our URL registered where the gateway keeps one per account (nothing to do where it is per charge)."""
+    kind = config.kind
     try:
-        return register_webhook(item, pay)
+        return register_webhook(item, deps.payments)
     except CredentialsRefused:
         message = f"{kind} refused to register our webhook URL with these credentials: may they manage webhooks?"
         raise Invalid.field("credentials", message) from None
