@@ -33,9 +33,8 @@ from local.fakes.woovi import FakeWoovi
 from local.handlers import LambdaContext, handler_globals, load_handler
 from local.template import load
 from tests.admin_api import Answer, api_event, table_state
-from tests.conftest import load_event
 from tests.integration import test_hostile_input as hostile
-from tests.integration.test_gateway_webhook import drain
+from tests.integration.test_gateway_webhook_urls import purchases, stored_payment, webhook_event
 from tests.integration.test_hostile_input import JSON_VALUES, Records, route
 from tests.unit.payments.bacen_oracle import validate_request
 
@@ -196,28 +195,14 @@ class World:
             handler_globals(handler)["DEPS"].http = self.fakes.client()  # re-reads of hint-only webhooks
             self.webhook = (handler, function)
         handler, function = self.webhook
-        parsed = httpx.URL(url)
-        assert f"{parsed.scheme}://{parsed.host}" == PUBLIC, "a webhook went somewhere else"
-        parts = parsed.path.split("/")
-        assert parts[:2] == ["", "pay"] and len(parts) == 4, parsed.path
-        event = load_event("gateway_webhook_post.json")
-        event["pathParameters"] = {"gateway_id": parts[2], "secret": parts[3]}
-        event["rawPath"] = event["requestContext"]["http"]["path"] = parsed.path
-        event["rawQueryString"] = parsed.query.decode()
-        base = {k: v for k, v in event["headers"].items() if k not in ("sandbox-signature", "content-length")}
-        event["headers"] = {**base, "content-length": str(len(body)), **headers}
-        event["body"] = body.decode()
         self.received.append(url)
-        return int(handler(event, LambdaContext(function, "test"))["statusCode"])
+        return int(handler(webhook_event(url, headers, body), LambdaContext(function, "test"))["statusCode"])
 
     def payment(self, payment_id: str) -> dict[str, Any]:
-        item = self.table.get(f"PAYMENT#{payment_id}", "PAYMENT", consistent=True)
-        assert item is not None
-        return dict(item)
+        return stored_payment(self.table, payment_id)
 
     def purchases(self) -> list[str]:
-        drain(self.resources, "DeliveryQueue")
-        return [m["refs"]["payment_id"] for m in drain(self.resources, "ConversionsQueue") if m["kind"] == "Purchase"]
+        return purchases(self.resources)
 
 
 @pytest.fixture

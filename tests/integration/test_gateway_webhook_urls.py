@@ -86,31 +86,45 @@ class World(kinds.World):
         return payment.payment_id, routed.charge.gateway_charge_id
 
     def deliver(self, url: str, headers: dict[str, str], body: bytes) -> int:
-        """A gateway's POST to ``url``, handed to the function as API Gateway would (our host only)."""
-        parsed = httpx.URL(url)
-        assert f"{parsed.scheme}://{parsed.host}" == PUBLIC, "a webhook went somewhere else"
-        parts = parsed.path.split("/")
-        assert parts[:2] == ["", "pay"] and len(parts) in (4, 5), parsed.path
-        pix = len(parts) == 5 and parts[4] == "pix"
-        event = load_event("gateway_webhook_apipix_post.json" if pix else "gateway_webhook_post.json")
-        event["pathParameters"] = {"gateway_id": parts[2], "secret": parts[3]}
-        event["rawPath"] = event["requestContext"]["http"]["path"] = parsed.path
-        event["rawQueryString"] = parsed.query.decode()
-        base = {k: v for k, v in event["headers"].items() if k not in ("sandbox-signature", "content-length")}
-        event["headers"] = {**base, "content-length": str(len(body)), **headers}
-        event["body"] = body.decode()
-        self.received.append(parsed.path)
+        event = webhook_event(url, headers, body)
+        self.received.append(event["rawPath"])
         answer = self.handler(event, LambdaContext(self.function, "test"))
         return int(answer["statusCode"])
 
     def payment(self, payment_id: str) -> dict[str, Any]:
-        item = self.table.get(f"PAYMENT#{payment_id}", "PAYMENT", consistent=True)
-        assert item is not None
-        return dict(item)
+        return stored_payment(self.table, payment_id)
 
     def purchases(self) -> list[str]:
-        drain(self.resources, "DeliveryQueue")
-        return [m["refs"]["payment_id"] for m in drain(self.resources, "ConversionsQueue") if m["kind"] == "Purchase"]
+        return purchases(self.resources)
+
+
+def webhook_event(url: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+    """A gateway's POST to ``url`` as API Gateway hands it to GatewayWebhookFunction (our host only)."""
+    parsed = httpx.URL(url)
+    assert f"{parsed.scheme}://{parsed.host}" == PUBLIC, "a webhook went somewhere else"
+    parts = parsed.path.split("/")
+    assert parts[:2] == ["", "pay"] and len(parts) in (4, 5), parsed.path
+    pix = len(parts) == 5 and parts[4] == "pix"
+    event = load_event("gateway_webhook_apipix_post.json" if pix else "gateway_webhook_post.json")
+    event["pathParameters"] = {"gateway_id": parts[2], "secret": parts[3]}
+    event["rawPath"] = event["requestContext"]["http"]["path"] = parsed.path
+    event["rawQueryString"] = parsed.query.decode()
+    base = {k: v for k, v in event["headers"].items() if k not in ("sandbox-signature", "content-length")}
+    event["headers"] = {**base, "content-length": str(len(body)), **headers}
+    event["body"] = body.decode()
+    return event
+
+
+def stored_payment(table: Any, payment_id: str) -> dict[str, Any]:
+    item = table.get(f"PAYMENT#{payment_id}", "PAYMENT", consistent=True)
+    assert item is not None
+    return dict(item)
+
+
+def purchases(resources: aws.Resources) -> list[str]:
+    """The payments whose Purchase was queued (the delivery queue drained beside it)."""
+    drain(resources, "DeliveryQueue")
+    return [m["refs"]["payment_id"] for m in drain(resources, "ConversionsQueue") if m["kind"] == "Purchase"]
 
 
 @pytest.fixture
