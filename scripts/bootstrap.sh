@@ -18,3 +18,4 @@ if [ ! -f "$stamp" ]; then
   PYTHONWARNINGS="ignore:Editable installation" .venv/bin/python -m pip install --quiet --no-deps -e .
   rm -f .venv/.requirements-* && touch "$stamp"
 fi
+bash scripts/fetch-ipdb.sh  # the IP database (layers/ipdb/data): built once per recipe, then a no-op
