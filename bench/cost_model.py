@@ -72,6 +72,14 @@ FALLBACK_USD_PER_PAGEVIEW = (
     + 5 * DDB_WRU
     + 92 / 30 * (815 + STORAGE_OVERHEAD_BYTES) / 1e9 * (2 * DDB_STORAGE_GB_MONTH + DDB_PITR_GB_MONTH)
 )
+# The funnel's counters (AnalyticsStreamFunction, bench/analytics_stream.py --batch 350): ~350 records
+# per invocation is a conservative mean (its windows of up to 5 minutes take up to 1,000); per record 0.41 ms of CPU here
+# and 0.0175 write units (one ~2 KB cube per batch, a suspect click's verdict). No I/O wait but the
+# batch's few writes.
+ANALYTICS_RECORDS_PER_INVOCATION = 350
+ANALYTICS_CPU_MS_PER_RECORD = 0.41
+ANALYTICS_WRU_PER_RECORD = 0.0175
+ANALYTICS_MEMORY_MB = 256
 LOG_BYTES_PER_INVOCATION = 700  # platform start + report records in JSON format (the sale path's functions)
 SQS_CONSUME_REQUESTS_PER_MESSAGE = 0.2  # Lambda receives and deletes in batches of ~10
 
@@ -159,6 +167,26 @@ def per_million_clicks(redirect_cpu_ms: float, click_wru: int, item_bytes: int) 
             log_gb * LOGS_INGEST_GB,
         ),
         Line("Data transfer out (responses)", f"{out_gb:.2f} GB x $0.09/GB", out_gb * DATA_OUT_GB),
+        *analytics_lines(humans),
+    ]
+
+
+def analytics_lines(records: float) -> list[Line]:
+    """The funnel's counters: the stream's second reader, one cube item per batch and tenant-day."""
+    invocations = records / ANALYTICS_RECORDS_PER_INVOCATION
+    ms = billed_ms(ANALYTICS_CPU_MS_PER_RECORD * ANALYTICS_RECORDS_PER_INVOCATION, ANALYTICS_MEMORY_MB, 2 * AWS_CALL_MS)
+    return [
+        Line(
+            f"Funnel counters: Lambda ({ANALYTICS_MEMORY_MB} MB, "
+            f"{ANALYTICS_RECORDS_PER_INVOCATION} clicks per invocation)",
+            f"{invocations:,.0f} x ($0.20/M + {ms} ms billed)",
+            invocations * (LAMBDA_REQUEST + lambda_duration_usd(ms, ANALYTICS_MEMORY_MB)),
+        ),
+        Line(
+            "Funnel counters: DynamoDB cube writes and suspect clicks' verdicts",
+            f"{records:,.0f} x {ANALYTICS_WRU_PER_RECORD} WRU x $0.625/M",
+            records * ANALYTICS_WRU_PER_RECORD * DDB_WRU,
+        ),
     ]
 
 

@@ -11,7 +11,11 @@
 - ``GET /_local/capi/requests``: one line per Graph request (pixel, events, injected fault);
 - ``POST /_local/capi/faults``: inject a fault, JSON like ``{"status": 500, "code": 2, "is_transient": true}``,
   ``{"code": 190, "status": 400, "is_transient": false}``, ``{"timeout": true}``, with ``times`` (default 1);
-- ``DELETE /_local/capi``: forget events, requests and faults.
+- ``DELETE /_local/capi``: forget events, requests and faults;
+- ``GET /_local/graph/{version}/act_{id}`` and ``…/act_{id}/insights``: the fake Marketing API the
+  spend import and ``POST /api/v1/ad-accounts`` read (the demo's ad account, ``act_1234567890``:
+  ``local.fakes.meta_graph.DEMO_AD_ACCOUNT_ID``, readable with any token of Meta's shape);
+- ``GET /_local/graph/requests``: one line per Marketing API read (kind, account, parameters, fault).
 
 Valid access tokens: the demo pixel's (``local.seed.DEMO_PIXEL_ACCESS_TOKEN``) and any token of
 Meta's shape (``EAA`` then at least 16 letters, digits, ``_`` or ``-``), so a pixel added through
@@ -30,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from local import aws
-from local.fakes.meta_graph import FakeMetaGraph, Fault
+from local.fakes.meta_graph import FakeMetaGraph, Fault, demo_ad_account
 from local.seed import DEMO_PIXEL_ACCESS_TOKEN
 
 if TYPE_CHECKING:
@@ -86,6 +90,16 @@ def register(stack: LocalStack, fake: FakeMetaGraph | None = None) -> FakeMetaGr
             time.sleep(graph.timeout_sleep_seconds)  # longer than the sender waits
         return LocalResponse.json(payload, status)
 
+    def marketing_endpoint(request: LocalRequest) -> LocalResponse:
+        params = {name: values[0] for name, values in request.query.items() if values}
+        status, payload, timed_out = graph.serve_get(request.path, params, request.headers, stack.base_url)
+        if timed_out:
+            time.sleep(graph.timeout_sleep_seconds)
+        return LocalResponse.json(payload, status)
+
+    def marketing_requests(_: LocalRequest) -> LocalResponse:
+        return LocalResponse.json(list(graph.marketing_requests))
+
     def received(request: LocalRequest) -> LocalResponse:
         events = graph.events(request.arg("pixel"))
         payment, token = request.arg("payment"), request.arg("token")
@@ -118,6 +132,11 @@ def register(stack: LocalStack, fake: FakeMetaGraph | None = None) -> FakeMetaGr
         return LocalResponse(204)
 
     stack.add_route("POST", GRAPH_PREFIX + "/{version}/{pixel}/events", events_endpoint)
+    stack.add_route("GET", GRAPH_PREFIX + "/requests", marketing_requests)
+    stack.add_route("GET", GRAPH_PREFIX + "/{version}/{account}", marketing_endpoint)
+    stack.add_route("GET", GRAPH_PREFIX + "/{version}/{account}/insights", marketing_endpoint)
+    if demo_ad_account().account_id not in graph.ad_accounts:
+        graph.add_ad_account(demo_ad_account())
     stack.add_route("GET", "/_local/capi", received)
     stack.add_route("DELETE", "/_local/capi", reset)
     stack.add_route("GET", "/_local/capi/deliveries", deliveries)

@@ -16,7 +16,8 @@ handling, partial batch response and event filtering pages):
 - after ``MaximumRetryAttempts`` retries the records are discarded: an invocation record (where they
   are in the stream, not the records) goes to the ``OnFailure`` SQS queue, and the shard moves on.
 
-Locally, ``MaximumRetryAttempts: -1`` (AWS: retry until the records expire from the stream, 24 hours)
+Locally, ``MaximumBatchingWindowInSeconds`` is capped at a second (``BATCHING_WINDOW_CAP``), and
+``MaximumRetryAttempts: -1`` (AWS: retry until the records expire from the stream, 24 hours)
 is capped at ``UNBOUNDED_RETRY_ATTEMPTS`` retries: a poison record blocks its shard for about a minute
 and a half, in plain sight in the log, then goes to OnFailure as if its retries had run out.
 
@@ -51,6 +52,9 @@ READ_LIMIT = 1000  # GetRecords returns at most 1,000 records
 UNBOUNDED_RETRY_ATTEMPTS = 100  # what MaximumRetryAttempts -1 means locally
 RETRY_DELAY = 0.05  # seconds before the first retry, doubling up to RETRY_DELAY_MAX
 RETRY_DELAY_MAX = 1.0
+# Locally a batching window is at most a second: a test or a demo waits for what a consumer did, not
+# for fuller batches (in AWS the window only trades latency for fewer, fuller invocations).
+BATCHING_WINDOW_CAP = 1.0
 EVENT_VERSION = "1.1"  # what Lambda sends for DynamoDB Streams records (the docs' examples say 1.0)
 
 # -- the event ------------------------------------------------------------------------------------
@@ -464,7 +468,7 @@ class StreamPoller:
         if len(shard.pending) < trigger.batch_size and trigger.batching_window > 0:
             if shard.window_opened is None:
                 shard.window_opened = began
-            if time.monotonic() - shard.window_opened < trigger.batching_window:
+            if time.monotonic() - shard.window_opened < min(trigger.batching_window, BATCHING_WINDOW_CAP):
                 return False  # gathering a fuller batch
         shard.window_opened = None
         batch = [shard.pending.popleft() for _ in range(min(trigger.batch_size, len(shard.pending)))]

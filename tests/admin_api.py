@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,7 +72,7 @@ def table_state(resources: Any) -> set[str]:
         attributes = dict(item.to_json()["Attributes"])
         if attributes.get("type") == {"S": "api_key"}:
             attributes.pop("last_used_at", None)
-        state.add(json.dumps(attributes, sort_keys=True))
+        state.add(json.dumps(attributes, sort_keys=True, default=lambda blob: base64.b64encode(blob).decode()))
     return state
 
 

@@ -1,5 +1,6 @@
 """/api/v1/…: the operator's API (docs/operator-api.md): tenants, keys, bots, gateways, pixels,
-offers, links and data-subject requests, with its OpenAPI document at /api/v1/openapi.json."""
+offers, links, data-subject requests, ad accounts, the funnel's stats and sale traces, with its
+OpenAPI document at /api/v1/openapi.json."""
 
 from __future__ import annotations
 
@@ -10,7 +11,20 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from funil import wiring
 from funil.config import settings
 from funil.observability import logger, metrics
-from funil.operator.routes import bots, build, gateways, keys, links, offers, pixels, subjects, tenants
+from funil.operator.routes import (
+    ad_accounts,
+    bots,
+    build,
+    gateways,
+    keys,
+    links,
+    offers,
+    pixels,
+    sales,
+    stats,
+    subjects,
+    tenants,
+)
 
 logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines carry bot tokens
 
@@ -25,6 +39,9 @@ API = build(
         offers.routes,
         links.routes,
         subjects.routes,
+        ad_accounts.routes,
+        stats.routes,
+        sales.routes,
     ],
 )
 

@@ -12,12 +12,23 @@ them, any token matching ``token_pattern`` (the local stack accepts every token 
 a pixel added through the operator's API passes its test event); others are refused like a bad
 token (code 190).
 
+The same fake answers the Marketing API's reads the spend import makes (``GET /{version}/act_{id}``
+and ``GET /{version}/act_{id}/insights``, ``serve_get``): ad accounts added with ``add_ad_account``,
+each ad spending a deterministic amount every day (``daily_spend_cents``; ``revise`` changes or
+removes one day's), ``level=ad`` daily rows paged by ``limit`` with ``paging.next`` links on the
+origin asked, the access token from an ``Authorization: Bearer`` header or ``access_token``, Meta's
+errors (190 for a bad token, 100/33 for an account out of reach) and injected faults of their own
+(``fail_marketing``); every read is recorded (``marketing_requests``). ``DEMO_AD_ACCOUNT`` holds
+ids shaped like Meta's for the local demo's campaign, ad sets and ads.
+
 Use it in tests through ``httpx.MockTransport(fake.handle)``; the local stack mounts it over HTTP
 (local/capi_local.py).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import ipaddress
 import json
 import re
@@ -25,10 +36,12 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -96,6 +109,11 @@ class FakeMetaGraph:
     recorded: list[Recorded] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     faults: deque[Fault] = field(default_factory=deque)
+    ad_accounts: dict[str, FakeAdAccount] = field(default_factory=dict)  # by digits
+    revised: dict[tuple[str, str], str | None] = field(default_factory=dict)  # (ad, day) → spend, None: no row
+    marketing_requests: list[dict[str, Any]] = field(default_factory=list)
+    marketing_faults: deque[Fault] = field(default_factory=deque)
+    marketing_faults_after: int = 0  # reads let through before the queued faults apply
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- configuration ---------------------------------------------------------------------------
@@ -123,6 +141,8 @@ class FakeMetaGraph:
             self.faults.clear()
             self.recorded.clear()
             self.requests.clear()
+            self.marketing_faults.clear()
+            self.marketing_requests.clear()
 
     # -- what was received ------------------------------------------------------------------------
 
@@ -141,7 +161,12 @@ class FakeMetaGraph:
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         """For ``httpx.MockTransport``: timeouts are raised as httpx would raise them."""
-        status, payload, timed_out = self.serve(request.method, request.url.path, request.headers, request.content)
+        if request.method == "GET":  # the Marketing API's reads
+            origin = f"{request.url.scheme}://{request.url.netloc.decode()}"
+            params = dict(httpx.QueryParams(request.url.query))
+            status, payload, timed_out = self.serve_get(request.url.path, params, request.headers, origin)
+        else:
+            status, payload, timed_out = self.serve(request.method, request.url.path, request.headers, request.content)
         if timed_out:
             raise httpx.ReadTimeout("fake Graph API timeout", request=request)
         return httpx.Response(status, json=payload, headers={"x-fb-trace-id": str(payload.get("fbtrace_id", ""))})
@@ -189,6 +214,138 @@ class FakeMetaGraph:
             for event in events:
                 self.recorded.append(Recorded(pixel_id, version, test_code, event, received_at))
         return 200, {"events_received": len(events), "messages": [], "fbtrace_id": trace}, False
+
+    # -- the Marketing API -----------------------------------------------------------------------------
+
+    def add_ad_account(self, account: FakeAdAccount) -> FakeAdAccount:
+        with self._lock:
+            self.ad_accounts[account.account_id] = account
+        return account
+
+    def revise(self, ad_id: str, day: str, spend: str | None) -> None:
+        """Meta's revision of one ad's spend on one day: another amount, or None (no row any more)."""
+        with self._lock:
+            self.revised[(ad_id, day)] = spend
+
+    def fail_marketing(self, fault: Fault, *, after: int = 0) -> None:
+        """A fault for the Marketing API's reads only (the Conversions API's stay as they are), from
+        the read after the next ``after`` ones (``after=1``: the second page of an insights walk)."""
+        with self._lock:
+            self.marketing_faults.append(fault)
+            self.marketing_faults_after = after
+
+    def marketing_count(self, kind: str | None = None) -> int:
+        with self._lock:
+            return sum(1 for request in self.marketing_requests if kind is None or request["kind"] == kind)
+
+    def serve_get(
+        self, path: str, params: Mapping[str, str], headers: Any, origin: str
+    ) -> tuple[int, dict[str, Any], bool]:
+        """(status, JSON payload, timed out) for one Marketing API read; ``origin`` (scheme://host) is
+        what ``paging.next`` links are built on, with the path before the version kept."""
+        trace = secrets.token_urlsafe(8)
+        match = ACCOUNT_PATH_RE.search(path)
+        if match is None:
+            return 404, _error("Unknown path components", 2500, None, trace), False
+        version, digits, edge = match.groups()
+        authorization = str(_header(headers, "authorization") or "")
+        token = authorization[7:] if authorization.lower().startswith("bearer ") else params.get("access_token")
+        fault = None
+        with self._lock:
+            if self.marketing_faults and self.marketing_faults_after > 0:
+                self.marketing_faults_after -= 1
+            elif self.marketing_faults:
+                fault = self.marketing_faults[0]
+                if fault.times is not None:
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self.marketing_faults.popleft()
+            self.marketing_requests.append(
+                {"kind": "insights" if edge else "account", "account_id": digits, "version": version,
+                 "params": {name: value for name, value in params.items() if name != "access_token"},
+                 "token_in": "header" if authorization else ("query" if "access_token" in params else None),
+                 "fault": bool(fault), "at": self.now()}
+            )  # fmt: skip
+        if fault is not None:
+            if fault.timeout:
+                return 504, _error("timeout", 2, None, trace, transient=True), True
+            error = _error(
+                fault.message,
+                fault.code,
+                fault.subcode,
+                trace,
+                transient=fault.is_transient,
+                error_type=fault.error_type,
+            )
+            return fault.status, error, False
+        if not token:
+            return 400, _error("An access token is required to request this resource.", 104, None, trace), False
+        if not self._token_ok(token):
+            return 400, _error("Invalid OAuth access token - Cannot parse access token", 190, None, trace), False
+        account = self.ad_accounts.get(digits)
+        if account is None or (account.tokens is not None and token not in account.tokens):
+            message = (
+                f"Unsupported get request. Object with ID 'act_{digits}' does not exist, cannot be loaded due to "
+                "missing permissions, or does not support this operation."
+            )
+            return 400, _error(message, 100, 33, trace, error_type="GraphMethodException"), False
+        try:
+            if edge is None:
+                return 200, _account_answer(account, params), False
+            base = origin + path[: match.start()]
+            return 200, self._insights(account, version, params, base), False
+        except RequestInvalid as error:
+            return error.status, _error(str(error), error.code, error.subcode, trace), False
+
+    def _token_ok(self, token: str) -> bool:
+        if self.access_tokens is None:
+            return True
+        return token in self.access_tokens or bool(self.token_pattern and self.token_pattern.fullmatch(token))
+
+    def _insights(self, account: FakeAdAccount, version: str, params: Mapping[str, str], base: str) -> dict[str, Any]:
+        if params.get("level") != "ad":
+            raise RequestInvalid("(#100) this fake answers level=ad only")
+        if params.get("time_increment") != "1":
+            raise RequestInvalid("(#100) this fake answers time_increment=1 only")
+        since, until = _time_range(params.get("time_range"))
+        fields = [name for name in str(params.get("fields") or "").split(",") if name]
+        unknown = sorted(set(fields) - INSIGHT_FIELDS)
+        if unknown:
+            raise RequestInvalid(f"(#100) {unknown[0]} is not valid for fields param")
+        if "filtering" in params:
+            try:
+                filtering = json.loads(params["filtering"])
+            except ValueError:
+                raise RequestInvalid("(#100) filtering must be a JSON array") from None
+            if not isinstance(filtering, list):
+                raise RequestInvalid("(#100) filtering must be a JSON array")
+        limit = _bounded_int(params.get("limit", "25"), "limit", 1, MAX_INSIGHTS_LIMIT)
+        offset = _cursor_offset(params.get("after")) if params.get("after") else 0
+        today = datetime.fromtimestamp(self.now(), UTC).astimezone(ZoneInfo(account.timezone_name)).date()
+        rows = []
+        day = since
+        while day <= min(until, today):
+            for ad in sorted(account.ads, key=lambda ad: ad.ad_id):
+                spend = self._spend(ad.ad_id, day.isoformat())
+                if spend is not None:
+                    rows.append(_insight_row(account, ad, day.isoformat(), spend, fields))
+            day += timedelta(days=1)
+        page = rows[offset : offset + limit]
+        answer: dict[str, Any] = {"data": page}
+        if page:
+            answer["paging"] = {"cursors": {"before": _cursor(offset), "after": _cursor(offset + len(page) - 1)}}
+        if offset + limit < len(rows):
+            following = {name: value for name, value in params.items() if name != "after"}
+            following["after"] = _cursor(offset + limit)
+            answer["paging"]["next"] = f"{base}/{version}/act_{account.account_id}/insights?{urlencode(following)}"
+        return answer
+
+    def _spend(self, ad_id: str, day: str) -> str | None:
+        with self._lock:
+            if (ad_id, day) in self.revised:
+                return self.revised[(ad_id, day)]
+        cents = daily_spend_cents(ad_id, day)
+        return f"{cents // 100}.{cents % 100:02d}"
 
     def _take_fault(self, events: object) -> Fault | None:
         ids = (
@@ -327,3 +484,146 @@ def _error(
         error["error_subcode"] = subcode
     error["is_transient"] = transient
     return {"error": error}
+
+
+# -- the Marketing API's fake ad accounts ---------------------------------------------------------
+
+ACCOUNT_PATH_RE = re.compile(r"/(v\d+\.\d+)/act_(\d{1,20})(/insights)?$")
+ACCOUNT_FIELDS = frozenset({"id", "account_id", "name", "currency", "account_status", "timezone_name"})
+INSIGHT_FIELDS = frozenset(
+    {"account_id", "account_name", "account_currency", "ad_id", "ad_name", "adset_id", "adset_name",
+     "campaign_id", "campaign_name", "spend", "impressions", "inline_link_clicks", "clicks",
+     "date_start", "date_stop"}
+)  # fmt: skip
+MAX_INSIGHTS_LIMIT = 5000
+DAY_TEXT_RE = re.compile(r"\A\d{4}-\d{2}-\d{2}\Z")
+
+
+@dataclass(frozen=True)
+class FakeAd:
+    ad_id: str
+    ad_name: str
+    adset_id: str
+    adset_name: str
+    campaign_id: str
+    campaign_name: str
+
+
+@dataclass
+class FakeAdAccount:
+    account_id: str  # digits
+    name: str
+    ads: list[FakeAd] = field(default_factory=list)
+    currency: str = "BRL"
+    timezone_name: str = "America/Sao_Paulo"
+    account_status: int = 1  # ACTIVE
+    tokens: set[str] | None = None  # who may read it; None: any token the fake takes
+
+
+def daily_spend_cents(ad_id: str, day: str) -> int:
+    """An ad's spend on a day, deterministic: R$ 5,00 to R$ 99,99."""
+    digest = hashlib.sha256(f"{ad_id}:{day}".encode()).digest()
+    return 500 + int.from_bytes(digest[:4], "big") % 9500
+
+
+def daily_impressions(ad_id: str, day: str) -> int:
+    digest = hashlib.sha256(f"{ad_id}:{day}:impressions".encode()).digest()
+    return daily_spend_cents(ad_id, day) * (3 + digest[0] % 5) // 10  # a CPM of R$ 20 to R$ 33
+
+
+def daily_link_clicks(ad_id: str, day: str) -> int:
+    digest = hashlib.sha256(f"{ad_id}:{day}:clicks".encode()).digest()
+    return daily_impressions(ad_id, day) // (40 + digest[0] % 60)  # a CTR of 1% to 2.5%
+
+
+# The local demo's ad account: one campaign, two ad sets, three ads, ids of Meta's shape. A click on
+# /go/demo?campaign_id=120210000000000001&adset_id=120210000000000011&ad_id=120210000000000101 is
+# one of them.
+DEMO_AD_ACCOUNT_ID = "1234567890"
+DEMO_ADS = (
+    FakeAd("120210000000000101", "Vídeo 15s - oferta", "120210000000000011", "Amplo - Brasil 18-45",
+           "120210000000000001", "Grupo VIP - conversões"),
+    FakeAd("120210000000000102", "Carrossel - depoimentos", "120210000000000011", "Amplo - Brasil 18-45",
+           "120210000000000001", "Grupo VIP - conversões"),
+    FakeAd("120210000000000103", "Imagem - preço", "120210000000000012", "Interesses - renda extra",
+           "120210000000000001", "Grupo VIP - conversões"),
+)  # fmt: skip
+
+
+def demo_ad_account() -> FakeAdAccount:
+    return FakeAdAccount(DEMO_AD_ACCOUNT_ID, "Loja Demo - anúncios", ads=list(DEMO_ADS))
+
+
+def _header(headers: Any, name: str) -> str | None:
+    if headers is None:
+        return None
+    value = headers.get(name) or headers.get(name.title())
+    return str(value) if value else None
+
+
+def _account_answer(account: FakeAdAccount, params: Mapping[str, str]) -> dict[str, Any]:
+    fields = [name for name in str(params.get("fields") or "name").split(",") if name]
+    unknown = sorted(set(fields) - ACCOUNT_FIELDS)
+    if unknown:
+        raise RequestInvalid(f"(#100) Tried accessing nonexisting field ({unknown[0]}) on node type (AdAccount)")
+    values = {
+        "account_id": account.account_id, "name": account.name, "currency": account.currency,
+        "account_status": account.account_status, "timezone_name": account.timezone_name,
+    }  # fmt: skip
+    answer: dict[str, Any] = {name: values[name] for name in fields if name in values}
+    answer["id"] = f"act_{account.account_id}"
+    return answer
+
+
+def _insight_row(account: FakeAdAccount, ad: FakeAd, day: str, spend: str, fields: list[str]) -> dict[str, Any]:
+    values = {
+        "account_id": account.account_id, "account_name": account.name, "account_currency": account.currency,
+        "ad_id": ad.ad_id, "ad_name": ad.ad_name, "adset_id": ad.adset_id, "adset_name": ad.adset_name,
+        "campaign_id": ad.campaign_id, "campaign_name": ad.campaign_name, "spend": spend,
+        "impressions": str(daily_impressions(ad.ad_id, day)),
+        "inline_link_clicks": str(daily_link_clicks(ad.ad_id, day)),
+        "clicks": str(daily_link_clicks(ad.ad_id, day) * 2),
+    }  # fmt: skip
+    row = {name: values[name] for name in fields if name in values}
+    row["date_start"] = row["date_stop"] = day  # Meta always sends the row's days
+    return row
+
+
+def _time_range(raw: str | None) -> tuple[date, date]:
+    try:
+        parsed = json.loads(raw or "")
+        since, until = parsed["since"], parsed["until"]
+        if not (
+            isinstance(since, str) and DAY_TEXT_RE.match(since) and isinstance(until, str) and DAY_TEXT_RE.match(until)
+        ):
+            raise ValueError
+        first, last = date.fromisoformat(since), date.fromisoformat(until)
+    except (ValueError, TypeError, KeyError):
+        raise RequestInvalid("(#100) time_range must be {'since':YYYY-MM-DD,'until':YYYY-MM-DD}") from None
+    if last < first:
+        raise RequestInvalid("(#100) time_range's since must not be after until")
+    if (last - first).days > 1100:
+        raise RequestInvalid(
+            "(#3018) The start date of the time range cannot be beyond 37 months from the current date"
+        )
+    return first, last
+
+
+def _bounded_int(raw: str, name: str, low: int, high: int) -> int:
+    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
+        raise RequestInvalid(f"(#100) {name} must be an integer from {low} to {high}")
+    return int(raw)
+
+
+def _cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"row:{offset}".encode()).decode()
+
+
+def _cursor_offset(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise RequestInvalid("(#100) after is not a cursor of this list") from None
+    if not text.startswith("row:") or not text[4:].isdigit():
+        raise RequestInvalid("(#100) after is not a cursor of this list")
+    return int(text[4:])

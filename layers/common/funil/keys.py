@@ -278,3 +278,41 @@ def subject_request(tenant_id: str, at_iso: str, request_id: str) -> tuple[str, 
     """One data-subject request (export or erase) in the tenant's log, in time order."""
     pk, prefix = subject_requests(tenant_id)
     return pk, f"{prefix}{at_iso}#{request_id}"
+
+
+# -- analytics ------------------------------------------------------------------------------------
+
+
+def counts(tenant_id: str, day: str) -> tuple[str, str]:
+    """Pattern 24: a tenant's counters of one Brasília day: its partition and the chunks' sort-key prefix."""
+    return f"COUNT#{tenant_id}#{day}", "CHUNK#"
+
+
+def count_chunk(tenant_id: str, day: str, chunk_id: str) -> tuple[str, str]:
+    """One stream batch's counters for a tenant and day, named by the batch's first record of them."""
+    pk, prefix = counts(tenant_id, day)
+    return pk, f"{prefix}{chunk_id}"
+
+
+def spend(tenant_id: str, day: str, ad_id: str) -> tuple[str, str]:
+    """One ad's spend on one day (the ad account's day), in the tenant's spend partition (pattern 40)."""
+    return f"SPEND#{tenant_id}", f"{day}#{ad_id}"
+
+
+def ad_account(tenant_id: str, digits: str) -> tuple[str, str]:
+    """An ad account of a tenant (the tenant is part of the key: tenants never share the item)."""
+    return f"ADACCOUNT#{tenant_id}#{digits}", "ADACCOUNT"
+
+
+def tenant_ad_account_index(tenant_id: str, digits: str = "") -> dict[str, str]:
+    """Pattern 4: GSI1 attributes that list a tenant's ad accounts (no ``digits``: the prefix of them all)."""
+    return tenant_index(tenant_id, "ADACCOUNT", digits)
+
+
+NOT_YET_IMPORTED = "0"  # the attempt part of an ad account's import key before any: sorts before every time
+
+
+def ad_account_import_index(tenant_id: str, digits: str, attempted_iso: str | None) -> dict[str, str]:
+    """GSI2 attributes that queue an ad account for the daily spend import, least recently tried first."""
+    return {"gsi2pk": "ADACCOUNTS", "gsi2sk": f"{attempted_iso or NOT_YET_IMPORTED}#{tenant_id}#{digits}"}
+

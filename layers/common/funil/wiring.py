@@ -17,6 +17,8 @@ from funil.config import Settings
 if TYPE_CHECKING:
     import httpx
 
+    from funil.analytics.spend import SpendImportDeps
+    from funil.analytics.stream import AnalyticsStreamDeps
     from funil.bot.health import HealthDeps
     from funil.bot.ports import BotDeps
     from funil.click.entry import ClickDeps
@@ -205,5 +207,32 @@ def operator(settings: Settings) -> OperatorDeps:
         payments=gateways,
         graph=GraphClient(settings.meta_graph_base_url, settings.meta_graph_version),
         public_base_url=settings.public_base_url,
+        now=utc_now,
+    )
+
+
+def analytics_stream(settings: Settings) -> AnalyticsStreamDeps:
+    """The counters' consumer: the table, the IP database (loaded here only) and the click judge."""
+    from funil.adapters.dynamo import Table
+    from funil.adapters.ipdb import open_default
+    from funil.analytics.quality import assess_click
+    from funil.analytics.stream import AnalyticsStreamDeps
+
+    return AnalyticsStreamDeps(
+        items=Table(settings.table_name), network_of=open_default().lookup, assess_click=assess_click
+    )
+
+
+def spend_import(settings: Settings) -> SpendImportDeps:
+    """The daily ad spend import: the table, KMS (the accounts' tokens) and Meta's Marketing API."""
+    from funil.adapters.dynamo import Table
+    from funil.adapters.kms import CachedKms
+    from funil.adapters.meta_marketing import MarketingClient
+    from funil.analytics.spend import SpendImportDeps
+
+    return SpendImportDeps(
+        items=Table(settings.table_name),
+        secrets=CachedKms(),
+        marketing=MarketingClient(settings.meta_graph_base_url, settings.meta_graph_version),
         now=utc_now,
     )

@@ -81,10 +81,19 @@ def _reusable(payment: Mapping[str, Any] | None, method: str, now: datetime) -> 
         return False
 
 
+# The lead's first attributed click, as the counters break a sale down by it (``touch=first``).
+FIRST_TOUCH_FIELDS = ("click_token", "clicked_at", "link_slug", "utm", "ad")
+
+
 def _new_payment(bot: BotView, offer: OfferView, lead: Mapping[str, Any], *, method: str, now: datetime) -> Payment:
     user_id = int(lead["telegram_user_id"])
     stars = method == "stars"
     attribution = dict(lead.get("attribution") or {})
+    if attribution:  # what the funnel's counters read besides the last click (funil.analytics.facts)
+        first_touch = lead.get("first_touch") or {}
+        attribution["first_touch"] = {name: first_touch[name] for name in FIRST_TOUCH_FIELDS if first_touch.get(name)}
+    if lead.get("first_seen_at"):
+        attribution["lead_since"] = lead["first_seen_at"]
     return Payment.new(
         tenant_id=bot.tenant_id,
         amount_cents=int(offer.stars_price or 0) if stars else offer.price_cents,

@@ -52,7 +52,8 @@ def store_raw(
     headers: Mapping[str, str],
     body: bytes,
     query: Mapping[str, str] | None = None,
-) -> str:
+) -> dict[str, Any]:
+    """The webhook as received, redacted (pattern 20); the item written."""
     now = deps.now()
     webhook_id = uuid.uuid4().hex
     try:
@@ -60,21 +61,47 @@ def store_raw(
     except UntrustedInput:
         stored_body = "[not json]"
     pk, sk = keys.raw_webhook(gateway["gateway_id"], iso(now), webhook_id)
+    item = {
+        "pk": pk,
+        "sk": sk,
+        "type": "webhook",
+        "tenant_id": gateway["tenant_id"],
+        "gateway_id": gateway["gateway_id"],
+        "received_at": iso(now),
+        "headers": redact(dict(headers)),
+        "query": redact(dict(query or {})),
+        "body": json.dumps(stored_body)[:RAW_MAX_CHARS],
+        "expires_at": to_epoch_s(now + timedelta(days=RAW_TTL_DAYS)),
+    }
+    deps.items.put(item)
+    return item
+
+
+def record_for_payment(
+    deps: Deps, raw: Mapping[str, Any], payment: Mapping[str, Any], seen: Observation, result: str
+) -> None:
+    """What a webhook said about a payment and what it did, under the payment (pattern 35): raw
+    webhooks are keyed by gateway and time, so this is how a sale's trace finds its own. One per
+    (payment, raw webhook), since a webhook may speak for several payments (API Pix batches them);
+    no personal data, the raw webhook's TTL."""
     deps.items.put(
         {
-            "pk": pk,
-            "sk": sk,
-            "type": "webhook",
-            "tenant_id": gateway["tenant_id"],
-            "gateway_id": gateway["gateway_id"],
-            "received_at": iso(now),
-            "headers": redact(dict(headers)),
-            "query": redact(dict(query or {})),
-            "body": json.dumps(stored_body)[:RAW_MAX_CHARS],
-            "expires_at": to_epoch_s(now + timedelta(days=RAW_TTL_DAYS)),
+            "pk": keys.payment(str(payment["payment_id"]))[0],
+            "sk": raw["pk"],  # the raw webhook's own key
+            "type": "payment_webhook",
+            "tenant_id": raw["tenant_id"],
+            "payment_id": payment["payment_id"],
+            "gateway_id": raw["gateway_id"],
+            "webhook_id": str(raw["pk"]).rpartition("#")[2],
+            "received_at": raw["received_at"],
+            "event": seen.kind,
+            "status": seen.status.value,
+            "amount_cents": seen.amount_cents,
+            "currency": seen.currency,
+            "result": result,
+            "expires_at": raw["expires_at"],
         }
     )
-    return webhook_id
 
 
 def find_payment(
@@ -143,7 +170,7 @@ def handle_webhook(
         log.warning("webhook for a disabled gateway", extra={"gateway_id": gateway_id})
     headers = {key.lower(): value for key, value in headers.items()}
     query = dict(query or {})
-    store_raw(deps, gateway, headers, body, query)
+    raw = store_raw(deps, gateway, headers, body, query)
     adapter = deps.adapter(gateway)
     try:
         adapter.verify_webhook(headers, body, query)
@@ -187,9 +214,11 @@ def handle_webhook(
             results.append("unknown")
             continue
         if payment.get("gateway_id") not in (None, gateway_id):
-            results.append(_voided_attempt(deps, payment, seen, gateway_id))
-            continue
-        results.append(apply(deps, payment, seen))
+            result = _voided_attempt(deps, payment, seen, gateway_id)
+        else:
+            result = apply(deps, payment, seen)
+        record_for_payment(deps, raw, payment, seen, result)
+        results.append(result)
     return 200, {"ok": True, "results": results}
 
 
