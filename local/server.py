@@ -291,6 +291,7 @@ class LocalStack:
     def index_page(self) -> str:
         links = [
             f"{self.base_url}/go/{self.seed.link_slug}",
+            f"{self.base_url}/_local/dashboard",
             *(f"{self.base_url}{path}" for path in ("/_local/seed", "/_local/items", "/_local/queues")),
             f"{self.base_url}/api/v1/docs",
         ]
@@ -299,7 +300,8 @@ class LocalStack:
         listed = "".join(f"<li><code>{html.escape(route)}</code></li>" for route in routes)
         return (
             "<!doctype html><meta charset=utf-8><title>Funil local</title>"
-            f"<h1>Funil local stack</h1><p>Demo link, introspection, the operator's API:</p><ul>{items}</ul>"
+            f"<h1>Funil local stack</h1><p>Demo link, the demo seller's dashboard (a sign-in link), "
+            f"introspection, the operator's API:</p><ul>{items}</ul>"
             "<p>The demo tenant's API key and an operator key are in <code>/_local/seed</code> "
             "(<code>api_key</code>, <code>operator_key</code>): <code>FUNIL_API_URL=&lt;this URL&gt; "
             "FUNIL_API_KEY=&lt;api_key&gt; funil bots list</code>.</p>"
@@ -524,7 +526,22 @@ def _mount_introspection(stack: LocalStack) -> None:
         runs = [vars(run) for run in stack.scheduler.runs[-50:]]
         return LocalResponse.json({"speed": stack.scheduler.speed, "schedules": listed, "recent_runs": runs})
 
+    def dashboard(_: LocalRequest) -> LocalResponse:
+        """The demo tenant's dashboard: a sign-in link asked of the operator's API, as `funil login` does."""
+        api_key = stack.seed.as_json().get("api_key")
+        if not api_key:
+            return LocalResponse.json({"error": "this stack's demo has no API key"}, 404)
+        import httpx  # only this route talks to the stack over HTTP
+
+        answer = httpx.post(
+            f"{stack.base_url}/api/v1/login-links", headers={"authorization": f"Bearer {api_key}"}, timeout=30
+        )
+        if answer.status_code != 201:
+            return LocalResponse.json({"error": "no sign-in link", "api": answer.json()}, 502)
+        return LocalResponse(302, b"", {"location": str(answer.json()["url"])})
+
     stack.add_route("GET", "/_local/seed", seed)
+    stack.add_route("GET", "/_local/dashboard", dashboard)
     stack.add_route("GET", "/_local/items", items)
     stack.add_route("GET", "/_local/queues", queues)
     stack.add_route("POST", "/_local/schedules/{function}", schedule)

@@ -55,6 +55,10 @@ CATALOG: dict[str, tuple[str, str]] = {  # key: (pt, en)
         "Keep the webhook_url above: it is shown only this once.",
     ),
     "note.link_url": ("Link: {url}", "Link: {url}"),
+    "note.login_link": (
+        "Link de acesso ao painel acima: vale uma vez, até {expires_at} (UTC). Não o compartilhe.",
+        "Sign-in link to the dashboard above: it works once, until {expires_at} (UTC). Do not share it.",
+    ),
     "note.exported": ("Dados exportados para {path}.", "Data exported to {path}."),
     "note.erased": ("Dados apagados:", "Data erased:"),
     "note.bootstrap_table": ("Tabela: {table}", "Table: {table}"),

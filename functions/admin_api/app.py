@@ -1,6 +1,6 @@
 """/api/v1/…: the operator's API (docs/operator-api.md): tenants, keys, bots, gateways, pixels,
-offers, links, data-subject requests, ad accounts, the funnel's stats and sale traces, with its
-OpenAPI document at /api/v1/openapi.json."""
+offers, links, data-subject requests, ad accounts, the funnel's stats, sale traces and dashboard
+sign-in links, with its OpenAPI document at /api/v1/openapi.json."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from funil.operator.routes import (
     gateways,
     keys,
     links,
+    login_links,
     offers,
     pixels,
     sales,
@@ -42,6 +43,7 @@ API = build(
         ad_accounts.routes,
         stats.routes,
         sales.routes,
+        login_links.routes,
     ],
 )
 

@@ -109,6 +109,11 @@ SPELLINGS = [
         keys.invite("https://t.me/+abc"),
         ("INVITE#e67c32374df6cdc861b29a6d91a31d4ab49bba6ae84f5074d7ed23c6966654ed", "INVITE"),
     ),
+    (keys.count_chunk("t1", "2026-12-01", "ev1"), ("COUNT#t1#2026-12-01", "CHUNK#ev1")),
+    (keys.spend("t1", "2026-12-01", "a1"), ("SPEND#t1", "2026-12-01#a1")),
+    (keys.ad_account("t1", "123"), ("ADACCOUNT#t1#123", "ADACCOUNT")),
+    (keys.login_link("ab12"), ("LOGIN#ab12", "LOGIN")),
+    (keys.session("cd34"), ("SESSION#cd34", "SESSION")),
 ]
 
 

@@ -316,3 +316,15 @@ def ad_account_import_index(tenant_id: str, digits: str, attempted_iso: str | No
     """GSI2 attributes that queue an ad account for the daily spend import, least recently tried first."""
     return {"gsi2pk": "ADACCOUNTS", "gsi2sk": f"{attempted_iso or NOT_YET_IMPORTED}#{tenant_id}#{digits}"}
 
+
+# -- the dashboard --------------------------------------------------------------------------------
+
+
+def login_link(token_sha256: str) -> tuple[str, str]:
+    """Pattern 32: a dashboard sign-in link by the SHA-256 of its token (the token is never stored)."""
+    return f"LOGIN#{token_sha256}", "LOGIN"
+
+
+def session(cookie_sha256: str) -> tuple[str, str]:
+    """Pattern 33: a dashboard session by the SHA-256 of its cookie's value (the value is never stored)."""
+    return f"SESSION#{cookie_sha256}", "SESSION"

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from funil.click.entry import ClickDeps
     from funil.click.stream import ClickStreamDeps
     from funil.conversions.sender import SenderDeps
+    from funil.dashboard.ports import DashboardDeps
     from funil.delivery.entry import DeliveryDeps
     from funil.delivery.page import PageDeps
     from funil.operator.ports import OperatorDeps
@@ -209,6 +210,14 @@ def operator(settings: Settings) -> OperatorDeps:
         public_base_url=settings.public_base_url,
         now=utc_now,
     )
+
+
+def dashboard(settings: Settings) -> DashboardDeps:
+    """The dashboard: the table (sessions written, the rest read), the public origin browsers must come from."""
+    from funil.adapters.dynamo import Table
+    from funil.dashboard.ports import DashboardDeps
+
+    return DashboardDeps(items=Table(settings.table_name), public_base_url=settings.public_base_url, now=utc_now)
 
 
 def analytics_stream(settings: Settings) -> AnalyticsStreamDeps:
