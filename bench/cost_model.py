@@ -72,10 +72,10 @@ FALLBACK_USD_PER_PAGEVIEW = (
     + 5 * DDB_WRU
     + 92 / 30 * (815 + STORAGE_OVERHEAD_BYTES) / 1e9 * (2 * DDB_STORAGE_GB_MONTH + DDB_PITR_GB_MONTH)
 )
-# The funnel's counters (AnalyticsStreamFunction, bench/analytics_stream.py --batch 350): ~350 records
-# per invocation is a conservative mean (its windows of up to 5 minutes take up to 1,000); per record 0.41 ms of CPU here
-# and 0.0175 write units (one ~2 KB cube per batch, a suspect click's verdict). No I/O wait but the
-# batch's few writes.
+# The funnel's counters (AnalyticsStreamFunction, bench/analytics_stream.py --batch 350): ~350
+# records per invocation is a conservative mean (its windows of up to 5 minutes take up to 1,000);
+# per record 0.41 ms of CPU here and 0.0175 write units (one ~2 KB cube per batch, a suspect click's
+# verdict). No I/O wait but the batch's few writes.
 ANALYTICS_RECORDS_PER_INVOCATION = 350
 ANALYTICS_CPU_MS_PER_RECORD = 0.41
 ANALYTICS_WRU_PER_RECORD = 0.0175
