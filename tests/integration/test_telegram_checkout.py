@@ -27,7 +27,18 @@ def test_buy_pix_creates_the_payment_with_the_snapshot_and_sends_the_qr(tg: TgEn
     lead = tg.lead(MARIA)
     assert payment["status"] == "pending" and payment["method"] == "pix"
     assert (payment["amount_cents"], payment["currency"], payment["offer_id"]) == (1990, "BRL", "grupo_vip")
-    assert payment["attribution"] == lead["attribution"]  # the snapshot, written with the payment
+    # The snapshot, written with the payment: the lead's click, its first click's campaign and since when
+    # it is a lead (what the funnel's counters read).
+    first_touch = {
+        name: lead["first_touch"][name]
+        for name in ("click_token", "clicked_at", "link_slug", "utm", "ad")
+        if lead["first_touch"].get(name)
+    }
+    assert payment["attribution"] == {
+        **lead["attribution"],
+        "first_touch": first_touch,
+        "lead_since": lead["first_seen_at"],
+    }
     assert payment["pixel_id"] == tg.seed.pixel_id and payment["bot_id"] == tg.bot_a
     assert payment["gateway_id"] == "gw_demo" and payment["gsi1pk"].startswith("GWCHARGE#gw_demo#")
     parsed = parse_brcode(payment["brcode"])
@@ -71,11 +82,12 @@ def test_buy_after_expiry_or_payment_creates_a_new_charge(tg: TgEnv) -> None:
     assert len(tg.payments(MARIA)) == 2
 
 
-def test_organic_lead_buys_with_an_empty_snapshot(tg: TgEnv) -> None:
+def test_organic_lead_buys_with_no_click_in_its_snapshot(tg: TgEnv) -> None:
     started(tg, token=None)
     assert tg.callback(MARIA, "b:curso")[1]["outcome"] == "pix_created"
     [payment] = tg.payments(MARIA)
-    assert payment["attribution"] == {} and payment["pixel_id"] == tg.seed.pixel_id
+    assert payment["attribution"] == {"lead_since": tg.lead(MARIA)["first_seen_at"]}
+    assert payment["pixel_id"] == tg.seed.pixel_id
 
 
 def test_buy_without_a_start_creates_the_lead_first(tg: TgEnv) -> None:
@@ -165,7 +177,9 @@ def test_stars_flow(tg: TgEnv) -> None:
     payment_id = payment["payment_id"]
     assert (payment["method"], payment["currency"], payment["amount_cents"]) == ("stars", "XTR", 150)
     assert (payment["fiat_amount_cents"], payment["fiat_currency"]) == (1990, "BRL")
-    assert payment["attribution"] == tg.lead(MARIA)["attribution"]
+    assert {
+        name: value for name, value in payment["attribution"].items() if name not in ("first_touch", "lead_since")
+    } == tg.lead(MARIA)["attribution"]
     [invoice] = tg.sent("sendInvoice")
     assert invoice["currency"] == "XTR" and invoice["prices"] == [{"label": "Grupo VIP (30 dias)", "amount": 150}]
     assert invoice["payload"] == f"p:{payment_id}"
