@@ -107,6 +107,7 @@ def test_a_bot_added_through_the_api_answers_telegram(world: World, logs: Record
         "welcome_text": "Oi, {nome}!",
         "support_text": None,
         "pix_expires_minutes": 30,
+        "admin_telegram_ids": [],
         "health": {"status": "healthy", "reason": "webhook_set", "checked_at": answer.body["health"]["checked_at"]},
         "webhook_url": f"{PUBLIC}/tg/bot_7000000001",
         "created_at": answer.body["created_at"],

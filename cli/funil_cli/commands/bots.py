@@ -29,6 +29,8 @@ BOTS = Resource(
     ),
 )
 
+ADMIN_HELP = "A Telegram user id whose /painel to the bot gets a dashboard sign-in link; repeatable (≤ 10)"
+
 app = typer.Typer(help="Telegram bots.", no_args_is_help=True)
 add_read_commands(app, BOTS)
 add_toggle_commands(app, BOTS)
@@ -46,6 +48,7 @@ def add(
     welcome_text: Annotated[str | None, typer.Option(help="Replaces the default welcome")] = None,
     support_text: Annotated[str | None, typer.Option(help="Replaces the default support text")] = None,
     pix_expires_minutes: Annotated[int | None, typer.Option(help="How long a PIX charge stays payable")] = None,
+    admin: Annotated[list[int] | None, typer.Option(help=ADMIN_HELP, show_default=False)] = None,
 ) -> None:
     """Add a bot: Telegram checks the token, and its webhook is set to this deployment."""
     current = session(ctx)
@@ -57,6 +60,23 @@ def add(
             "welcome_text": welcome_text,
             "support_text": support_text,
             "pix_expires_minutes": pix_expires_minutes,
+            "admin_telegram_ids": admin or None,
         }
     )
     show_created(current, current.client().post(BOTS.path, body))
+
+
+@app.command("admins")
+def admins(
+    ctx: typer.Context,
+    bot_id: Annotated[str, typer.Argument(metavar="ID", show_default=False)],
+    *,
+    admin: Annotated[list[int] | None, typer.Option(help=ADMIN_HELP, show_default=False)] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Leave the bot without admins")] = False,
+) -> None:
+    """Set who may ask the bot for a dashboard sign-in link (/painel): the whole list, replaced."""
+    if bool(admin) == clear:
+        raise typer.BadParameter("give --admin (one or more) or --clear")
+    current = session(ctx)
+    body = {"admin_telegram_ids": list(admin or [])}
+    current.out.record(current.client().patch(BOTS.item_path(bot_id), body))

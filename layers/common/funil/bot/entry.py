@@ -29,7 +29,7 @@ from typing import Any
 
 from funil import keys
 from funil.adapters.telegram import BotTokenInvalid, RateLimited, TelegramUnavailable, UserUnreachable
-from funil.bot import checkout, leads, phone, storage, texts
+from funil.bot import admin, checkout, leads, phone, storage, texts
 from funil.bot.models import BotView
 from funil.bot.ports import BotApi, BotDeps, BotWithoutToken
 from funil.bot.updates import Incoming, parse, start_token
@@ -193,6 +193,8 @@ def dispatch(deps: BotDeps, bot: BotView, api: BotApi, incoming: Incoming, now: 
             api.decline_chat_join_request(chat_id, incoming.person.user_id)
         return f"join_{'approved' if decision.approve else 'declined'}_{decision.reason}"
     if kind == "command" and incoming.command is not None and incoming.chat_id is not None:
+        if admin.asks_for_link(bot, incoming):  # anyone else's /painel is any other text
+            return admin.send_link(deps, bot, api, incoming, now)
         if incoming.command.name == "paysupport":
             api.send_message(incoming.chat_id, texts.support(bot), parse_mode=texts.PARSE_MODE)
             return "paysupport"

@@ -94,6 +94,7 @@ class BotView:
     support_text: str | None
     pix_expires_minutes: int
     offers: tuple[OfferView, ...] = field(default_factory=tuple)
+    admin_telegram_ids: frozenset[int] = frozenset()  # whose /painel gets a dashboard link (funil.bot.admin)
 
     def offer(self, offer_id: str) -> OfferView | None:
         return next((offer for offer in self.offers if offer.offer_id == offer_id), None)
@@ -130,4 +131,12 @@ class BotView:
             support_text=bot.get("support_text"),
             pix_expires_minutes=int(bot.get("pix_expires_minutes") or 60),
             offers=tuple(OfferView.from_item(item) for item in offers),
+            admin_telegram_ids=_user_ids(bot.get("admin_telegram_ids")),
         )
+
+
+def _user_ids(value: Any) -> frozenset[int]:
+    """The positive integers of a stored list (anything else in it is ignored: never an admin by accident)."""
+    if not isinstance(value, list):
+        return frozenset()
+    return frozenset(item for item in value if isinstance(item, int) and not isinstance(item, bool) and item > 0)

@@ -40,6 +40,12 @@ PHONE_PLACEHOLDER = "Compartilhe seu telefone ou pule"
 PHONE_THANKS = "Obrigado! Telefone recebido. ✅"
 PHONE_SKIPPED = "Tudo bem, sem telefone. Seu PIX acima continua válido."
 PHONE_NOT_OWN = "Para compartilhar, use o botão “Compartilhar meu telefone”: ele envia o seu próprio número."
+# /painel from one of the bot's admins (funil.bot.admin): the link rides on the button only.
+OPEN_DASHBOARD = "📊 Abrir o painel"
+DASHBOARD_UNCONFIGURED = (
+    "O painel ainda não está disponível nesta instalação: falta configurar o endereço público "
+    "(PublicBaseUrl). Fale com quem administra o Funil."
+)
 
 
 def brl(cents: int) -> str:
@@ -96,3 +102,11 @@ def status_answer(status: str) -> str:
         "canceled": CANCELED,
         "refunded": REFUNDED,
     }.get(status, UNKNOWN_PAYMENT)
+
+
+def dashboard_link(minutes: int) -> str:
+    return (
+        "🔐 Seu link de acesso ao painel está no botão abaixo.\n\n"
+        f"Ele funciona <b>uma única vez</b> e expira em <b>{minutes} minutos</b>. Não o encaminhe: "
+        "quem o abrir entra no seu painel. Para outro link, envie /painel de novo."
+    )

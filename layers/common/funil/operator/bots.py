@@ -18,6 +18,10 @@ and the two items would take it from each other at every health check.
 
 Without ``PUBLIC_BASE_URL`` on the stack there is no webhook URL to give Telegram: adding a bot (or
 replacing its token) is refused with 503 before any call, the message naming the stack parameter.
+
+``admin_telegram_ids``: the Telegram users (at most ``MAX_ADMINS``) whose ``/painel`` in a private chat
+with the bot gets a sign-in link to the tenant's dashboard (``funil.bot.admin``); stored as a list
+of numbers, absent when there are none.
 """
 
 from __future__ import annotations
@@ -26,9 +30,9 @@ import logging
 import secrets
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from funil import encryption, keys
 from funil.adapters.dynamo import Write, is_conditional_failure
@@ -47,6 +51,20 @@ log = logging.getLogger(__name__)
 TOKEN_RE = r"^[0-9]{3,20}:[A-Za-z0-9_-]{30,100}$"  # noqa: S105 - a pattern, not a secret
 SECRET_BYTES = 32  # token_urlsafe(32): 43 characters of [A-Za-z0-9_-], within Telegram's 1-256
 TEXT = r"\S"  # not blank: Telegram refuses an empty message
+MAX_ADMINS = 10
+ADMINS_DOC = (
+    f"Telegram user ids (at most {MAX_ADMINS}) whose /painel (or /dashboard) in a private chat with the bot gets a "
+    "one-time sign-in link to your dashboard; anyone else's is answered like any other text"
+)
+
+
+def _unique(ids: list[int]) -> list[int]:
+    return list(dict.fromkeys(ids))  # the first of each, in the order given
+
+
+# Strict: a Telegram id is a JSON integer (not true, 1.0 or "1"); every Telegram id fits in 64 bits.
+TelegramUserId = Annotated[int, Field(strict=True, gt=0, lt=2**63)]
+AdminIds = Annotated[list[TelegramUserId], Field(max_length=MAX_ADMINS), AfterValidator(_unique)]
 
 NO_PUBLIC_URL = (
     "this stack has no public URL (the PublicBaseUrl parameter, PUBLIC_BASE_URL): Telegram would have "
@@ -69,6 +87,7 @@ class BotCreate(BaseModel):
     )
     support_text: str | None = Field(default=None, min_length=1, max_length=1000, pattern=TEXT)
     pix_expires_minutes: int = Field(default=60, ge=5, le=24 * 60, description="How long a PIX charge stays payable")
+    admin_telegram_ids: AdminIds | None = Field(default=None, description=ADMINS_DOC)
 
 
 class BotUpdate(BaseModel):
@@ -86,9 +105,10 @@ class BotUpdate(BaseModel):
     token: str | None = Field(
         default=None, pattern=TOKEN_RE, description="A new token of the same bot (after /revoke at @BotFather)"
     )
+    admin_telegram_ids: AdminIds | None = Field(default=None, description=f"{ADMINS_DOC}. null or [] clears")
 
 
-CLEARABLE = frozenset({"pixel_id", "welcome_text", "support_text"})
+CLEARABLE = frozenset({"pixel_id", "welcome_text", "support_text", "admin_telegram_ids"})
 
 
 def webhook_url(public_base_url: str, bot_id: str) -> str:
@@ -107,6 +127,7 @@ def bot_view(item: dict[str, Any], public_base_url: str) -> dict[str, Any]:
         "welcome_text": item.get("welcome_text"),
         "support_text": item.get("support_text"),
         "pix_expires_minutes": item.get("pix_expires_minutes", 60),
+        "admin_telegram_ids": list(item.get("admin_telegram_ids") or []),
         "health": {key: health.get(key) for key in ("status", "reason", "checked_at")},
         "webhook_url": webhook_url(public_base_url, str(item["bot_id"])) if public_base_url else None,
         "created_at": item.get("created_at"),
@@ -189,7 +210,7 @@ def create_bot(deps: OperatorDeps, tenant_id: str, request: BotCreate) -> dict[s
         )
     except ValidationError as error:  # getMe answered something that is no bot of Telegram's
         raise Upstream("Telegram's getMe answered no usable username: nothing was saved") from error
-    item = {**bot.to_item(), "created_at": iso(now)}
+    item = {**bot.to_item(), "admin_telegram_ids": request.admin_telegram_ids or None, "created_at": iso(now)}
     marker_key = keys.telegram_bot(str(me.get("id")))
     marker = {
         "pk": marker_key[0],
@@ -233,6 +254,8 @@ def update_bot(deps: OperatorDeps, tenant_id: str, bot_id: str, request: BotUpda
         for name in ("enabled", "pixel_id", "welcome_text", "support_text", "pix_expires_minutes")
         if name in given
     }
+    if "admin_telegram_ids" in given:
+        changes["admin_telegram_ids"] = request.admin_telegram_ids or None  # [] clears, as null does
     if request.token is None:
         return bot_view(apply_changes(deps.items, key, changes, tenant_id, what), deps.public_base_url)
 

@@ -1,7 +1,9 @@
 """One-time sign-in links to the dashboard: ``<PUBLIC_BASE_URL>/app/login?token=<t>``.
 
-A tenant's API key asks for one (``POST /api/v1/login-links``, ``funil login``); the person who
-opens it gets a dashboard session (``funil.dashboard.sessions``). The token is 256 random bits,
+A tenant's API key asks for one (``POST /api/v1/login-links``, ``funil login``), and so does an admin
+of one of the tenant's bots in Telegram (``/painel``, ``funil.bot.admin``): both through
+``create_login_link``, which records who asked (``key_id``, ``via``). The person who opens it gets a
+dashboard session (``funil.dashboard.sessions``). The token is 256 random bits,
 shown once and stored only as its SHA-256 (``LOGIN#<sha256>`` / ``LOGIN``), so a copy of the table
 signs nobody in. It is spent by the sign-in that uses it (deleted in the transaction that writes the
 session) and is worth nothing after ``LINK_LIFETIME``; the TTL only tidies up.
@@ -15,15 +17,12 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from funil import keys
 from funil.clock import iso, to_epoch_s
 from funil.operator.errors import Unconfigured
 from funil.ports import Items
-
-if TYPE_CHECKING:  # the dashboard reads links without the API keys' module (and pydantic) on its cold path
-    from funil.operator.api_keys import Caller
 
 __all__ = ["LINK_LIFETIME", "TOKEN_RE", "CreatedLoginLink", "create_login_link", "find_login_link", "login_link_key"]
 
@@ -51,9 +50,13 @@ class CreatedLoginLink:
         return {"url": self.url, "expires_at": self.expires_at}
 
 
-def create_login_link(items: Items, caller: Caller, public_base_url: str, now: datetime) -> CreatedLoginLink:
-    """A fresh single-use link for the caller's tenant, valid for ``LINK_LIFETIME``."""
-    if caller.tenant_id is None:  # the routes refuse the operator's key before this
+def create_login_link(
+    items: Items, tenant_id: str, public_base_url: str, now: datetime, *, key_id: str | None, via: str
+) -> CreatedLoginLink:
+    """A fresh single-use link to ``tenant_id``'s dashboard, valid for ``LINK_LIFETIME``. ``key_id``: the
+    API key that asked (None when none did); ``via``: how it was asked (``api``, or
+    ``telegram:<bot>:<Telegram user id>`` for a bot's admin). Unconfigured without ``public_base_url``."""
+    if not tenant_id:  # the route refuses the operator's key before this; a bot always has its tenant
         raise ValueError("a sign-in link is a tenant's")
     if not public_base_url:
         raise Unconfigured("this deployment has no PublicBaseUrl: a sign-in link needs the dashboard's address")
@@ -65,14 +68,15 @@ def create_login_link(items: Items, caller: Caller, public_base_url: str, now: d
             "pk": pk,
             "sk": sk,
             "type": "login_link",
-            "tenant_id": caller.tenant_id,
-            "key_id": caller.key_id,  # who asked for it
+            "tenant_id": tenant_id,
+            "key_id": key_id,  # absent when no key asked (a None attribute is not written)
+            "via": via,
             "created_at": iso(now),
             "expires_at": to_epoch_s(expires),
         },
         condition="attribute_not_exists(pk)",
     )
-    return CreatedLoginLink(url=f"{public_base_url}{LOGIN_PATH}?token={token}", expires_at=iso(expires))
+    return CreatedLoginLink(url=f"{public_base_url.rstrip('/')}{LOGIN_PATH}?token={token}", expires_at=iso(expires))
 
 
 def find_login_link(items: Items, token: str, now: datetime) -> Mapping[str, Any] | None:

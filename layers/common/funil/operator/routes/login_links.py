@@ -23,8 +23,10 @@ def routes(deps: OperatorDeps, access: Access) -> Router:
 
     @router.post("/login-links", status_code=201, tags=["login links"], description=CREATE_DOC)
     def create() -> dict[str, Any]:
-        access.tenant()  # a tenant's key: the operator has no dashboard
-        created = login_links.create_login_link(deps.items, access.caller(), deps.public_base_url, deps.now())
+        tenant_id = access.tenant()  # a tenant's key: the operator has no dashboard
+        created = login_links.create_login_link(
+            deps.items, tenant_id, deps.public_base_url, deps.now(), key_id=access.caller().key_id, via="api"
+        )
         return created.as_json()
 
     return router
