@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict
 
+from funil.adapters.meta_graph import GraphClient
 from funil.config import DEFAULT_META_GRAPH_BASE_URL, DEFAULT_META_GRAPH_VERSION
 from funil.untrusted import UntrustedInput, load_json
 
@@ -341,8 +342,9 @@ def _failure(status_code: int, payload: Any, headers: httpx.Headers) -> Marketin
 # -- the client -----------------------------------------------------------------------------------
 
 
-class MarketingClient:
-    """One Graph origin and version; a shared ``httpx.Client`` made on first use."""
+class MarketingClient(GraphClient):
+    """The Graph origin and version of the Conversions API's client (same origin, same shared
+    ``httpx.Client`` made on first use), with the Marketing API's longer timeout."""
 
     def __init__(
         self,
@@ -352,18 +354,7 @@ class MarketingClient:
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         client: httpx.Client | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.version = version.strip("/")
-        self.timeout = timeout
-        self._client = client
-
-    @property
-    def client(self) -> httpx.Client:
-        if self._client is None:
-            import httpx
-
-            self._client = httpx.Client(timeout=self.timeout)
-        return self._client
+        super().__init__(base_url, version, timeout=timeout, client=client)
 
     def account_url(self, digits: str) -> str:
         return f"{self.base_url}/{self.version}/act_{digits}"
