@@ -1,7 +1,8 @@
-"""AWS for the local stack and the tests: the template's tables, queues, key and secrets, created in moto.
+"""AWS for the local stack and the tests: the template's tables, queues, key, secrets and buckets, created in moto.
 
 Call inside an active ``moto.mock_aws()``. Physical names are the logical ids, so `!Ref AppTable`
-resolves to ``AppTable``.
+resolves to ``AppTable`` (a bucket's is lowercased, as S3 wants: `!Ref ExportBucket` is ``exportbucket``).
+Glue and Athena resources are not created: nothing runs a query locally.
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ class Resources:
     queue_arns: dict[str, str] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)  # logical id -> KMS key id
     secrets: dict[str, str] = field(default_factory=dict)  # logical id -> Secrets Manager secret ARN (!Ref)
+    buckets: dict[str, str] = field(default_factory=dict)  # logical id -> S3 bucket name
     parameters: dict[str, str] = field(default_factory=dict)
 
     def ref(self, logical_id: str) -> str:
-        for mapping in (self.tables, self.queues, self.keys, self.secrets, self.parameters):
+        for mapping in (self.tables, self.queues, self.keys, self.secrets, self.buckets, self.parameters):
             if logical_id in mapping:
                 return mapping[logical_id]
         raise KeyError(logical_id)
@@ -126,6 +128,10 @@ def provision(template: Template | None = None) -> Resources:
         resources.keys[name] = kms.create_key(Description=name)["KeyMetadata"]["KeyId"]
     for name, res in template.resources_of("AWS::SecretsManager::Secret").items():
         resources.secrets[name] = _create_secret(name, res.get("Properties") or {})
+    s3 = boto3.client("s3", region_name=REGION)
+    for name in template.resources_of("AWS::S3::Bucket"):
+        s3.create_bucket(Bucket=name.lower())
+        resources.buckets[name] = name.lower()
     return resources
 
 

@@ -42,6 +42,7 @@ def test_the_template_rates_are_read() -> None:
         "ReconcilerFunction": [300],
         "BotHealthFunction": [900],
         "SpendImportFunction": [None],  # a cron: run on request only
+        "DailyExportFunction": [None],
     }
 
 
@@ -65,7 +66,12 @@ def test_both_schedules_ran_and_are_listed(client: httpx.Client) -> None:
     listed = client.get("/_local/schedules").json()
     assert listed["speed"] == SPEED
     every = {row["function"]: row["every_seconds"] for row in listed["schedules"]}
-    assert every == {"ReconcilerFunction": 0.5, "BotHealthFunction": 1.5, "SpendImportFunction": None}
+    assert every == {
+        "ReconcilerFunction": 0.5,
+        "BotHealthFunction": 1.5,
+        "SpendImportFunction": None,
+        "DailyExportFunction": None,
+    }
 
 
 def test_a_schedule_is_still_triggerable_by_post(client: httpx.Client) -> None:

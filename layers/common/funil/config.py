@@ -37,6 +37,7 @@ class Settings:
     reconciler_budget_seconds: float
     health_budget_seconds: float
     secrets_key_id: str  # the KMS key the operator's API encrypts new secrets with
+    export_bucket: str  # the daily export's S3 bucket (DailyExportFunction only)
 
 
 ENVIRONMENT = (
@@ -58,6 +59,7 @@ ENVIRONMENT = (
     "RECONCILER_BUDGET_SECONDS",
     "HEALTH_BUDGET_SECONDS",
     "SECRETS_KEY_ID",
+    "EXPORT_BUCKET",
 )
 
 
@@ -98,4 +100,5 @@ def _settings(values: tuple[str | None, ...]) -> Settings:
         reconciler_budget_seconds=float(max(1, _int(env, "RECONCILER_BUDGET_SECONDS", 240))),
         health_budget_seconds=float(max(1, _int(env, "HEALTH_BUDGET_SECONDS", 240))),
         secrets_key_id=_text(env, "SECRETS_KEY_ID"),
+        export_bucket=_text(env, "EXPORT_BUCKET"),
     )

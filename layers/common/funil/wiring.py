@@ -17,6 +17,7 @@ from funil.config import Settings
 if TYPE_CHECKING:
     import httpx
 
+    from funil.analytics.export import ExportDeps
     from funil.analytics.spend import SpendImportDeps
     from funil.analytics.stream import AnalyticsStreamDeps
     from funil.bot.health import HealthDeps
@@ -245,3 +246,12 @@ def spend_import(settings: Settings) -> SpendImportDeps:
         marketing=MarketingClient(settings.meta_graph_base_url, settings.meta_graph_version),
         now=utc_now,
     )
+
+
+def export(settings: Settings) -> ExportDeps:
+    """The daily export: the table (counters, spend, the tenants) and the export bucket."""
+    from funil.adapters.dynamo import Table
+    from funil.adapters.s3 import Bucket
+    from funil.analytics.export import ExportDeps
+
+    return ExportDeps(items=Table(settings.table_name), bucket=Bucket(settings.export_bucket), now=utc_now)
