@@ -27,7 +27,7 @@ from tests.integration.test_dashboard_api import World, new_world
 from tests.integration.test_delivery_page import PAYMENT, put_payment
 
 METRIC_FIELDS = {
-    "key", "clicks", "suspect_clicks", "leads", "checkouts", "sales", "revenue_cents", "refunds_cents",
+    "key", "clicks", "suspect_clicks", "leads", "suspect_leads", "checkouts", "sales", "revenue_cents", "refunds_cents",
     "stars_sales", "stars", "spend_cents", "impressions", "cpa_cents", "roas", "lead_rate", "checkout_rate",
     "sale_rate", "click_to_sale",
 }  # fmt: skip

@@ -175,3 +175,10 @@ def test_the_query_names_each_bad_parameter() -> None:
     assert {tuple(error["loc"][:2]) for error in raised.value.errors()} == {("filters", "shoe"), ("filters", "device")}
     query = StatsQuery.from_params({"from": "2026-11-01", "to": "2026-11-03", "by": "ad_id", "device": "mobile"})
     assert (query.days()[-1], query.filters) == (date(2026, 11, 3), {"device": "mobile"})
+
+
+def test_a_lead_faster_than_a_person_is_a_suspect_lead() -> None:
+    lead = {"tenant_id": "t1", "bot_id": "bot1", "attributed": True, "attribution": ATTRIBUTION}
+    (human,) = lead_facts(lead | {"first_seen_at": "2026-11-27T14:00:04.000Z"}, no_network)
+    (script,) = lead_facts(lead | {"first_seen_at": "2026-11-27T14:00:00.300Z"}, no_network)
+    assert (human.metrics, script.metrics) == ({"leads": 1}, {"leads": 1, "suspect_leads": 1})

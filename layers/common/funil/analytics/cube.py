@@ -22,11 +22,12 @@ from funil.analytics.dimensions import DIMENSIONS, Key
 
 FORMAT = 1
 # Metrics in stored order (append only). ``ft_*``: the same sale counted under its lead's first
-# attributed click instead of the last one (``touch=first`` in the stats).
+# attributed click instead of the last one (``touch=first`` in the stats). ``suspect_leads``: leads
+# whose ``/start`` came sooner after their click than a person can (funil.analytics.quality).
 METRICS = (
     "clicks", "suspect_clicks", "leads", "checkouts", "sales", "revenue_cents", "refunds_cents",
     "stars_sales", "stars", "ft_checkouts", "ft_sales", "ft_revenue_cents", "ft_refunds_cents",
-    "ft_stars_sales", "ft_stars",
+    "ft_stars_sales", "ft_stars", "suspect_leads",
 )  # fmt: skip
 METRIC_INDEX = {name: position for position, name in enumerate(METRICS)}
 # Upper bounds (seconds) of the time-to-convert buckets; the last bucket is everything slower.

@@ -4,7 +4,8 @@ Facts are derived from the change itself (the old and the new image), never from
 counts the same however often and in whatever order it comes:
 
 - a lead item inserted: one lead, on the day of its first ``/start``, under its click's dimensions
-  (an organic lead under none), and its click → lead time;
+  (an organic lead under none), and its click → lead time (a suspect lead too when that time is
+  shorter than a person can manage, ``funil.analytics.quality.assess_start``);
 - a payment inserted: one checkout, on the day it was created;
 - a payment becoming ``paid`` (also late, from ``expired``): one sale and its revenue (Stars apart:
   ``stars_sales``, ``stars``) on the day it was paid, and its lead → sale time;
@@ -25,6 +26,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from funil.analytics.dimensions import Key, attributed
+from funil.analytics.quality import assess_start
 from funil.clock import parse_iso
 
 BRASILIA = timezone(timedelta(hours=-3), "BRT")
@@ -87,9 +89,12 @@ def lead_facts(lead: Mapping[str, Any], network_of: NetworkOf) -> list[Fact]:
     bot_id = lead.get("bot_id") if isinstance(lead.get("bot_id"), str) else None
     key = attributed(attribution, bot_id=bot_id, network=network_of(attribution.get("ip_anon")))
     latency: tuple[tuple[str, float], ...] = ()
+    metrics = {"leads": 1}
     if attribution and (seconds := _seconds(attribution.get("clicked_at"), started)) is not None:
         latency = (("click_to_lead", seconds),)
-    return [Fact(tenant_id, business_day(started), key, {"leads": 1}, latency)]
+        if assess_start(seconds):  # faster than ad → bridge page → Telegram → Start can be
+            metrics["suspect_leads"] = 1
+    return [Fact(tenant_id, business_day(started), key, metrics, latency)]
 
 
 def _refunded_cents(payment: Mapping[str, Any]) -> int:

@@ -31,7 +31,7 @@ SPEND_DIMENSIONS = {
     "adset": "adset_name", "ad_id": "ad_id", "ad": "ad_name",
 }  # fmt: skip
 SALE_METRICS = ("checkouts", "sales", "revenue_cents", "refunds_cents", "stars_sales", "stars")
-COUNTED = ("clicks", "suspect_clicks", "leads", *SALE_METRICS)
+COUNTED = ("clicks", "suspect_clicks", "leads", "suspect_leads", *SALE_METRICS)
 FIRST_TOUCH = {name: f"ft_{name}" for name in SALE_METRICS}  # touch=first reads these instead
 READERS = 8  # days read at once
 # Chunks one answer may read (~2 KB each): a range's days share it. A 5-minute batching window
@@ -78,6 +78,7 @@ class StatsRow(BaseModel):
     clicks: int = 0
     suspect_clicks: int = 0
     leads: int = 0
+    suspect_leads: int = 0
     checkouts: int = 0
     sales: int = 0
     revenue_cents: int = 0

@@ -18,7 +18,7 @@ STATS_DOC = f"""The funnel from `from` to `to` (yyyy-mm-dd, Brasília days, both
 days), one row per value of `by` (`day`, the default, gives every day of the range), with
 `touch=last` (default) or `first` for the click a checkout or sale counts under. Any other
 parameter named like a dimension filters on it (`device=mobile`). Dimensions: {", ".join(BY)}.
-Rows: clicks, suspect_clicks, leads, checkouts, sales, revenue_cents, refunds_cents, stars_sales,
+Rows: clicks, suspect_clicks, leads, suspect_leads, checkouts, sales, revenue_cents, refunds_cents, stars_sales,
 stars, spend_cents and impressions (where spend is known: the ad dimensions and days), cpa_cents,
 roas, lead_rate, checkout_rate, sale_rate, click_to_sale; `totals` sums the range; `latency` gives
 the click → lead and lead → sale times as buckets."""
