@@ -17,4 +17,4 @@ ruff format --check .
 echo "== mypy"
 mypy
 echo "== pytest"
-python -m pytest "$@"
+python -m pytest --durations=30 "$@"  # the slowest tests listed: the suite must stay well under CI's 30 minutes
