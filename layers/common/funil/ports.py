@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
-__all__ = ["BatchReads", "Items", "MessageQueue", "Secrets"]
+__all__ = ["BatchReads", "Items", "MessageQueue", "Pages", "Secrets"]
 
 
 class BatchReads(Protocol):
@@ -47,6 +47,21 @@ class Items(Protocol):
         forward: bool = True,
         limit: int | None = None,
     ) -> Iterator[dict[str, Any]]: ...
+
+
+class Pages(Protocol):
+    """One page of a Query at a time, and where the next begins (``funil.adapters.dynamo.Table.query_page``)."""
+
+    def query_page(
+        self,
+        key_condition: str,
+        values: Mapping[str, Any],
+        *,
+        index: str | None = None,
+        limit: int,
+        start: Mapping[str, Any] | None = None,
+        forward: bool = True,
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
 
 
 class Secrets(Protocol):

@@ -44,6 +44,7 @@ from funil.bot.leads import ATTRIBUTION_FIELDS, lead_event_id
 from funil.click.fields import click_fields
 from funil.clock import iso, parse_iso, to_epoch_s, utc_now
 from funil.messages import EVENT_ID_PREFIX, EventKind
+from funil.ports import Pages
 
 __all__ = ["Trace", "TraceEvent", "TraceNotFound", "TraceSubject", "sale_trace"]
 
@@ -89,21 +90,10 @@ class TraceNotFound(LookupError):
     """Nothing of this tenant's by that id (another tenant's is answered the same)."""
 
 
-class TraceReads(Protocol):
-    """The table reads a trace makes (``funil.adapters.dynamo.Table``)."""
+class TraceReads(Pages, Protocol):
+    """The table reads a trace makes (``funil.adapters.dynamo.Table``): items by key, and pages."""
 
     def get(self, pk: str, sk: str, consistent: bool = False) -> dict[str, Any] | None: ...
-
-    def query_page(
-        self,
-        key_condition: str,
-        values: Mapping[str, Any],
-        *,
-        index: str | None = None,
-        limit: int,
-        start: Mapping[str, Any] | None = None,
-        forward: bool = True,
-    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
 
 
 class TraceSubject(BaseModel):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from funil.ports import Items, Secrets
+from funil.ports import Items, Pages, Secrets
 
 if TYPE_CHECKING:
     from funil.adapters.dynamo import Write
@@ -16,19 +16,8 @@ if TYPE_CHECKING:
     from funil.payments.ports import Deps as PaymentDeps
 
 
-class Store(Items, Protocol):
+class Store(Items, Pages, Protocol):
     """The application table with what configuration needs beyond the hot paths: pages, deletes, transactions."""
-
-    def query_page(
-        self,
-        key_condition: str,
-        values: Mapping[str, Any],
-        *,
-        index: str | None = None,
-        limit: int,
-        start: Mapping[str, Any] | None = None,
-        forward: bool = True,
-    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
 
     def delete(self, pk: str, sk: str, condition: str | None = None) -> None: ...
 
