@@ -9,8 +9,7 @@ read). Profiles as in test_hostile_input (``HYPOTHESIS_PROFILE=thorough``).
 from __future__ import annotations
 
 import base64
-import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -23,6 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from local import aws
+from tests.integration import test_hostile_input as hostile
 from tests.integration.test_dashboard_api import FUNCTION, World, app_event, new_world, reply
 from tests.integration.test_hostile_input import (
     HEADER_TEXT,
@@ -33,6 +33,7 @@ from tests.integration.test_hostile_input import (
     snapshot,
 )
 
+logs = hostile.logs  # the fixture: every log record of the test, checked with Records.check
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 TOKENS = st.one_of(
     st.text(max_size=80),
@@ -40,18 +41,6 @@ TOKENS = st.one_of(
     st.text(min_size=500, max_size=3000),
     st.sampled_from(["", " ", "%00", "A" * 43 + "\x00", "A" * 43 + "\n", "../../etc/passwd", "ＡＢＣ" * 15, "💥" * 43]),
 )
-
-
-@pytest.fixture
-def logs() -> Iterator[Records]:
-    """Every record of the root logger and of the service logger ``funil`` (which does not propagate)."""
-    records = Records()
-    targets = [logging.getLogger(), logging.getLogger("funil")]
-    for target in targets:
-        target.addHandler(records)
-    yield records
-    for target in targets:
-        target.removeHandler(records)
 
 
 @pytest.fixture
