@@ -328,3 +328,51 @@ def login_link(token_sha256: str) -> tuple[str, str]:
 def session(cookie_sha256: str) -> tuple[str, str]:
     """Pattern 33: a dashboard session by the SHA-256 of its cookie's value (the value is never stored)."""
     return f"SESSION#{cookie_sha256}", "SESSION"
+
+
+# -- work due at a time ---------------------------------------------------------------------------
+
+DUE_SHARDS = 10
+
+
+def due_shard(pk: str, sk: str) -> int:
+    """Pattern 43: the shard of an item's due work (a stable hash of its key)."""
+    return int(hashlib.sha256(f"{pk}#{sk}".encode()).hexdigest()[-4:], 16) % DUE_SHARDS
+
+
+def due_shard_index(shard: int) -> dict[str, str]:
+    """Pattern 43: the GSI2 partition of one shard of due work."""
+    return {"gsi2pk": f"DUE#{shard}"}
+
+
+def due_index(pk: str, sk: str, due_iso: str) -> dict[str, str]:
+    """Pattern 43 (sparse): GSI2 attributes present only while the item has work due, soonest first."""
+    return {**due_shard_index(due_shard(pk, sk)), "gsi2sk": f"{due_iso}#{pk}#{sk}"}
+
+
+# -- what the bot sells after the first sale ------------------------------------------------------
+
+
+def access(bot_id: str, user_id: int | str, offer_id: str) -> tuple[str, str]:
+    """Pattern 44: a buyer's period of access to an offer's chat, under the lead's partition."""
+    return lead(bot_id, user_id)[0], f"ACCESS#{offer_id}"
+
+
+def follow_up(payment_id: str) -> tuple[str, str]:
+    """Pattern 45: the follow-ups of an unpaid PIX charge, beside its payment."""
+    return payment(payment_id)[0], "FOLLOWUP"
+
+
+def broadcast(broadcast_id: str) -> tuple[str, str]:
+    """Pattern 46: a broadcast (its message, segment, schedule and counts)."""
+    return f"BROADCAST#{broadcast_id}", "BROADCAST"
+
+
+def broadcast_recipient(broadcast_id: str, user_id: int | str) -> tuple[str, str]:
+    """Pattern 46: one recipient of a broadcast (claimed before the send: never sent twice)."""
+    return broadcast(broadcast_id)[0], f"TO#{user_id}"
+
+
+def tenant_broadcast_index(tenant_id: str, created_iso: str = "", broadcast_id: str = "") -> dict[str, str]:
+    """Pattern 4: GSI1 attributes that list a tenant's broadcasts, in creation order."""
+    return tenant_index(tenant_id, "BROADCAST", f"{created_iso}#{broadcast_id}" if created_iso else "")

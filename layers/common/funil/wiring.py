@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from funil.delivery.page import PageDeps
     from funil.operator.ports import OperatorDeps
     from funil.payments.ports import Deps as PaymentDeps
+    from funil.timers import Handler
 
 GATEWAY_TIMEOUT_SECONDS = 5.0  # per call; routing may try two gateways within Telegram's patience
 
@@ -112,6 +113,11 @@ def bot(settings: Settings) -> BotDeps:
         now=utc_now,
         bot_cache_seconds=settings.bot_cache_seconds,
     )
+
+
+def timer_handlers(deps: BotDeps) -> dict[str, Handler]:
+    """What each kind of due work does (``funil.timers``), with the bot's collaborators."""
+    return {}
 
 
 def bot_health(settings: Settings) -> HealthDeps:
