@@ -81,6 +81,14 @@ def test_an_offer_is_created_on_every_bot_of_the_tenant_and_each_bot_sells_it(
         "position": 0,
         "ask_phone": False,
         "enabled": True,
+        "listed": True,
+        "access_days": None,
+        "renewal_reminder_days": [3, 1],
+        "upsell_offer_id": None,
+        "downsell_offer_id": None,
+        "bump_offer_id": None,
+        "pix_reminder_minutes": None,
+        "pix_follow_up_minutes": None,
     }
     for bot_id in bots:
         offer = sold_by(table, bot_id)["vip"]

@@ -46,7 +46,7 @@ INVOICE_PAYLOAD_PREFIX = "p:"
 
 def offers_keyboard(bot: BotView) -> list[list[Button]]:
     rows: list[list[Button]] = []
-    for offer in bot.offers:
+    for offer in bot.menu:
         rows.append([Button(texts.buy_button(offer), callback_data=f"b:{offer.offer_id}")])
         if offer.stars_price:
             rows.append([Button(texts.stars_button(offer), callback_data=f"s:{offer.offer_id}")])

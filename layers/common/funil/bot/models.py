@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from funil import keys
 from funil.delivery.models import DeliverySpec
@@ -38,6 +38,28 @@ class Offer(BaseModel):
     position: int = Field(default=0, ge=0, le=1000)
     # After "buy", also offer Telegram's share-my-phone button (never required; a skip button beside it).
     ask_phone: bool = False
+    # Shown in the bot's menu; an unlisted offer is sold only as another's upsell, downsell or bump.
+    listed: bool = True
+    # Access to the delivery's chat ends this many days after payment (None: for good); reminders with a
+    # renewal button go out the given days before the end (funil.access).
+    access_days: int | None = Field(default=None, ge=1, le=3650)
+    renewal_reminder_days: list[int] = Field(default_factory=lambda: [3, 1], max_length=5)
+    # After a purchase, offer this next (upsell); when a lead declines or lets a charge expire, this
+    # cheaper one (downsell); at checkout, this add-on in the same charge (order bump). Offers of the bot.
+    upsell_offer_id: str | None = Field(default=None, pattern=OFFER_ID)
+    downsell_offer_id: str | None = Field(default=None, pattern=OFFER_ID)
+    bump_offer_id: str | None = Field(default=None, pattern=OFFER_ID)
+    # Unpaid PIX follow-ups (funil.bot.follow_ups): minutes before the charge expires, and after it did.
+    pix_reminder_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
+    pix_follow_up_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
+
+    @model_validator(mode="after")
+    def _access_needs_a_chat(self) -> Offer:
+        if self.access_days is not None and (self.delivery is None or self.delivery.chat_id is None):
+            raise ValueError(
+                "access_days needs an invite_link or join_request delivery (a chat to remove the buyer from)"
+            )
+        return self
 
     def to_item(self) -> dict[str, Any]:
         pk, sk = keys.offer(self.bot_id, self.offer_id)
@@ -62,6 +84,14 @@ class OfferView:
     stars_price: int | None
     has_delivery: bool
     ask_phone: bool = False
+    listed: bool = True
+    access_days: int | None = None
+    renewal_reminder_days: tuple[int, ...] = ()
+    upsell_offer_id: str | None = None
+    downsell_offer_id: str | None = None
+    bump_offer_id: str | None = None
+    pix_reminder_minutes: int | None = None
+    pix_follow_up_minutes: int | None = None
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> OfferView:
@@ -75,6 +105,16 @@ class OfferView:
             stars_price=int(stars) if stars else None,
             has_delivery=bool(item.get("delivery")),
             ask_phone=item.get("ask_phone") is True,
+            listed=item.get("listed", True) is not False,
+            access_days=_positive(item.get("access_days")),
+            renewal_reminder_days=tuple(
+                day for day in map(_positive, item.get("renewal_reminder_days") or ()) if day is not None
+            ),
+            upsell_offer_id=_text(item.get("upsell_offer_id")),
+            downsell_offer_id=_text(item.get("downsell_offer_id")),
+            bump_offer_id=_text(item.get("bump_offer_id")),
+            pix_reminder_minutes=_positive(item.get("pix_reminder_minutes")),
+            pix_follow_up_minutes=_positive(item.get("pix_follow_up_minutes")),
         )
 
 
@@ -98,6 +138,11 @@ class BotView:
 
     def offer(self, offer_id: str) -> OfferView | None:
         return next((offer for offer in self.offers if offer.offer_id == offer_id), None)
+
+    @property
+    def menu(self) -> tuple[OfferView, ...]:
+        """The offers the bot's menu shows (unlisted ones are sold only after or beside another)."""
+        return tuple(offer for offer in self.offers if offer.listed)
 
     @classmethod
     def from_items(cls, bot_id: str, items: list[dict[str, Any]]) -> BotView | None:
@@ -133,6 +178,19 @@ class BotView:
             offers=tuple(OfferView.from_item(item) for item in offers),
             admin_telegram_ids=_user_ids(bot.get("admin_telegram_ids")),
         )
+
+
+def _positive(value: Any) -> int | None:
+    """A stored whole number above zero (DynamoDB gives Decimals), else None."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 and number == value else None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _user_ids(value: Any) -> frozenset[int]:

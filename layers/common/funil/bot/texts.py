@@ -59,10 +59,10 @@ def welcome(bot: BotView, first_name: str | None) -> str:
     template = bot.welcome_text or DEFAULT_WELCOME
     name = escape((first_name or "").strip()[:64]) or "tudo bem"
     text = escape(template).replace("{nome}", name).replace("{name}", name)
-    if not bot.offers:
+    if not bot.menu:
         return f"{text}\n\n{NO_OFFERS}"
     lines = [text, ""]
-    for offer in bot.offers:
+    for offer in bot.menu:
         price = brl(offer.price_cents)
         stars = f" ou ⭐ {offer.stars_price} Stars" if offer.stars_price else ""
         lines.append(f"• <b>{escape(offer.title)}</b>: {price}{stars}")

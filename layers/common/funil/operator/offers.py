@@ -38,7 +38,24 @@ MAX_TRANSACTION = 100  # DynamoDB's limit of writes in one transaction
 BotId = Annotated[str, Field(pattern=ENTITY_ID)]
 
 # Every offer field a request may set, copied as is onto each copy (``bot_ids`` and ``id`` are not).
-CONTENT = ("title", "description", "price_cents", "stars_price", "delivery", "position", "ask_phone", "enabled")
+CONTENT = (
+    "title",
+    "description",
+    "price_cents",
+    "stars_price",
+    "delivery",
+    "position",
+    "ask_phone",
+    "enabled",
+    "listed",
+    "access_days",
+    "renewal_reminder_days",
+    "upsell_offer_id",
+    "downsell_offer_id",
+    "bump_offer_id",
+    "pix_reminder_minutes",
+    "pix_follow_up_minutes",
+)
 KEPT = (*CONTENT, "currency")  # what a change carries over from the copy it read
 
 
@@ -75,6 +92,20 @@ DELIVERY_DOC = (
 )
 
 
+LISTED_DOC = "Shown in the bots' menu; false: sold only as another offer's upsell, downsell or bump"
+ACCESS_DOC = (
+    "Access to the delivery's private chat ends this many days after payment (needs an invite_link or "
+    "join_request delivery); a renewal paid before the end extends from the old end"
+)
+REMINDERS_DOC = "Days before the access ends when the buyer is reminded, with a renewal button"
+UPSELL_DOC = "An offer of the same bots shown right after this one is delivered"
+DOWNSELL_DOC = "A cheaper offer of the same bots shown when the lead declines or lets the PIX expire"
+BUMP_DOC = "An add-on offer of the same bots proposed at checkout, paid in the same PIX"
+PIX_REMINDER_DOC = "Remind a lead this many minutes before their unpaid PIX expires"
+PIX_FOLLOW_UP_DOC = "Follow up this many minutes after an unpaid PIX expired (with the downsell when set)"
+ReminderDay = Annotated[int, Field(ge=1, le=60)]
+
+
 class OfferCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -95,12 +126,21 @@ class OfferCreate(BaseModel):
     position: int = Field(default=0, ge=0, le=1000, description="Order among the bot's offers (lower first)")
     ask_phone: bool = Field(default=False, description="After 'buy', offer the buyer to share their phone")
     enabled: bool = True
+    listed: bool = Field(default=True, description=LISTED_DOC)
+    access_days: int | None = Field(default=None, ge=1, le=3650, description=ACCESS_DOC)
+    renewal_reminder_days: list[ReminderDay] = Field(default=[3, 1], max_length=5, description=REMINDERS_DOC)
+    upsell_offer_id: str | None = Field(default=None, pattern=OFFER_ID, description=UPSELL_DOC)
+    downsell_offer_id: str | None = Field(default=None, pattern=OFFER_ID, description=DOWNSELL_DOC)
+    bump_offer_id: str | None = Field(default=None, pattern=OFFER_ID, description=BUMP_DOC)
+    pix_reminder_minutes: int | None = Field(default=None, ge=1, le=24 * 60, description=PIX_REMINDER_DOC)
+    pix_follow_up_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60, description=PIX_FOLLOW_UP_DOC)
 
     _delivery = field_validator("delivery", mode="wrap")(_delivery_problems)
 
 
 class OfferUpdate(BaseModel):
-    """Fields left out keep their value; ``stars_price`` and ``delivery`` are removed by null."""
+    """Fields left out keep their value; null removes ``stars_price``, ``delivery``, ``access_days``, the
+    linked offers and the PIX follow-ups."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -118,10 +158,30 @@ class OfferUpdate(BaseModel):
     position: int | None = Field(default=None, ge=0, le=1000)
     ask_phone: bool | None = None
     enabled: bool | None = None
+    listed: bool | None = Field(default=None, description=LISTED_DOC)
+    access_days: int | None = Field(default=None, ge=1, le=3650, description=ACCESS_DOC + " null: for good.")
+    renewal_reminder_days: list[ReminderDay] | None = Field(default=None, max_length=5, description=REMINDERS_DOC)
+    upsell_offer_id: str | None = Field(default=None, pattern=OFFER_ID, description=UPSELL_DOC + " null removes it.")
+    downsell_offer_id: str | None = Field(
+        default=None, pattern=OFFER_ID, description=DOWNSELL_DOC + " null removes it."
+    )
+    bump_offer_id: str | None = Field(default=None, pattern=OFFER_ID, description=BUMP_DOC + " null removes it.")
+    pix_reminder_minutes: int | None = Field(default=None, ge=1, le=24 * 60, description=PIX_REMINDER_DOC)
+    pix_follow_up_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60, description=PIX_FOLLOW_UP_DOC)
 
     _delivery = field_validator("delivery", mode="wrap")(_delivery_problems)
 
-    @field_validator("title", "price_cents", "bot_ids", "description", "position", "ask_phone", "enabled")
+    @field_validator(
+        "title",
+        "price_cents",
+        "bot_ids",
+        "description",
+        "position",
+        "ask_phone",
+        "enabled",
+        "listed",
+        "renewal_reminder_days",
+    )
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         if value is None:  # explicit null (a left-out field is never validated)
@@ -141,7 +201,8 @@ LIST_DOC = (
 PATCH_DOC = (
     "Change any field on every bot at once; bot_ids (the whole new list) adds and removes the "
     "offer's copies. One transaction: all the bots change or none. Fields left out keep their value; "
-    "null removes stars_price or delivery. A concurrent change of the same offer makes this one a "
+    "null removes stars_price, delivery, access_days, a linked offer or a PIX follow-up. "
+    "A concurrent change of the same offer makes this one a "
     "409: read it again and retry. Bots show the change within their cache time (30 s by default)."
 )
 
@@ -201,6 +262,14 @@ def offer_view(copies: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "position": item.get("position", 0),
         "ask_phone": item.get("ask_phone", False),
         "enabled": item.get("enabled", True),
+        "listed": item.get("listed", True),
+        "access_days": item.get("access_days"),
+        "renewal_reminder_days": item.get("renewal_reminder_days", [3, 1]),
+        "upsell_offer_id": item.get("upsell_offer_id"),
+        "downsell_offer_id": item.get("downsell_offer_id"),
+        "bump_offer_id": item.get("bump_offer_id"),
+        "pix_reminder_minutes": item.get("pix_reminder_minutes"),
+        "pix_follow_up_minutes": item.get("pix_follow_up_minutes"),
     }
 
 
@@ -252,6 +321,32 @@ def _checked_bots(items: Store, tenant_id: str, bot_ids: Sequence[str]) -> list[
     return list(bot_ids)
 
 
+LINKED = ("upsell_offer_id", "downsell_offer_id", "bump_offer_id")
+
+
+def _checked_links(
+    items: Store, tenant_id: str, offer_id: str, bot_ids: Sequence[str], content: dict[str, Any]
+) -> None:
+    """An upsell, downsell or bump names another offer sold by every one of this offer's bots."""
+    problems = []
+    for field in LINKED:
+        linked = content.get(field)
+        if not linked:
+            continue
+        if linked == offer_id:
+            problems.append(FieldProblem(field, "an offer cannot follow itself"))
+            continue
+        missing = [
+            bot_id
+            for bot_id in bot_ids
+            if (items.get(*keys.offer(bot_id, str(linked)), consistent=True) or {}).get("tenant_id") != tenant_id
+        ]
+        if missing:
+            problems.append(FieldProblem(field, f"offer {linked} is not sold by {', '.join(missing)}: create it first"))
+    if problems:
+        raise Invalid("invalid input", problems)
+
+
 def _copy_item(tenant_id: str, bot_id: str, offer_id: str, content: dict[str, Any], revision: int) -> dict[str, Any]:
     """One bot's copy as stored: validated by the Offer model, plus the offer's revision."""
     try:
@@ -284,6 +379,7 @@ def create_offer(items: Store, tenant_id: str, request: OfferCreate) -> dict[str
     else:
         bot_ids = _checked_bots(items, tenant_id, request.bot_ids)
     content = request.model_dump(include=set(CONTENT), exclude_none=True)
+    _checked_links(items, tenant_id, request.id, bot_ids, content)
     copies = [_copy_item(tenant_id, bot_id, request.id, content, 1) for bot_id in bot_ids]
     writes = [Write(item=copy, condition="attribute_not_exists(pk)") for copy in copies]
     try:
@@ -316,6 +412,7 @@ def update_offer(items: Store, tenant_id: str, offer_id: str, request: OfferUpda
             content.pop(field, None)
         else:
             content[field] = value
+    _checked_links(items, tenant_id, offer_id, wanted, content)
     revision = max(_revision(copy) for copy in copies) + 1
     writes: list[Write] = []
     names = {"#tenant": "tenant_id", "#revision": "revision"}
