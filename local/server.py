@@ -540,7 +540,21 @@ def _mount_introspection(stack: LocalStack) -> None:
             return LocalResponse.json({"error": "no sign-in link", "api": answer.json()}, 502)
         return LocalResponse(302, b"", {"location": str(answer.json()["url"])})
 
+    def clock(request: LocalRequest) -> LocalResponse:
+        """Move every function's clock ahead (``{"seconds": N}``): due work comes due, charges expire."""
+        from datetime import timedelta
+
+        from funil.clock import iso, travel
+
+        try:
+            seconds = float(json.loads(request.body or b"{}").get("seconds"))
+            now = travel(timedelta(seconds=seconds))
+        except (TypeError, ValueError, AttributeError):
+            return LocalResponse.json({"error": 'send {"seconds": <a number >= 0>}'}, 400)
+        return LocalResponse.json({"now": iso(now)})
+
     stack.add_route("GET", "/_local/seed", seed)
+    stack.add_route("POST", "/_local/clock", clock)
     stack.add_route("GET", "/_local/dashboard", dashboard)
     stack.add_route("GET", "/_local/items", items)
     stack.add_route("GET", "/_local/queues", queues)

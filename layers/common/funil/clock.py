@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 Clock = Callable[[], datetime]
 
+# How far the local stack has moved its clock ahead (``POST /_local/clock``), so a 30-day access or a
+# PIX follow-up can come due in a test; nothing deployed ever changes it.
+_ahead = [timedelta(0)]
+
 
 def utc_now() -> datetime:
-    return datetime.now(UTC)
+    return datetime.now(UTC) + _ahead[0]
+
+
+def travel(by: timedelta) -> datetime:
+    """Move this process's clock ahead (the local stack only). Returns the new now."""
+    if by < timedelta(0):
+        raise ValueError("time only moves forward")
+    _ahead[0] += by
+    return utc_now()
 
 
 def to_epoch_ms(moment: datetime) -> int:
