@@ -42,6 +42,12 @@ PAYLOADS = (
     ),
     Payload(
         "apipix",
+        "webhook_pix_pagador_efi.json",
+        personal=("Consultoria Efi", "09089356000118", "pagando o pix"),
+        kept=("E1803615022211340s08793XPJ", "fc9a43k6ff384ryP5f41719", "0.01", "2020-12-21T13:40:34.000Z"),
+    ),
+    Payload(
+        "apipix",
         "get_cob_concluida.json",
         personal=("12345678000195", "Empresa de Serviços SA", "0123456789"),
         kept=(
@@ -61,9 +67,9 @@ PAYLOADS = (
     ),
     Payload(
         "mercadopago",
-        "webhook_payment_updated.json",
+        "webhook_payment_created.json",
         personal=(),
-        kept=("123456", "payment.updated", "2021-11-01T02:02:02Z"),
+        kept=("999999999", "payment.created", "2015-03-25T10:04:58.396-04:00"),
     ),
     Payload(
         "mercadopago",
@@ -140,6 +146,41 @@ PAYLOADS = (
         "woovi",
         "get_charge_active.json",
         personal=("Dan", "email0@example.com", "5511999999999", "31324227036"),
-        kept=("9134e286-6f71-427a-bf00-241681624586", "ACTIVE", "2021-03-02 17:28:51.882000+00:00"),
+        kept=("9134e286-6f71-427a-bf00-241681624586", "ACTIVE", "2021-03-02T17:28:51.882Z"),
+    ),
+    Payload(
+        "woovi",
+        "webhook_refund_sent_confirmed.json",
+        personal=("Sapataria Xiq Bom", "06888687000120", "47960950000121", "73519"),
+        kept=(
+            "D548114172025081421318FbVaF2LTWr",
+            "E31680151202508141543GVL7OCT44VU",
+            "10001",
+            "PIX_TRANSACTION_REFUND_SENT_CONFIRMED",
+            "2025-08-14T21:31:49.755Z",
+        ),
+    ),
+    Payload(
+        "woovi",
+        "webhook_transaction_refund_received.json",
+        personal=("CASAS AMERICANAS", "05460236000124"),
+        kept=(
+            "5e1f0740-4a18-4030-a5a7-686d3d8ec419",
+            "D23114447202209161415HPf0GiKMeR4",
+            "151",
+            "OPENPIX:TRANSACTION_REFUND_RECEIVED",
+            "2022-09-16T14:15:39.597Z",
+        ),
+    ),
+    Payload(
+        "woovi",
+        "get_transaction.json",
+        personal=("Dan", "email0@example.com", "5511999999999", "31324227036", "payer info 0", "28613271892"),
+        kept=(
+            "9134e286-6f71-427a-bf00-241681624586",
+            "E18236120202012032010s0133872GZA",
+            "PAYMENT",
+            "2021-03-03T12:33:00.536Z",
+        ),
     ),
 )
