@@ -5,12 +5,18 @@ Routes (``Authorization: <AppID>``, no Bearer): ``POST /api/v1/charge`` (``corre
 correlationID or charge id) answering ``{"charge": {...}}``, ``GET /api/v1/charge?start&end&skip&limit``
 (created in ``[start, end]``, RFC 3339) answering ``{"pageInfo": {...}, "charges": [...]}``,
 ``DELETE /api/v1/charge/{id}`` answering ``{"status": "OK", "id": ...}``. Statuses ``ACTIVE`` →
-``COMPLETED`` | ``EXPIRED``.
+``COMPLETED`` | ``EXPIRED``. ``GET /api/v1/charge/{id}/refund`` answers the charge's refunds
+(``{"refunds": [{status, value, correlationID, endToEndId, time}]}``); ``GET /api/v1/transaction/{id}``
+(the endToEndId of the Pix that paid a charge, or its transactionID) answers ``{"transaction": {...,
+"charge": {...}}}``; an unknown id is a 400, as Woovi answers.
 The account's webhooks: ``POST /api/v1/webhook`` (``{"webhook": {name, event, url, authorization,
 isActive}}``; no event means ``OPENPIX:TRANSACTION_RECEIVED``), ``GET /api/v1/webhook?url=``,
 ``DELETE /api/v1/webhook/{id}``.
 
-``webhook(correlation_id, event)`` builds the notification Woovi would POST: the raw JSON body and
+``refund(correlation_id, value)`` gives back (part of) a paid charge. ``webhook(correlation_id, event)``
+builds the notification Woovi would POST (a refund event in its published shape: ``refundTransaction``
+and ``originalTransaction`` with no charge; the deprecated one with ``charge`` and the refund as
+``pix``; of the charge's latest refund, a whole one recorded when there is none): the raw JSON body and
 ``x-webhook-signature`` = base64(RSA PKCS#1 v1.5 SHA-256 over the raw body) with the fake's private
 key; tests give the adapter ``public_key_pem`` instead of Woovi's published key. ``notify(correlation_id,
 event, deliver)`` POSTs it to every active webhook registered for that event (none: nothing is sent).
@@ -31,6 +37,13 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from local.fakes.gateway_common import Deliver, FakeGatewayBase, dynamic_brcode, json_body
 
+# Woovi's refund events (the deprecated one names the charge; the others only the original Pix).
+REFUND_EVENTS = (
+    "OPENPIX:TRANSACTION_REFUND_RECEIVED",
+    "PIX_TRANSACTION_REFUND_SENT_CONFIRMED",
+    "PIX_TRANSACTION_REFUND_RECEIVED_CONFIRMED",
+)
+
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -50,6 +63,8 @@ class FakeWoovi(FakeGatewayBase):
     private_key: rsa.RSAPrivateKey = field(default_factory=lambda: rsa.generate_private_key(65537, 2048))
     charges: dict[str, dict[str, Any]] = field(default_factory=dict)
     hooks: dict[str, dict[str, Any]] = field(default_factory=dict)  # the account's webhooks by id
+    paid_by: dict[str, str] = field(default_factory=dict)  # correlationID -> endToEndId of the Pix that paid it
+    refunds: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # correlationID -> its refunds
 
     @property
     def public_key_pem(self) -> str:
@@ -64,6 +79,59 @@ class FakeWoovi(FakeGatewayBase):
 
     def pay(self, correlation_id: str) -> None:
         self.charges[correlation_id].update(status="COMPLETED", paidAt=_iso(datetime.now(UTC)))
+        self._end_to_end_id(correlation_id)
+
+    def _end_to_end_id(self, correlation_id: str) -> str:
+        """The endToEndId of the Pix that paid the charge (made up the first time it is asked)."""
+        return self.paid_by.setdefault(correlation_id, "E54811417" + uuid.uuid4().hex[:23])
+
+    def refund(self, correlation_id: str, value: int | None = None) -> dict[str, Any]:
+        """Give back ``value`` cents (all by default) of a paid charge, confirmed at once."""
+        charge = self.charges[correlation_id]
+        refund = {
+            "status": "CONFIRMED",
+            "value": charge["value"] if value is None else value,
+            "correlationID": str(uuid.uuid4()),
+            "endToEndId": "D54811417" + uuid.uuid4().hex[:23],
+            "time": _iso(datetime.now(UTC)),
+            "comment": "",
+        }
+        self.refunds.setdefault(correlation_id, []).append(refund)
+        return refund
+
+    def _transaction(self, correlation_id: str) -> dict[str, Any]:
+        """The received Pix that paid a charge, as ``GET /api/v1/transaction/{id}`` answers it."""
+        charge = self.charges[correlation_id]
+        return {
+            "charge": charge,
+            "value": charge["value"],
+            "time": charge.get("paidAt"),
+            "transactionID": charge["transactionID"],
+            "type": "PAYMENT",
+            "endToEndId": self._end_to_end_id(correlation_id),
+        }
+
+    def _refund_payload(self, correlation_id: str, event: str) -> dict[str, Any]:
+        charge = self.charges[correlation_id]
+        refund = (self.refunds.get(correlation_id) or [self.refund(correlation_id)])[-1]
+        moved = {
+            "value": refund["value"],
+            "time": refund["time"],
+            "endToEndId": refund["endToEndId"],
+            "createdAt": refund["time"],
+            "partial": refund["value"] < charge["value"],
+        }
+        if event == "OPENPIX:TRANSACTION_REFUND_RECEIVED":  # deprecated: the charge named, the refund as pix
+            return {"event": event, "charge": charge, "pixQrCode": None, "pix": {**moved, "charge": charge},
+                    "company": {"id": "fake", "name": "Fake"}, "refunds": []}  # fmt: skip
+        original = self._transaction(correlation_id)
+        return {
+            "event": event,
+            "refundTransaction": {**moved, "status": "CONFIRMED", "type": "REFUND"},
+            "originalTransaction": {key: original[key] for key in ("value", "time", "endToEndId", "type")}
+            | {"status": "CONFIRMED"},
+            "company": {"id": "fake", "name": "Fake"},
+        }
 
     def expire(self, correlation_id: str) -> None:
         self.charges[correlation_id]["status"] = "EXPIRED"
@@ -71,11 +139,13 @@ class FakeWoovi(FakeGatewayBase):
     def webhook(self, correlation_id: str, event: str = "OPENPIX:CHARGE_COMPLETED") -> tuple[bytes, dict[str, str]]:
         charge = self.charges[correlation_id]
         payload: dict[str, Any] = {"event": event, "charge": charge, "company": {"id": "fake", "name": "Fake"}}
-        if charge["status"] == "COMPLETED":
+        if event in REFUND_EVENTS:
+            payload = self._refund_payload(correlation_id, event)
+        elif charge["status"] == "COMPLETED":
             payload["pix"] = {
                 "value": charge["value"],
                 "time": charge.get("paidAt"),
-                "endToEndId": "E" + uuid.uuid4().hex[:31],
+                "endToEndId": self._end_to_end_id(correlation_id),
                 "transactionID": charge["transactionID"],
                 "charge": charge,
             }
@@ -127,6 +197,24 @@ class FakeWoovi(FakeGatewayBase):
             return self._create(json_body(request))
         if path == "/api/v1/charge" and request.method == "GET":
             return self._list(request.url.params)
+        if path.startswith("/api/v1/transaction/") and request.method == "GET":
+            key = path.rsplit("/", 1)[1]
+            paid = next(
+                (
+                    cid
+                    for cid, e2e in self.paid_by.items()
+                    if key in (e2e, self.charges.get(cid, {}).get("transactionID"))
+                ),
+                None,
+            )
+            if paid is None:
+                return httpx.Response(400, json={"error": "Transação não encontrada"})
+            return httpx.Response(200, json={"transaction": self._transaction(paid)})
+        if path.startswith("/api/v1/charge/") and path.endswith("/refund") and request.method == "GET":
+            key = path.split("/")[-2]
+            if key not in self.charges:
+                return httpx.Response(400, json={"error": "Cobrança não encontrada"})
+            return httpx.Response(200, json={"refunds": self.refunds.get(key, [])})
         if path.startswith("/api/v1/charge/"):
             key = path.rsplit("/", 1)[1]
             charge = self.charges.get(key) or next(

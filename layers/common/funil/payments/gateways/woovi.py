@@ -7,6 +7,14 @@ answers ``{"charge": {...}}``; ``DELETE /api/v1/charge/{id}`` removes an active 
 ``GET /api/v1/charge?start&end`` lists (``charges`` + ``pageInfo``). Charge status ``ACTIVE`` →
 ``COMPLETED`` | ``EXPIRED``.
 
+Refunds: ``PIX_TRANSACTION_REFUND_SENT_CONFIRMED`` (and ``…_RECEIVED_CONFIRMED``, whose published
+example is the same body) carry ``refundTransaction`` and ``originalTransaction`` but no charge:
+the charge is found with ``GET /api/v1/transaction/{originalTransaction.endToEndId}`` (the
+transaction's ``charge.correlationID``); the deprecated ``OPENPIX:TRANSACTION_REFUND_RECEIVED``
+names the charge and its ``pix`` is the refund itself. What was given back so far comes from
+``GET /api/v1/charge/{id}/refund`` (the ``CONFIRMED`` ones), so a second partial refund is not
+mistaken for the whole.
+
 Webhooks carry ``x-webhook-signature``: base64 of an RSA (PKCS#1 v1.5) SHA-256 signature of the raw
 body made with Woovi's private key; we verify it with Woovi's published public key (overridable
 per gateway: ``options.webhook_public_key``, e.g. the sandbox key). The body has no timestamp, so
@@ -18,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -75,16 +84,29 @@ EVENT_STATUS: dict[str, ChargeStatus | None] = {
     "OPENPIX:CHARGE_COMPLETED_NOT_SAME_CUSTOMER_PAYER": ChargeStatus.PAID,
     "OPENPIX:CHARGE_EXPIRED": ChargeStatus.EXPIRED,
     "OPENPIX:TRANSACTION_RECEIVED": None,
-    "OPENPIX:TRANSACTION_REFUND_RECEIVED": ChargeStatus.REFUNDED,  # deprecated name, still sent
-    "PIX_TRANSACTION_REFUND_RECEIVED_CONFIRMED": ChargeStatus.REFUNDED,
 }
+
+# Refunds confirmed. The published examples: ``…_SENT_…`` gives back a Pix the account received
+# (original ``type: PAYMENT``), ``…_RECEIVED_…`` is one the account receives back, yet its
+# "confirmed" example is the sent one's body; both are read, and only a refund of a charge counts.
+REFUND_EVENTS = frozenset(
+    {
+        "OPENPIX:TRANSACTION_REFUND_RECEIVED",  # deprecated name, still sent
+        "PIX_TRANSACTION_REFUND_SENT_CONFIRMED",
+        "PIX_TRANSACTION_REFUND_RECEIVED_CONFIRMED",
+    }
+)
 
 # The events registered at setup: a charge paid, expired, and a Pix of it given back.
 REGISTERED_EVENTS = (
     "OPENPIX:CHARGE_COMPLETED",
     "OPENPIX:CHARGE_EXPIRED",
+    "PIX_TRANSACTION_REFUND_SENT_CONFIRMED",
     "PIX_TRANSACTION_REFUND_RECEIVED_CONFIRMED",
 )
+
+# An endToEndId as it goes into a URL path (Pix's own are 32 letters and digits).
+_E2E_RE = re.compile(r"[A-Za-z0-9]{1,64}")
 
 
 def load_public_key(pem: str) -> rsa.RSAPublicKey:
@@ -252,6 +274,8 @@ class WooviAdapter:
     ) -> list[WebhookEvent]:
         payload = webhook_object(body, NAME)
         event = str(payload.get("event") or "")
+        if event in REFUND_EVENTS:
+            return self._refund_events(payload)
         pix = fields_of(payload.get("pix"))
         charge = payload.get("charge") if isinstance(payload.get("charge"), dict) else pix.get("charge")
         if (event and event not in EVENT_STATUS) or not isinstance(charge, dict) or not charge.get("correlationID"):
@@ -259,26 +283,86 @@ class WooviAdapter:
         parsed = self._to_charge(charge)
         # A signed body without ``event`` still says what the charge is: its own status decides.
         status = EVENT_STATUS.get(event) or parsed.status
-        refund = payload.get("refundTransaction") or payload.get("refund")
-        refund = refund if isinstance(refund, dict) else {}
-        refunded = to_cents(refund["value"], NAME) if refund.get("value") is not None else None
-        is_refund = status is ChargeStatus.REFUNDED
         return [
             WebhookEvent(
-                kind="refund" if is_refund else "payment",
+                kind="payment",
                 gateway_charge_id=parsed.gateway_charge_id,
                 reference=parsed.reference,
                 status=status,
                 amount_cents=parsed.amount_cents,
                 currency="BRL",
-                occurred_at=(parse_time(refund.get("time")) if is_refund else None)
-                or parsed.paid_at
-                or parse_time(pix.get("time")),
+                occurred_at=parsed.paid_at or parse_time(pix.get("time")),
                 needs_refetch=False,
                 payer=_person(payload.get("payer")) or _person(pix.get("payer")) or parsed.payer,
-                refunded_cents=refunded if is_refund else None,
             )
         ]
+
+    def _refund_events(self, payload: Mapping[str, Any]) -> list[WebhookEvent]:
+        """A confirmed refund of one of our charges; nothing for a refund of anything else."""
+        # ``refundTransaction``; in the deprecated event, ``pix`` is the refund itself.
+        refund = fields_of(payload.get("refundTransaction")) or fields_of(payload.get("pix"))
+        if refund.get("status", "CONFIRMED") != "CONFIRMED" or refund.get("value") is None:
+            return []
+        this_refund = to_cents(refund["value"], NAME)  # unreadable: a 400 before anything is asked
+        if this_refund <= 0:
+            return []
+        original = fields_of(payload.get("originalTransaction"))
+        charge = payload.get("charge") if isinstance(payload.get("charge"), dict) else refund.get("charge")
+        if not isinstance(charge, dict) or not charge.get("correlationID"):
+            charge = self._charge_of_transaction(original.get("endToEndId")) or {}
+        correlation_id = str(charge.get("correlationID") or "")
+        if not _valid_id(correlation_id):
+            return []  # a static QR's Pix, a withdrawal given back, a transaction of no charge
+        value = charge.get("value", original.get("value"))
+        return [
+            WebhookEvent(
+                kind="refund",
+                gateway_charge_id=correlation_id,
+                reference=correlation_id,
+                status=ChargeStatus.REFUNDED,
+                amount_cents=to_cents(value, NAME) if value is not None else None,
+                currency="BRL",
+                occurred_at=parse_time(refund.get("time")),
+                needs_refetch=False,
+                payer=_person(original.get("payer")),
+                refunded_cents=self._refunded_so_far(correlation_id, this_refund),
+            )
+        ]
+
+    def _charge_of_transaction(self, end_to_end_id: object) -> dict[str, Any] | None:
+        """The charge a received Pix paid (``GET /api/v1/transaction/{endToEndId}``); None when the
+        account has no such transaction or it paid no charge."""
+        if not isinstance(end_to_end_id, str) or not _E2E_RE.fullmatch(end_to_end_id):
+            return None
+        try:
+            data = self._remote.call("GET", f"/api/v1/transaction/{end_to_end_id}", operation="get_transaction")
+        except GatewayError as error:
+            if error.transient:
+                raise
+            return None  # not a transaction of this account
+        transaction = fields_of(data.get("transaction")) if isinstance(data, dict) else {}
+        charge = transaction.get("charge")
+        if not isinstance(charge, dict) or not charge.get("correlationID"):
+            return None
+        return {**charge, "value": charge.get("value", transaction.get("value"))}
+
+    def _refunded_so_far(self, correlation_id: str, this_refund: int) -> int:
+        """Cents given back so far: the charge's confirmed refunds (``GET /api/v1/charge/{id}/refund``),
+        at least this one. Never more than Woovi lists: counting this refund twice could make a
+        partial refund look whole and take the product back."""
+        try:
+            data = self._remote.call("GET", f"/api/v1/charge/{correlation_id}/refund", operation="get_refunds")
+        except GatewayError as error:
+            if error.transient:
+                raise
+            return this_refund  # no list (an AppID without the refunds scope): this refund alone
+        listed = data.get("refunds") if isinstance(data, dict) else None
+        confirmed = [
+            to_cents(item.get("value", 0), NAME)
+            for item in (listed if isinstance(listed, list) else [])
+            if isinstance(item, dict) and item.get("status") == "CONFIRMED"
+        ]
+        return max(sum(confirmed), this_refund)
 
 
 def _person(fields: object) -> Payer | None:
@@ -299,6 +383,11 @@ def _person(fields: object) -> Payer | None:
     )
 
 
+def _valid_id(gateway_charge_id: str) -> bool:
+    ids = gateway_charge_id
+    return 0 < len(ids) <= 200 and ids.isascii() and all(c.isalnum() or c in "-_:=" for c in ids)
+
+
 def _check_id(gateway_charge_id: str) -> None:
-    if not gateway_charge_id or not all(c.isalnum() or c in "-_:=" for c in gateway_charge_id):
+    if not _valid_id(gateway_charge_id):
         raise GatewayError(f"{NAME}: invalid charge id", transient=False)
