@@ -20,7 +20,10 @@
   link: a join-request link sends the bot a ``chat_join_request`` update;
 - ``GET /_local/chat/{bot_id}``: a web chat with the bot (pt-BR, no external resources): Start with
   a token (``?start=``), messages, photos, inline buttons, PIX paid through the sandbox, the delivery;
-  a token minted for another bot is named on the page with a link to that bot's chat;
+  a reply keyboard under the input (``remove_keyboard`` hides it, ``one_time_keyboard`` after a tap):
+  a ``request_contact`` button sends ``message.contact`` with the test user's own ``user_id`` and a
+  fictitious number made from that id, as Telegram would; a token minted for another bot is named on
+  the page with a link to that bot's chat;
 - ``GET /_local/chat?start=<token>``: the chat of the bot the click's token belongs to (a redirect);
 - ``GET /_local/telegram``: the bots with their chat page and calls URLs;
   ``GET /_local/telegram/violations``: the calls that broke the Bot API spec;
