@@ -34,7 +34,6 @@ import json
 import re
 import secrets
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -44,6 +43,7 @@ from urllib.parse import parse_qs, urlencode
 from zoneinfo import ZoneInfo
 
 import httpx
+from funil.clock import utc_now
 
 MAX_EVENTS = 1000
 MAX_AGE_SECONDS = 7 * 24 * 3600
@@ -104,7 +104,7 @@ class Recorded:
 class FakeMetaGraph:
     access_tokens: set[str] | None = None  # None: any non-empty token is valid
     token_pattern: re.Pattern[str] | None = None  # also valid: tokens of this shape
-    now: Callable[[], float] = time.time
+    now: Callable[[], float] = lambda: utc_now().timestamp()  # the local stack's clock, travel included
     timeout_sleep_seconds: float = 2.0  # over the sender's 1.5 s timeout (HTTP-mounted use)
     recorded: list[Recorded] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)

@@ -22,15 +22,14 @@ import json
 import re
 import secrets
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
-from funil.clock import iso
+from funil.clock import iso, utc_now
 from funil.payments.brcode import BrCode
 from funil.payments.gateways.sandbox import SIGNATURE_HEADER, reference_to_txid, sign
 
@@ -149,7 +148,7 @@ class SandboxGateway:
         for charge in self.charges.values():  # idempotent on the reference, per account
             if charge["reference"] == reference and self.owner(charge["id"]) == api_key:
                 return httpx.Response(200, json=charge)
-        now = datetime.now(UTC)
+        now = utc_now()
         charge_id = "ch_" + uuid.uuid4().hex[:20]
         code = BrCode(
             key=self.pix_key, amount_cents=amount, txid=reference_to_txid(reference), merchant_name="FUNIL SANDBOX"
@@ -185,11 +184,11 @@ class SandboxGateway:
             {
                 "id": "evt_" + uuid.uuid4().hex[:16],
                 "type": event_type,
-                "created_at": iso(datetime.now(UTC)),
+                "created_at": iso(utc_now()),
                 "data": charge,
             }
         ).encode()
-        stamp = int(time.time()) if timestamp is None else timestamp
+        stamp = int(utc_now().timestamp()) if timestamp is None else timestamp
         headers = {
             "content-type": "application/json",
             SIGNATURE_HEADER: sign(secret or self._secret(self.owner(str(charge["id"]))), body, stamp),
@@ -210,7 +209,7 @@ class SandboxGateway:
                 raise KeyError(charge_or_reference)
             charge["status"] = status
             if status == "paid":
-                charge["paid_at"] = iso(datetime.now(UTC))
+                charge["paid_at"] = iso(utc_now())
             if payer is not None:
                 charge["payer"] = payer  # as the payer's bank reported it, in the charge and its webhook
             snapshot = dict(charge)
@@ -236,7 +235,7 @@ class SandboxGateway:
                 {
                     "attempt": attempt,
                     "type": event_type,
-                    "at": iso(datetime.now(UTC)),
+                    "at": iso(utc_now()),
                     "status": status,
                     "next_retry_in_seconds": retry_in,
                 }
