@@ -463,3 +463,13 @@ class TelegramClient:
 
     def set_webhook(self, url: str, secret_token: str, allowed_updates: Sequence[str] | None = None) -> None:
         self.call(self.bot.set_webhook(url, secret_token=secret_token, allowed_updates=allowed_updates))
+
+    # -- members (an access that ended: funil.access) --
+
+    def ban_chat_member(self, chat_id: int | str, user_id: int) -> None:
+        """Remove a member from a group or channel (banned until unbanned; safe to repeat)."""
+        self.call(self.bot.ban_chat_member(chat_id, user_id))
+
+    def unban_chat_member(self, chat_id: int | str, user_id: int, *, only_if_banned: bool = True) -> None:
+        """Lift a ban so the user may join again through a new link; ``only_if_banned``: never adds anyone."""
+        self.call(self.bot.unban_chat_member(chat_id, user_id, only_if_banned=only_if_banned))
