@@ -20,6 +20,12 @@ token of BotFather's shape (obviously local: ``<id>:TEST-funil-local-…``) for 
 Faults per bot/chat: ``block(chat_id)`` (403 bot was blocked by the user), ``rate_limit(…)`` (429
 with retry_after), ``revoke_token(token)`` (401 Unauthorized).
 
+Rate limits, opt-in (``rate_limits=True`` or ``enforce_rate_limits()``): like Telegram's flood control,
+a message (``send*``, ``copyMessage``, ``forwardMessage``) beyond ``bot_per_second`` (30) of one bot,
+or ``chat_per_second`` (1) to one chat, within the last second answers 429 with
+``parameters.retry_after`` (whole seconds until the window has room). Off by default: the bot's own
+flows send a few messages to one chat at once, as Telegram tolerates in short bursts.
+
 Use in-process with ``httpx.MockTransport(fake.handle)``, over real HTTP with ``serve_http(fake)``
 (what python-telegram-bot's HTTPXRequest talks to in tests), or mounted in the local stack
 (local/telegram_local.py).
@@ -30,10 +36,12 @@ from __future__ import annotations
 import html
 import itertools
 import json
+import math
 import re
 import secrets
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from email.parser import BytesParser
@@ -505,8 +513,12 @@ class FakeTelegramApi:
     bots: dict[str, FakeBot] = field(default_factory=dict)  # token → bot
     webhooks: dict[str, dict[str, Any]] = field(default_factory=dict)
     revoked: set[str] = field(default_factory=set)
+    rate_limits: bool = False  # True: 429 beyond bot_per_second per bot / chat_per_second per chat
+    bot_per_second: int = 30
+    chat_per_second: int = 1
     _message_ids: dict[tuple[str, str], Iterator[int]] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
+    _sent_at: dict[str, deque[float]] = field(default_factory=dict)  # "bot" / "bot#chat" → accepted sends' times
 
     # -- configuration ---------------------------------------------------------------------------
 
@@ -571,6 +583,12 @@ class FakeTelegramApi:
         description = f"Too Many Requests: retry after {retry_after}"
         self.fail(TelegramFault(429, description, bot, chat, method, retry_after=retry_after, times=times))
 
+    def enforce_rate_limits(self, on: bool = True, *, bot_per_second: int = 30, chat_per_second: int = 1) -> None:
+        """Answer 429 like Telegram's flood control beyond these rates (see the module's docstring)."""
+        with self._lock:
+            self.rate_limits, self.bot_per_second, self.chat_per_second = on, bot_per_second, chat_per_second
+            self._sent_at.clear()
+
     def revoke_token(self, token: str) -> None:
         """The token was revoked at BotFather: 401 Unauthorized for every call with it."""
         with self._lock:
@@ -587,6 +605,7 @@ class FakeTelegramApi:
             self.faults.clear()
             self.revoked.clear()
             self.files.clear()
+            self._sent_at.clear()
 
     # -- what was received ------------------------------------------------------------------------
 
@@ -672,6 +691,10 @@ class FakeTelegramApi:
                 return self._record_error(
                     token, canonical, parsed, _error(fault.status, fault.description, parameters), []
                 )
+            wait = self._flood_wait(bot.label, canonical, parsed)
+            if wait is not None:
+                description = f"Too Many Requests: retry after {wait}"
+                return self._record_error(token, canonical, parsed, _error(429, description, {"retry_after": wait}), [])
             result = self._result(bot, canonical, parsed)
             self._record(token, canonical, parsed, TelegramApiResult(200, {"ok": True, "result": result}))
             return TelegramApiResult(200, {"ok": True, "result": result})
@@ -691,6 +714,29 @@ class FakeTelegramApi:
             else:
                 stored[name] = value
         return stored
+
+    def _flood_wait(self, bot: str, method: str, params: Mapping[str, Any]) -> int | None:
+        """Seconds to wait when this message would break the rates (None: it goes, and is counted)."""
+        if not self.rate_limits or not (
+            (method.startswith("send") and method != "sendChatAction") or method in {"copyMessage", "forwardMessage"}
+        ):
+            return None
+        now = self.now()
+        windows = [
+            (self._sent_at.setdefault(bot, deque()), self.bot_per_second),
+            (self._sent_at.setdefault(f"{bot}#{params.get('chat_id')}", deque()), self.chat_per_second),
+        ]
+        wait = 0.0
+        for sent, limit in windows:
+            while sent and sent[0] <= now - 1.0:
+                sent.popleft()
+            if len(sent) >= limit:
+                wait = max(wait, sent[len(sent) - limit] + 1.0 - now)
+        if wait > 0:
+            return max(1, math.ceil(wait))
+        for sent, _limit in windows:
+            sent.append(now)
+        return None
 
     def _fault(self, bot: str, method: str, params: Mapping[str, Any]) -> TelegramFault | None:
         for fault in list(self.faults):
