@@ -30,10 +30,11 @@ class Resources:
     keys: dict[str, str] = field(default_factory=dict)  # logical id -> KMS key id
     secrets: dict[str, str] = field(default_factory=dict)  # logical id -> Secrets Manager secret ARN (!Ref)
     buckets: dict[str, str] = field(default_factory=dict)  # logical id -> S3 bucket name
+    apis: dict[str, str] = field(default_factory=dict)  # logical id of an HttpApi -> its API id
     parameters: dict[str, str] = field(default_factory=dict)
 
     def ref(self, logical_id: str) -> str:
-        for mapping in (self.tables, self.queues, self.keys, self.secrets, self.buckets, self.parameters):
+        for mapping in (self.tables, self.queues, self.keys, self.secrets, self.buckets, self.apis, self.parameters):
             if logical_id in mapping:
                 return mapping[logical_id]
         raise KeyError(logical_id)
@@ -132,6 +133,9 @@ def provision(template: Template | None = None) -> Resources:
     for name in template.resources_of("AWS::S3::Bucket"):
         s3.create_bucket(Bucket=name.lower())
         resources.buckets[name] = name.lower()
+    apigateway = boto3.client("apigatewayv2", region_name=REGION)
+    for name in template.resources_of("AWS::Serverless::HttpApi"):
+        resources.apis[name] = apigateway.create_api(Name=name, ProtocolType="HTTP")["ApiId"]
     return resources
 
 

@@ -8,10 +8,12 @@ The redirect sets both cookies the way Meta's parameter builder (PyPI ``capi_par
 our test oracle) does: a missing ``_fbp`` is minted as ``fb.1.<ms>.<random 0..2^31-1>``, an ``_fbc``
 built from this click's fbclid replaces a missing or older one, each set first-party for 90 days on
 ``Path=/``. Where we differ, on purpose: no appendix (it names the builder's language and version,
-and we are not the builder), subdomain index 1 always (as ``fbc_from_fbclid``), and no ``Domain``
-attribute: the cookie belongs to the host that served the bridge page, whose Pixel reads it (on the
-API's own ``execute-api`` host a Domain attribute would be refused anyway: that name is a public
-suffix), and ``SameSite=Lax; Secure``.
+and we are not the builder), subdomain index 1 always (as ``fbc_from_fbclid``), and ``SameSite=Lax;
+Secure``. On the deployment's own host there is no ``Domain`` attribute: the cookie belongs to the
+host that served the bridge page, whose Pixel reads it (on the API's ``execute-api`` host a Domain
+attribute would be refused anyway: that name is a public suffix). On a seller's own domain the
+cookies go on its registrable parent (go.example.com → ``Domain=example.com``), as the builder sets
+them on the eTLD+1 it computes, so the seller's site shares them (docs/domains.md).
 """
 
 from __future__ import annotations
@@ -80,6 +82,8 @@ def new_fbp(now_ms: int, payload: int) -> str:
     return f"fb.1.{now_ms}.{payload}"
 
 
-def set_cookie(name: str, value: str) -> str:
-    """A ``Set-Cookie`` value for one of Meta's first-party cookies (see the module docstring)."""
-    return f"{name}={value}; Max-Age={COOKIE_MAX_AGE_SECONDS}; Path=/; SameSite=Lax; Secure"
+def set_cookie(name: str, value: str, domain: str | None = None) -> str:
+    """A ``Set-Cookie`` value for one of Meta's first-party cookies (see the module docstring);
+    ``domain``: a seller's registrable domain the click came under (docs/domains.md)."""
+    scope = f"; Domain={domain}" if domain else ""
+    return f"{name}={value}; Max-Age={COOKIE_MAX_AGE_SECONDS}; Path=/{scope}; SameSite=Lax; Secure"

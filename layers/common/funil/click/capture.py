@@ -142,11 +142,13 @@ def build_click_item(
     ip_hash_secret: bytes | None,
     trusted_proxy_hops: int,
     ttl_margin_days: int,
+    host: str | None = None,
 ) -> CapturedClick:
     """The click item as stored: one durable record of this visit (docs/architecture.md §2.1).
 
     ``fbp`` is the visitor's ``_fbp``: their cookie, or the one the redirect mints and sets.
     ``ip_hash_secret`` None (the key could not be read): the click is stored without its IP's HMAC.
+    ``host``: the seller's own domain the click came through (docs/domains.md); None on ours.
     """
     click_ids, utm, ad = _campaign_params(request.query)
     now_ms = clock.to_epoch_ms(now)
@@ -180,6 +182,7 @@ def build_click_item(
         "al": clean(headers.get("accept-language"), 128),
         "rf": clean(headers.get("referer"), MAX_HEADER_VALUE),
         "g": _geo(headers),
+        "h": host,
     }
     stored = {key: value for key, value in item.items() if value not in (None, {}, "")}
     return CapturedClick(stored, fbc, fbc_source == "fbclid")

@@ -62,6 +62,7 @@ def click_fields(item: Mapping[str, Any], *, visitor: bool = False) -> dict[str,
         "accept_language": item.get("al"),
         "referer": item.get("rf"),
         "geo": dict(item.get("g") or {}),
+        "host": item.get("h"),
     }
     if ms is not None:
         clicked_at = _from_epoch_ms(ms)
@@ -130,5 +131,6 @@ def click_item_from_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
         "al": fields.get("accept_language"),
         "rf": fields.get("referer"),
         "g": dict(fields.get("geo") or {}),
+        "h": fields.get("host"),
     }
     return {name: value for name, value in item.items() if value not in (None, "", {})}
