@@ -23,12 +23,16 @@ host-platform wheels, since the arm64 native ones cannot load here) with its unc
 bytecode, boto3/botocore alone in a directory, compiled, as the runtime's, and nothing else on the
 path (``python -I -S -B``: no venv, no dev packages). Floor: ``import boto3; boto3.client("dynamodb")``
 in the same environment. Per function: median import time of N fresh interpreters (floor and
-functions interleaved), the ratio to the floor, peak RSS after the import (``ru_maxrss``), and for
-each function over its budget (redirect <= 1.1x, every other handler <= 1.5x) what dominates its
-``-X importtime`` beyond the floor's modules.
+functions interleaved), the ratio to the floor, peak RSS after the import (``ru_maxrss``), the time
+the garbage collector spent during the import and its full collections, and for each function over
+its budget (redirect <= 1.1x, every other handler <= 1.5x) what dominates its ``-X importtime``
+beyond the floor's modules: each of app's direct imports by the self time of what it brought in that
+the floor does not import (its cumulative time would also count boto3 when it came first).
+``--instructions`` adds each import's instruction count under valgrind against the floor's: the
+same every run, where times on a shared machine move by a tenth of the floor.
 
 Usage: python bench/cold_import.py [--runs 15] [--importtime-runs 3] [--top 25] [--json]
-       python bench/cold_import.py --lambda [--runs 11] [--importtime-runs 3] [--env-dir DIR] [--json]
+       python bench/cold_import.py --lambda [--runs 11] [--importtime-runs 3] [--env-dir DIR] [--instructions] [--json]
 """
 
 from __future__ import annotations
@@ -325,12 +329,25 @@ def render(result: dict[str, Any], meta: dict[str, Any]) -> str:
 LAMBDA_BUDGETS = {"RedirectFunction": 1.1}  # docs/architecture.md §8
 LAMBDA_DEFAULT_BUDGET = 1.5
 
+# The child also times the garbage collector's passes during the import (gc.callbacks): a handler
+# allocates more than the floor, so it crosses more of the collector's thresholds, and the first
+# full collection (which walks every object, boto3's included) lands in the handler's time.
 TIMED_IMPORT = """
-import time, resource, json
+import time, resource, json, gc
+collector = {{"ms": 0.0, "full": 0, "started": 0.0}}
+def on_gc(phase, info):
+    if phase == "start":
+        collector["started"] = time.perf_counter()
+    else:
+        collector["ms"] += (time.perf_counter() - collector["started"]) * 1e3
+        collector["full"] += info["generation"] == 2
+gc.callbacks.append(on_gc)
 t0 = time.perf_counter(); c0 = time.process_time()
 {body}
 t1 = time.perf_counter(); c1 = time.process_time()
+gc.callbacks.remove(on_gc)
 print(json.dumps({{"import_ms": (t1 - t0) * 1e3, "import_cpu_ms": (c1 - c0) * 1e3,
+                  "gc_ms": collector["ms"], "gc_full": collector["full"],
                   "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}))
 """
 FLOOR = "floor"
@@ -374,7 +391,50 @@ def _lambda_child(
     return json.loads(lines[-1]), done.stderr
 
 
-def measure_lambda(runs: int, importtime_runs: int, top: int, env_dir: Path) -> dict[str, Any]:
+def beyond_floor(profile: dict[str, dict[str, float]], floor: dict[str, Any]) -> dict[str, float]:
+    """module -> self time of the modules it brought in that the floor does not import (itself included).
+
+    ``-X importtime`` lists a module after everything it imported (post-order, ``profile`` keeps that
+    order). Its cumulative time counts whatever it happened to import first, boto3 included when it
+    came before the SDK; this counts only what the function pays beyond the floor.
+    """
+    totals: dict[str, float] = {}
+    stack: list[tuple[int, float]] = []  # (depth, beyond-floor time of an already listed subtree)
+    for module, row in profile.items():
+        depth = int(row["depth"])
+        own = 0.0 if module in floor else row["self_ms"]
+        while stack and stack[-1][0] > depth:
+            own += stack.pop()[1]
+        totals[module] = own
+        stack.append((depth, own))
+    return totals
+
+
+def instructions(paths: list[Path], body: str, env: dict[str, str]) -> int:
+    """Instructions a fresh child executes (valgrind's callgrind, ``Ir``): the same count every run.
+
+    Wall and CPU time on a shared machine move by a tenth of the floor between runs; an instruction
+    count does not, so it tells what a change to the imports bought. (It weighs every instruction
+    alike: cache misses, which time pays for, are not in it.)
+    """
+    if shutil.which("valgrind") is None:
+        raise RuntimeError("--instructions needs valgrind (apt-get install valgrind)")
+    done = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *lambda_layer.child_argv(paths, body)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    match = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode != 0 or match is None:
+        raise RuntimeError(f"valgrind child failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return int(match.group(1))
+
+
+def measure_lambda(
+    runs: int, importtime_runs: int, top: int, env_dir: Path, count_instructions: bool = False
+) -> dict[str, Any]:
     layer, sdk = lambda_environment(env_dir)
     _, problems = lambda_layer.bytecode_problems(layer)
     if problems:
@@ -406,6 +466,10 @@ def measure_lambda(runs: int, importtime_runs: int, top: int, env_dir: Path) -> 
 
     floor_ms = statistics.median(r["import_ms"] for r in samples[FLOOR])
     floor_profile = profile([sdk], FLOOR_BODY, floor_env)
+    executed: dict[str, int] = {}
+    if count_instructions:  # beyond a child that imports nothing (interpreter start-up, the path set-up)
+        start = instructions([sdk], "pass", floor_env)
+        executed = {name: instructions(paths, body, env) - start for name, paths, body, env in subjects}
     rows = []
     for name, paths, body, env in subjects:
         times = [r["import_ms"] for r in samples[name]]
@@ -413,9 +477,14 @@ def measure_lambda(runs: int, importtime_runs: int, top: int, env_dir: Path) -> 
             "function": name,
             "import_ms": stats(times),
             "import_cpu_ms": statistics.median(r["import_cpu_ms"] for r in samples[name]),
+            "gc_ms": statistics.median(r["gc_ms"] for r in samples[name]),
+            "gc_full": statistics.median(r["gc_full"] for r in samples[name]),
             "rss_mb": statistics.median(r["rss_kb"] for r in samples[name]) / 1024,
             "ratio": statistics.median(times) / floor_ms,
         }
+        if executed:
+            row["instructions"] = executed[name]
+            row["instructions_ratio"] = executed[name] / executed[FLOOR]
         if name != FLOOR:
             row["budget"] = LAMBDA_BUDGETS.get(name, LAMBDA_DEFAULT_BUDGET)
             row["ok"] = row["ratio"] <= row["budget"]
@@ -426,9 +495,14 @@ def measure_lambda(runs: int, importtime_runs: int, top: int, env_dir: Path) -> 
                 by_package[top_level(module)] += p["self_ms"]
             row["extra_self_ms"] = sum(by_package.values())
             row["extra_by_package"] = dict(sorted(by_package.items(), key=lambda item: -item[1])[:top])
+            beyond = beyond_floor(prof, floor_profile)
             row["app_imports"] = sorted(
-                ({"module": m, **p} for m, p in prof.items() if p["depth"] == 2 and m not in floor_profile),
-                key=lambda item: -item["cumulative_ms"],
+                (
+                    {"module": m, "beyond_floor_ms": beyond[m], **p}
+                    for m, p in prof.items()
+                    if p["depth"] == 1 and m not in floor_profile
+                ),
+                key=lambda item: -item["beyond_floor_ms"],
             )[:8]
         rows.append(row)
     return {
@@ -448,7 +522,8 @@ def render_lambda(result: dict[str, Any], meta: dict[str, Any]) -> str:
         f"python -I -S -B; median of {result['runs']} fresh interpreters each "
         f"(python {meta['python']}, {meta['machine']}, {meta['cpus']} CPUs, {meta['date']})",
         "",
-        f"{'function':<26}{'median ms':>10}{'p90 ms':>8}{'CPU ms':>8}{'ratio':>7}{'budget':>8}{'':>6}{'RSS MB':>8}",
+        f"{'function':<26}{'median ms':>10}{'p90 ms':>8}{'CPU ms':>8}{'ratio':>7}{'budget':>8}{'':>6}{'RSS MB':>8}"
+        f"{'GC ms':>7}{'full':>5}" + (f"{'instr':>7}" if "instructions" in result["rows"][0] else ""),
     ]
     for row in result["rows"]:
         verdict = "" if row["function"] == FLOOR else ("ok" if row["ok"] else "OVER")
@@ -457,6 +532,8 @@ def render_lambda(result: dict[str, Any], meta: dict[str, Any]) -> str:
         lines.append(
             f"{label:<26}{row['import_ms']['median']:>10.0f}{row['import_ms']['p90']:>8.0f}"
             f"{row['import_cpu_ms']:>8.0f}{row['ratio']:>7.2f}{budget:>8}{verdict:>6}{row['rss_mb']:>8.1f}"
+            f"{row['gc_ms']:>7.0f}{row['gc_full']:>5.0f}"
+            + (f"{row['instructions_ratio']:>7.2f}" if "instructions" in row else "")
         )
     lines += [
         "",
@@ -471,8 +548,8 @@ def render_lambda(result: dict[str, Any], meta: dict[str, Any]) -> str:
             f"by package (ms): {packages}"
         )
         if not row["ok"]:
-            imports = ", ".join(f"{i['module']} {i['cumulative_ms']:.0f}" for i in row["app_imports"])
-            lines.append(f"    app's imports by cumulative ms: {imports}")
+            imports = ", ".join(f"{i['module']} {i['beyond_floor_ms']:.0f}" for i in row["app_imports"])
+            lines.append(f"    app's imports by what they add beyond the floor (ms): {imports}")
     return "\n".join(lines)
 
 
@@ -484,6 +561,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
     parser.add_argument("--lambda", dest="lambda_env", action="store_true", help="every function, as Lambda runs it")
     parser.add_argument("--env-dir", type=Path, help="--lambda: build the layer and SDK here (kept, reused)")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="--lambda: also each import's instructions (valgrind; deterministic; ~30-60 s per function)",
+    )
     args = parser.parse_args(argv)
     meta = {
         "python": platform.python_version(),
@@ -494,7 +576,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.lambda_env:
         with tempfile.TemporaryDirectory(prefix="funil-lambda-env-") as scratch:
             env_dir = args.env_dir or Path(scratch)
-            result = measure_lambda(args.runs, args.importtime_runs, args.top, env_dir)
+            result = measure_lambda(args.runs, args.importtime_runs, args.top, env_dir, args.instructions)
         print(json.dumps({"meta": meta, **result}, indent=2) if args.json else render_lambda(result, meta))
         return 0
     result = measure(args.runs, args.importtime_runs, args.top)

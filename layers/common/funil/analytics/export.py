@@ -55,8 +55,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from funil import keys
 from funil.analytics.cube import METRICS, Cube
 from funil.analytics.dimensions import DIMENSIONS
-from funil.analytics.facts import BRASILIA
-from funil.analytics.spend import SpendRow, read_spend
+from funil.analytics.spend import BRASILIA, SpendRow, read_spend  # facts' UTC-3 too, without facts' RE2 patterns
 from funil.analytics.storage import TooMuchToRead, read_day
 from funil.clock import Clock, iso, parse_iso
 from funil.observability import anomaly, count

@@ -29,18 +29,19 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from funil import keys
 from funil.adapters.dynamo import is_conditional_failure
-from funil.adapters.meta_marketing import InsightRow, InsightsPage, MarketingError, MarketingFailure
 from funil.clock import Clock, iso
 from funil.observability import anomaly, count
-from funil.operator import ad_accounts
 from funil.ports import Items, Secrets
+
+if TYPE_CHECKING:  # the readers of the rows (export, stats) never load the Marketing API's models
+    from funil.adapters.meta_marketing import InsightRow, InsightsPage, MarketingError
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +236,10 @@ def import_account(
     deps: SpendImportDeps, account: Mapping[str, Any], *, deadline: float | None = None
 ) -> AccountOutcome:
     """Import one ad account's recent days; the outcome is also recorded on the account item."""
+    # Off the readers' cold path (export, stats); the import's own function loads them at init (wiring).
+    from funil.adapters.meta_marketing import MarketingFailure
+    from funil.operator import ad_accounts
+
     tenant_id, digits = str(account["tenant_id"]), str(account["account_id"])
     now = deps.now()
     attempted = iso(now)
@@ -292,6 +297,8 @@ def _failed(
     problem: MarketingError,
 ) -> None:
     """Record why Meta gave no (more) pages: the token's fault takes the account out of the import."""
+    from funil.operator import ad_accounts  # off the readers' cold path, as in import_account
+
     details = {**details, "error": problem.describe()}
     if problem.kind in TOKEN_KINDS:
         outcome.outcome = ad_accounts.STATUS_TOKEN_INVALID
@@ -343,6 +350,8 @@ def _record(
 ) -> None:
     """The attempt on the account item: ``last_import``, its place in the import's queue (the back),
     and what the outcome changes (``imported_through``; ``token_invalid`` out of the queue)."""
+    from funil.operator import ad_accounts  # off the readers' cold path, as in import_account
+
     tenant_id, digits = str(account["tenant_id"]), str(account["account_id"])
     values: dict[str, Any] = {":last": {key: value for key, value in last_import.items() if value is not None}}
     sets = ["last_import = :last"]

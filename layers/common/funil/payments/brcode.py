@@ -15,7 +15,6 @@ import io
 import re
 import unicodedata
 
-import segno
 from pydantic import BaseModel, Field
 
 GUI = "br.gov.bcb.pix"
@@ -159,6 +158,8 @@ def parse(payload: str) -> ParsedBrCode:
 
 def qr_png(payload: str, scale: int = 6) -> bytes:
     """The BR Code as a QR PNG (error correction M, quiet zone 4), made in-process with segno."""
+    import segno  # off the cold path: only a PIX charge draws its QR code
+
     out = io.BytesIO()
     segno.make_qr(payload, error="m").save(out, kind="png", scale=scale, border=4)
     return out.getvalue()
