@@ -43,8 +43,47 @@ DEMO_VIP_CHAT = -1001000000001  # the demo's private group (the fake Bot API acc
 DEMO_GATEWAY = "gw_sandbox_demo"
 DEMO_GATEWAY_NAME = "Sandbox"
 
-# The offers every demo bot sells, as POST /api/v1/offers bodies (without bot_ids: all the bots).
+# The offers every demo bot sells, as POST /api/v1/offers bodies (without bot_ids: all the bots). The
+# unlisted ones come first: an offer may link only offers that exist (downsell, upsell, order bump).
 DEMO_OFFERS: tuple[dict[str, Any], ...] = (
+    {
+        "id": "grupo_vip_7d",
+        "title": "Grupo VIP (7 dias)",
+        "description": "Uma semana no grupo VIP, por menos.",
+        "price_cents": 990,
+        "delivery": {"kind": "invite_link", "chat_id": DEMO_VIP_CHAT, "button_text": "Entrar no grupo VIP"},
+        "listed": False,
+        "position": 3,
+    },
+    {
+        "id": "checklist",
+        "title": "Checklist de bônus",
+        "description": "O passo a passo da mentoria em uma página.",
+        "price_cents": 1490,
+        "delivery": {
+            "kind": "message",
+            "text": "Seu checklist está no link abaixo.",
+            "url": "https://example.com/checklist-demo",
+            "button_text": "Abrir o checklist",
+        },
+        "listed": False,
+        "position": 4,
+    },
+    {
+        "id": "mentoria",
+        "title": "Mentoria em grupo",
+        "description": "Quatro encontros ao vivo para tirar dúvidas do curso.",
+        "price_cents": 19700,
+        "delivery": {
+            "kind": "message",
+            "text": "Bem-vindo à mentoria! A agenda dos encontros está no link abaixo.",
+            "url": "https://example.com/mentoria-demo",
+            "button_text": "Ver a agenda",
+        },
+        "listed": False,
+        "bump_offer_id": "checklist",
+        "position": 5,
+    },
     {
         "id": "grupo_vip",
         "title": "Grupo VIP (30 dias)",
@@ -52,7 +91,11 @@ DEMO_OFFERS: tuple[dict[str, Any], ...] = (
         "price_cents": 1990,
         "stars_price": 150,
         "delivery": {"kind": "invite_link", "chat_id": DEMO_VIP_CHAT, "button_text": "Entrar no grupo VIP"},
+        "access_days": 30,  # removed from the group at the end, reminded 3 and 1 days before (funil.access)
         "position": 1,
+        "downsell_offer_id": "grupo_vip_7d",
+        "pix_reminder_minutes": 10,
+        "pix_follow_up_minutes": 30,
     },
     {
         "id": "curso",
@@ -66,6 +109,9 @@ DEMO_OFFERS: tuple[dict[str, Any], ...] = (
             "button_text": "Abrir o curso",
         },
         "position": 2,
+        "upsell_offer_id": "mentoria",
+        "pix_reminder_minutes": 10,
+        "pix_follow_up_minutes": 30,
     },
 )
 

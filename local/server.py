@@ -568,6 +568,7 @@ DEFAULT_EXTENSIONS: list[str] = [
     "local.capi_local:register",
     "local.telegram_local:register",
     "local.sandbox_local:register",
+    "local.domains_local:register",
 ]
 
 

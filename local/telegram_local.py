@@ -189,7 +189,10 @@ def _pending_payments(stack: LocalStack, bot_id: str, chat: str | None) -> list[
     payments = [
         item
         for item in _scan(stack.resources.tables["AppTable"], "PAYMENT#")
-        if item.get("sk") == "PAYMENT" and item.get("bot_id") == bot_id and item.get("status") == "pending"
+        if item.get("sk") == "PAYMENT"
+        and item.get("bot_id") == bot_id
+        and item.get("status") == "pending"
+        and not item.get("bundle_of")  # an order bump's part is paid by its main payment's charge
     ]
     if chat is not None:
         payments = [item for item in payments if str(item.get("telegram_user_id")) == chat]

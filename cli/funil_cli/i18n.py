@@ -41,6 +41,17 @@ CATALOG: dict[str, tuple[str, str]] = {  # key: (pt, en)
     "col.window": ("Janela (dias)", "Window (days)"),
     "col.field": ("Campo", "Field"),
     "col.value": ("Valor", "Value"),
+    "col.host": ("Domínio", "Host"),
+    "col.status": ("Situação", "Status"),
+    "col.cookie_domain": ("Cookies em", "Cookies on"),
+    "col.activated_at": ("Ativo desde", "Active since"),
+    # broadcasts
+    "col.bot": ("Bot", "Bot"),
+    "col.segment": ("Público", "Segment"),
+    "col.send_at": ("Envio em", "Sends at"),
+    "col.sent": ("Enviadas", "Sent"),
+    "col.blocked": ("Bloqueados", "Blocked"),
+    "col.failed": ("Falhas", "Failed"),
     "yes": ("sim", "yes"),
     "no": ("não", "no"),
     # notes (stderr, so --json output stays parseable)
@@ -55,6 +66,11 @@ CATALOG: dict[str, tuple[str, str]] = {  # key: (pt, en)
         "Keep the webhook_url above: it is shown only this once.",
     ),
     "note.link_url": ("Link: {url}", "Link: {url}"),
+    "note.domain_dns": (
+        "Crie no DNS de {host} os registros acima; depois rode `funil domains show {host}` até ficar active.",
+        "Create the records above in {host}'s DNS, then run `funil domains show {host}` until it is active.",
+    ),
+    "note.domain_record": ("{type} {name} → {value} ({purpose})", "{type} {name} → {value} ({purpose})"),
     "note.login_link": (
         "Link de acesso ao painel acima: vale uma vez, até {expires_at} (UTC). Não o compartilhe.",
         "Sign-in link to the dashboard above: it works once, until {expires_at} (UTC). Do not share it.",
@@ -121,6 +137,14 @@ CATALOG: dict[str, tuple[str, str]] = {  # key: (pt, en)
     "error.tenant_name": ("--tenant-id precisa de --tenant-name", "--tenant-id needs --tenant-name"),
     "error.stack_output": ("a pilha {stack} não tem a saída {output}", "stack {stack} has no output {output}"),
     "error.aws": ("AWS: {reason}", "AWS: {reason}"),
+    "error.segment": (
+        "público inválido: {value} (use all, never-bought, bought:OFERTA, access-expired[:OFERTA] ou campaign:NOME)",
+        "invalid segment: {value} (use all, never-bought, bought:OFFER, access-expired[:OFFER] or campaign:NAME)",
+    ),
+    "error.when": (
+        "data inválida: {value} (use ISO 8601, ex.: 2026-12-24T20:00)",
+        "invalid time: {value} (use ISO 8601, e.g. 2026-12-24T20:00)",
+    ),
     "error.rejected": ("{message}", "{message}"),
     "error.unexpected": ("erro inesperado: {reason}", "unexpected error: {reason}"),
 }

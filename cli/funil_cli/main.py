@@ -12,7 +12,19 @@ from typing import Annotated, Any, Literal, NoReturn
 import typer
 from typer.core import TyperGroup
 
-from funil_cli.commands import ad_accounts, bots, gateways, keys, lead, links, offers, pixels, tenants
+from funil_cli.commands import (
+    ad_accounts,
+    bots,
+    broadcasts,
+    domains,
+    gateways,
+    keys,
+    lead,
+    links,
+    offers,
+    pixels,
+    tenants,
+)
 from funil_cli.commands.bootstrap import bootstrap
 from funil_cli.commands.login import login
 from funil_cli.errors import CliError
@@ -150,6 +162,8 @@ app.add_typer(offers.app, name="offers")
 app.add_typer(links.app, name="links")
 app.add_typer(lead.app, name="lead")
 app.add_typer(ad_accounts.app, name="ad-accounts")
+app.add_typer(broadcasts.app, name="broadcasts")
+app.add_typer(domains.app, name="domains")
 
 
 def main() -> None:

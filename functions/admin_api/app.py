@@ -1,6 +1,6 @@
 """/api/v1/…: the operator's API (docs/operator-api.md): tenants, keys, bots, gateways, pixels,
-offers, links, data-subject requests, ad accounts, the funnel's stats, sale traces and dashboard
-sign-in links, with its OpenAPI document at /api/v1/openapi.json."""
+offers, links, data-subject requests, ad accounts, the funnel's stats, sale traces, dashboard
+sign-in links, broadcasts and tracking domains, with its OpenAPI document at /api/v1/openapi.json."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from funil.observability import logger, metrics
 from funil.operator.routes import (
     ad_accounts,
     bots,
+    broadcasts,
     build,
+    domains,
     gateways,
     keys,
     links,
@@ -44,6 +46,8 @@ API = build(
         stats.routes,
         sales.routes,
         login_links.routes,
+        broadcasts.routes,
+        domains.routes,
     ],
 )
 

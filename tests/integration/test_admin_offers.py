@@ -304,7 +304,8 @@ def test_the_seeds_offers_written_without_the_api_are_listed_once_and_change_on_
     key = create_key(table, seed.tenant_id, "demo", utc_now).key
     bots = sorted(bot["id"] for bot in seed.bots)
     listed = api("GET", "/api/v1/offers", key=key).body["items"]
-    assert [(offer["id"], offer["bot_ids"]) for offer in listed] == [("curso", bots), ("grupo_vip", bots)]
+    ids = ["checklist", "curso", "grupo_vip", "grupo_vip_7d", "mentoria"]
+    assert [(offer["id"], offer["bot_ids"]) for offer in listed] == [(offer_id, bots) for offer_id in ids]
     changed = api("PATCH", "/api/v1/offers/grupo_vip", {"title": "VIP (60 dias)", "price_cents": 2990}, key=key)
     assert changed.status == 200, changed.body
     for bot_id in bots:

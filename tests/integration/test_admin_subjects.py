@@ -51,7 +51,18 @@ PAYER = {
 }
 META_TOKEN = "EAAG-fake-meta-token-for-the-subjects-tests"  # the fake Graph API's
 PUBLIC = "https://funil.example"
-EXPORTED_KINDS = ("leads", "touches", "charges", "clicks", "payments", "payers", "deliveries", "invites", "conversions")
+EXPORTED_KINDS = (
+    "leads",
+    "touches",
+    "charges",
+    "accesses",
+    "clicks",
+    "payments",
+    "payers",
+    "deliveries",
+    "invites",
+    "conversions",
+)
 
 
 # -- the world --------------------------------------------------------------------------------------
@@ -232,8 +243,8 @@ def test_the_export_holds_everything_stored_about_the_person(world: World) -> No
     body = answer.body
     assert body["subject"] == {"telegram_user_id": PERSON}
     assert {kind: len(body[kind]) for kind in EXPORTED_KINDS} == {
-        "leads": 1, "touches": 1, "charges": 1, "clicks": 1, "payments": 1, "payers": 1, "deliveries": 1,
-        "invites": 1, "conversions": 4,
+        "leads": 1, "touches": 1, "charges": 1, "accesses": 1, "clicks": 1, "payments": 1, "payers": 1,
+        "deliveries": 1, "invites": 1, "conversions": 4,
     }  # fmt: skip
     [lead] = body["leads"]
     assert (lead["telegram_user_id"], lead["first_name"], lead["last_name"]) == (PERSON, "Mariana", "Quintanilha")
@@ -296,8 +307,8 @@ def test_erasure_leaves_nothing_of_the_person_and_keeps_the_books(world: World) 
     answer = world.erase({"telegram_user_id": PERSON})
     assert answer.status == 200, answer.body
     assert answer.body["erased"] == {
-        "leads": 1, "touches": 1, "charges": 1, "clicks": 1, "payments": 1, "payers": 1, "deliveries": 1,
-        "invites": 1, "conversions": 4,
+        "leads": 1, "touches": 1, "charges": 1, "accesses": 1, "clicks": 1, "payments": 1, "payers": 1,
+        "deliveries": 1, "invites": 1, "conversions": 4,
     }  # fmt: skip
     assert answer.body["subject"] == {"kind": "telegram_user_id"} and str(PERSON) not in json.dumps(answer.body)
     assert leftovers(world, values) == []

@@ -137,6 +137,9 @@ def test_the_seeds_api_key_is_the_demo_tenants(stack: LocalStack, cli: Cli, seed
     assert {(offer["id"], offer["price_cents"], tuple(offer["bot_ids"])) for offer in offers} == {
         ("grupo_vip", 1990, ("bot_demo_a", "bot_demo_b")),
         ("curso", 9700, ("bot_demo_a", "bot_demo_b")),
+        ("grupo_vip_7d", 990, ("bot_demo_a", "bot_demo_b")),
+        ("mentoria", 19700, ("bot_demo_a", "bot_demo_b")),
+        ("checklist", 1490, ("bot_demo_a", "bot_demo_b")),
     }
     (gateway,) = as_json(cli(*as_demo, "gateways", "list"))["items"]
     assert (gateway["id"], gateway["kind"]) == ("gw_sandbox_demo", "sandbox")

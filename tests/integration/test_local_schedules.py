@@ -43,6 +43,7 @@ def test_the_template_rates_are_read() -> None:
         "BotHealthFunction": [900],
         "SpendImportFunction": [None],  # a cron: run on request only
         "DailyExportFunction": [None],
+        "TimersFunction": [60],
     }
 
 
@@ -71,6 +72,7 @@ def test_both_schedules_ran_and_are_listed(client: httpx.Client) -> None:
         "BotHealthFunction": 1.5,
         "SpendImportFunction": None,
         "DailyExportFunction": None,
+        "TimersFunction": 0.1,
     }
 
 

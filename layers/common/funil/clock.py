@@ -39,3 +39,8 @@ def iso(moment: datetime) -> str:
 
 def parse_iso(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def back_to_now() -> None:
+    """Undo every ``travel`` (a local stack's tests, between stacks)."""
+    _ahead[0] = timedelta(0)

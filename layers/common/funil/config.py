@@ -38,6 +38,8 @@ class Settings:
     health_budget_seconds: float
     secrets_key_id: str  # the KMS key the operator's API encrypts new secrets with
     export_bucket: str  # the daily export's S3 bucket (DailyExportFunction only)
+    broadcast_queue_url: str = ""  # the broadcasts' queue (TimersFunction starts them, BroadcastsFunction resumes)
+    http_api_id: str = ""  # the HttpApi sellers' domains are mapped to (the operator's API only)
 
 
 ENVIRONMENT = (
@@ -60,6 +62,8 @@ ENVIRONMENT = (
     "HEALTH_BUDGET_SECONDS",
     "SECRETS_KEY_ID",
     "EXPORT_BUCKET",
+    "BROADCAST_QUEUE_URL",
+    "HTTP_API_ID",
 )
 
 
@@ -101,4 +105,6 @@ def _settings(values: tuple[str | None, ...]) -> Settings:
         health_budget_seconds=float(max(1, _int(env, "HEALTH_BUDGET_SECONDS", 240))),
         secrets_key_id=_text(env, "SECRETS_KEY_ID"),
         export_bucket=_text(env, "EXPORT_BUCKET"),
+        broadcast_queue_url=_text(env, "BROADCAST_QUEUE_URL"),
+        http_api_id=_text(env, "HTTP_API_ID"),
     )

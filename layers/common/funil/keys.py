@@ -376,3 +376,37 @@ def broadcast_recipient(broadcast_id: str, user_id: int | str) -> tuple[str, str
 def tenant_broadcast_index(tenant_id: str, created_iso: str = "", broadcast_id: str = "") -> dict[str, str]:
     """Pattern 4: GSI1 attributes that list a tenant's broadcasts, in creation order."""
     return tenant_index(tenant_id, "BROADCAST", f"{created_iso}#{broadcast_id}" if created_iso else "")
+
+
+# -- broadcasts -----------------------------------------------------------------------------------
+
+
+def bot_send_lease(bot_id: str) -> tuple[str, str]:
+    """Pattern 46: the lease of the one broadcast run sending through a bot (its pacing is per bot)."""
+    return f"BOTSEND#{bot_id}", "LEASE"
+
+
+def lead_by_ref(lead_ref: str) -> tuple[str, str]:
+    """Pattern 9: the lead a payment's ``lead_ref`` (the lead's pk) names."""
+    return lead_ref, lead("", 0)[1]
+
+
+# -- domains --------------------------------------------------------------------------------------
+
+
+def domain(host: str) -> tuple[str, str]:
+    """Pattern 47: a tenant's own tracking domain by host (lowercase, IDNA A-label; one tenant per host)."""
+    return f"DOMAIN#{host}", "DOMAIN"
+
+
+def tenant_domain_index(tenant_id: str, host: str = "") -> dict[str, str]:
+    """Pattern 4: GSI1 attributes that list a tenant's domains (no ``host``: the prefix of them all)."""
+    return tenant_index(tenant_id, "DOMAIN", host)
+
+
+# -- access periods -------------------------------------------------------------------------------
+
+
+def accesses(bot_id: str, user_id: int | str) -> tuple[str, str]:
+    """Pattern 44: a buyer's access periods, every offer (``begins_with(sk, <the second>)``)."""
+    return lead(bot_id, user_id)[0], "ACCESS#"

@@ -22,12 +22,14 @@ if TYPE_CHECKING:
     from funil.analytics.stream import AnalyticsStreamDeps
     from funil.bot.health import HealthDeps
     from funil.bot.ports import BotDeps
+    from funil.broadcasts.sending import BroadcastDeps
     from funil.click.entry import ClickDeps
     from funil.click.stream import ClickStreamDeps
     from funil.conversions.sender import SenderDeps
     from funil.dashboard.ports import DashboardDeps
     from funil.delivery.entry import DeliveryDeps
     from funil.delivery.page import PageDeps
+    from funil.domains.manage import DomainServices
     from funil.operator.ports import OperatorDeps
     from funil.payments.ports import Deps as PaymentDeps
     from funil.timers import Handler
@@ -49,10 +51,15 @@ def click(settings: Settings) -> ClickDeps:
     from funil.adapters.dynamo import Table
     from funil.click.entry import ClickDeps
     from funil.click.storage import Clicks, Links
+    from funil.domains.serving import Sites
 
     table = Table(settings.table_name)
     return ClickDeps(
-        links=Links(table, settings.link_cache_seconds), clicks=Clicks(table), settings=settings, now=utc_now
+        links=Links(table, settings.link_cache_seconds),
+        clicks=Clicks(table),
+        settings=settings,
+        now=utc_now,
+        sites=Sites(table, settings.link_cache_seconds),
     )
 
 
@@ -117,7 +124,19 @@ def bot(settings: Settings) -> BotDeps:
 
 def timer_handlers(deps: BotDeps) -> dict[str, Handler]:
     """What each kind of due work does (``funil.timers``), with the bot's collaborators."""
-    return {}
+    from functools import partial
+
+    from funil.access import due as access_due
+    from funil.adapters.sqs import Queue
+    from funil.bot import follow_ups
+    from funil.broadcasts import manage as broadcast_timer
+    from funil.config import settings
+
+    return {
+        "access": partial(access_due.handle, deps),
+        "follow_up": partial(follow_ups.handle, deps),
+        "broadcast": partial(broadcast_timer.start_due, deps.table, Queue(settings().broadcast_queue_url)),
+    }
 
 
 def bot_health(settings: Settings) -> HealthDeps:
@@ -216,7 +235,19 @@ def operator(settings: Settings) -> OperatorDeps:
         graph=GraphClient(settings.meta_graph_base_url, settings.meta_graph_version),
         public_base_url=settings.public_base_url,
         now=utc_now,
+        domains=domain_services(settings),
     )
+
+
+def domain_services(settings: Settings) -> DomainServices | None:
+    """ACM and the HttpApi's custom domains for the sellers' tracking domains (None without the API's id)."""
+    if not settings.http_api_id:
+        return None
+    from funil.adapters.acm import Certificates
+    from funil.adapters.apigateway import CustomDomains
+    from funil.domains.manage import DomainServices
+
+    return DomainServices(Certificates(), CustomDomains(settings.http_api_id))
 
 
 def dashboard(settings: Settings) -> DashboardDeps:
@@ -245,6 +276,7 @@ def spend_import(settings: Settings) -> SpendImportDeps:
     from funil.adapters.kms import CachedKms
     from funil.adapters.meta_marketing import MarketingClient
     from funil.analytics.spend import SpendImportDeps
+    from funil.operator import ad_accounts  # noqa: F401 - every run reads accounts: at init, not on the first
 
     return SpendImportDeps(
         items=Table(settings.table_name),
@@ -261,3 +293,21 @@ def export(settings: Settings) -> ExportDeps:
     from funil.analytics.export import ExportDeps
 
     return ExportDeps(items=Table(settings.table_name), bucket=Bucket(settings.export_bucket), now=utc_now)
+
+
+def broadcasts(settings: Settings) -> BroadcastDeps:
+    """The broadcasts' sender: the table, KMS (bot tokens), Telegram, and its own queue to carry on later."""
+    from funil.adapters.dynamo import Table
+    from funil.adapters.kms import CachedKms
+    from funil.adapters.sqs import sqs_client
+    from funil.adapters.telegram import TelegramClient
+    from funil.broadcasts.sending import BroadcastDeps
+
+    client = sqs_client()
+
+    def requeue(body: str, delay_seconds: int) -> None:
+        client.send_message(QueueUrl=settings.broadcast_queue_url, MessageBody=body, DelaySeconds=delay_seconds)
+
+    return BroadcastDeps(
+        items=Table(settings.table_name), secrets=CachedKms(), telegram=TelegramClient, requeue=requeue, now=utc_now
+    )

@@ -5,6 +5,17 @@
   the BR Code with a copy button and a "já paguei / verificar" button (``c:<payment>``), and the
   InitiateCheckout goes to the conversions queue. A second tap while that charge is payable shows
   the same charge again (``CHARGE#<offer>`` under the lead), so a buyer never holds two PIX codes.
+- Order bump: ``b:<offer>`` of an offer with an enabled ``bump_offer_id`` first asks whether to add
+  it (``bb:<offer>`` yes, ``bn:<offer>`` no). Yes: one PIX for both. The main payment's
+  ``amount_cents`` is the sum (what the gateway charges and its webhook is checked against), with
+  ``bump_payment_id`` / ``bump_offer_id`` / ``bump_amount_cents``; the bump is a payment of its own
+  (``bundle_of`` = the main's id, the same attribution snapshot, no gateway charge, never in the
+  pending index, so the reconciler never reads it), confirmed, expired, cancelled and refunded
+  with the main (``funil.payments.transitions``): its own Purchase and its own delivery. Stars
+  invoices carry no bump (PIX only).
+- A new PIX charge of an offer with ``pix_reminder_minutes`` / ``pix_follow_up_minutes`` gets its
+  follow-ups (``funil.bot.offers_after``); its message has a "Não, obrigado" button
+  (``n:<offer>``) when the offer has a downsell, which shows the downsell (``decline``).
 - ``c:<payment>``: asks the payment's gateway and applies the answer through the payments core's
   one state machine (``funil.payments.observations.apply``).
 - ``s:<offer>`` (Telegram Stars): the same payment in XTR (``fiat_amount_cents`` keeps the BRL
@@ -18,11 +29,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from html import escape
 from typing import Any
 
 from funil import keys
 from funil.adapters.telegram import MAX_COPY_TEXT_CHARS, Button
-from funil.bot import storage, texts
+from funil.bot import offers_after, storage, texts
 from funil.bot.models import BotView, OfferView
 from funil.bot.ports import BotApi, BotDeps
 from funil.bot.updates import Incoming
@@ -42,6 +54,10 @@ STARS_INVOICE_HOURS = 24
 REUSE_MARGIN = timedelta(minutes=2)  # a charge this close to expiry is not shown again
 MAX_BRCODE_IN_CAPTION = 600
 INVOICE_PAYLOAD_PREFIX = "p:"
+NO_THANKS = "Não, obrigado"
+ADD_BUMP = "✅ Sim, adicionar"
+SKIP_BUMP = "Não, só o pedido"
+DOWNSELL_INTRO = "Tudo bem! Que tal esta opção mais em conta?"
 
 
 def offers_keyboard(bot: BotView) -> list[list[Button]]:
@@ -112,13 +128,18 @@ def _new_payment(bot: BotView, offer: OfferView, lead: Mapping[str, Any], *, met
     )
 
 
-def _create_payment(deps: BotDeps, payment: Payment, offer: OfferView) -> None:
+def _create_payment(deps: BotDeps, payment: Payment, offer: OfferView, **extra: Any) -> None:
     """One conditional put: the payment and its attribution snapshot together. The lead's link to it
     goes first, so a person's every payment can be found (data-subject requests,
-    ``funil.operator.subjects``); a link whose payment was never written leads nowhere, harmlessly."""
+    ``funil.operator.subjects``); a link whose payment was never written leads nowhere, harmlessly.
+    ``extra``: the order bump's fields (a bump's part, ``bundle_of``, stays out of the pending index)."""
     item = payment.to_item()
     if payment.method == "stars":
         item.update(fiat_amount_cents=offer.price_cents, fiat_currency=offer.currency)
+    item.update(extra)
+    if extra.get("bundle_of"):
+        item.pop("gsi2pk", None)
+        item.pop("gsi2sk", None)
     pk, sk = keys.lead_payment(str(payment.bot_id), str(payment.telegram_user_id), payment.payment_id)
     deps.table.put(
         {
@@ -168,7 +189,16 @@ def _current_charge(deps: BotDeps, key: tuple[str, str]) -> tuple[dict[str, Any]
 # -- PIX ----------------------------------------------------------------------------------------------
 
 
-def send_pix(api: BotApi, deps: BotDeps, chat_id: int, title: str, payment: Mapping[str, Any]) -> None:
+def send_pix(
+    api: BotApi,
+    deps: BotDeps,
+    chat_id: int,
+    title: str,
+    payment: Mapping[str, Any],
+    *,
+    decline: OfferView | None = None,
+) -> None:
+    """The QR code, the copy and check buttons; "Não, obrigado" (``n:<offer>``) for an offer with a downsell."""
     brcode = str(payment["brcode"])
     expires = parse_iso(str(payment["charge_expires_at"]))
     caption_code = brcode if len(brcode) <= MAX_BRCODE_IN_CAPTION else "(use o botão para copiar)"
@@ -176,6 +206,8 @@ def send_pix(api: BotApi, deps: BotDeps, chat_id: int, title: str, payment: Mapp
     if len(brcode) <= MAX_COPY_TEXT_CHARS:
         keyboard.append([Button(texts.COPY_PIX, copy_text=brcode)])
     keyboard.append([Button(texts.CHECK_PAYMENT, callback_data=f"c:{payment['payment_id']}")])
+    if decline is not None and decline.downsell_offer_id:
+        keyboard.append([Button(NO_THANKS, callback_data=f"n:{decline.offer_id}")])
     api.send_photo(
         chat_id,
         deps.qr_png(brcode),
@@ -187,8 +219,87 @@ def send_pix(api: BotApi, deps: BotDeps, chat_id: int, title: str, payment: Mapp
         api.send_message(chat_id, f"<code>{brcode}</code>", parse_mode=texts.PARSE_MODE)
 
 
+def charge_title(bot: BotView, offer: OfferView, payment: Mapping[str, Any]) -> str:
+    """What a PIX charge is for: the offer, and its order bump when the charge pays for both."""
+    bump = bot.offer(str(payment["bump_offer_id"])) if payment.get("bump_offer_id") else None
+    return f"{offer.title} + {bump.title}" if bump is not None else offer.title
+
+
+def bump_of(bot: BotView, offer: OfferView) -> OfferView | None:
+    """The offer's order bump, when it is configured, enabled and priced in the same currency."""
+    bump = bot.offer(offer.bump_offer_id) if offer.bump_offer_id else None
+    if bump is None or bump.offer_id == offer.offer_id or bump.currency != offer.currency:
+        return None
+    return bump
+
+
+def asks_bump(deps: BotDeps, bot: BotView, offer: OfferView, user_id: int) -> OfferView | None:
+    """The bump to ask about before a PIX of ``offer``: none while the lead holds a payable charge
+    for it (that charge is shown again, whatever was chosen for it)."""
+    bump = bump_of(bot, offer)
+    if bump is None:
+        return None
+    _, current = _current_charge(deps, keys.charge(bot.bot_id, user_id, offer.offer_id, "pix"))
+    return None if _reusable(current, "pix", deps.now()) else bump
+
+
+def ask_bump(api: BotApi, chat_id: int, offer: OfferView, bump: OfferView) -> str:
+    """ "Adicionar <bump> por R$ X?": yes (``bb:<offer>``) or no (``bn:<offer>``), both then a PIX."""
+    lines = [f"Antes do PIX de <b>{escape(offer.title)}</b>:", ""]
+    lines.append(f"Adicionar <b>{escape(bump.title)}</b> por {texts.brl(bump.price_cents)}?")
+    if bump.description:
+        lines.append(escape(bump.description))
+    lines += ["", f"Um PIX só, de {texts.brl(offer.price_cents + bump.price_cents)} pelos dois."]
+    keyboard = [
+        [Button(ADD_BUMP, callback_data=f"bb:{offer.offer_id}")],
+        [Button(SKIP_BUMP, callback_data=f"bn:{offer.offer_id}")],
+    ]
+    api.send_message(chat_id, "\n".join(lines), keyboard=keyboard, parse_mode=texts.PARSE_MODE)
+    return "bump_asked"
+
+
+def decline(bot: BotView, api: BotApi, chat_id: int, offer: OfferView) -> str:
+    """ "Não, obrigado" under a PIX: the offer's cheaper downsell, with its buy buttons."""
+    from funil.bot import follow_ups
+
+    downsell = bot.offer(offer.downsell_offer_id) if offer.downsell_offer_id else None
+    if downsell is None or downsell.offer_id == offer.offer_id:
+        return "declined"
+    text = follow_ups.offer_text(DOWNSELL_INTRO, downsell, how_to_stop=False)
+    api.send_message(chat_id, text, keyboard=follow_ups.offer_keyboard(downsell), parse_mode=texts.PARSE_MODE)
+    return "declined_downsell_shown"
+
+
+def _show_pix(
+    api: BotApi, deps: BotDeps, bot: BotView, chat_id: int, *, offer: OfferView, payment: Mapping[str, Any]
+) -> None:
+    send_pix(api, deps, chat_id, charge_title(bot, offer, payment), payment, decline=_with_downsell(bot, offer))
+
+
+def _with_downsell(bot: BotView, offer: OfferView) -> OfferView | None:
+    return offer if offer.downsell_offer_id and bot.offer(offer.downsell_offer_id) is not None else None
+
+
+def _bundle(payment: Payment, bump_payment: Payment) -> tuple[Payment, dict[str, Any], dict[str, Any]]:
+    """The main payment charging for both, and the extra fields of each item."""
+    main = payment.model_copy(update={"amount_cents": payment.amount_cents + bump_payment.amount_cents})
+    main_extra = {
+        "bump_payment_id": bump_payment.payment_id,
+        "bump_offer_id": bump_payment.offer_id,
+        "bump_amount_cents": bump_payment.amount_cents,
+    }
+    return main, main_extra, {"bundle_of": payment.payment_id}
+
+
 def buy_pix(
-    deps: BotDeps, bot: BotView, api: BotApi, incoming: Incoming, *, offer: OfferView, lead: dict[str, Any]
+    deps: BotDeps,
+    bot: BotView,
+    api: BotApi,
+    incoming: Incoming,
+    *,
+    offer: OfferView,
+    lead: dict[str, Any],
+    bump: OfferView | None = None,
 ) -> str:
     assert incoming.chat_id is not None
     assert incoming.person is not None
@@ -197,31 +308,44 @@ def buy_pix(
     existing, current = _current_charge(deps, key)
     if _reusable(current, "pix", now):
         assert current is not None
-        send_pix(api, deps, incoming.chat_id, offer.title, current)
+        _show_pix(api, deps, bot, incoming.chat_id, offer=offer, payment=current)
         return "pix_reused"
     payment = _new_payment(bot, offer, lead, method="pix", now=now)
+    bump_payment = _new_payment(bot, bump, lead, method="pix", now=now) if bump is not None else None
+    main_extra: dict[str, Any] = {}
+    if bump_payment is not None:
+        payment, main_extra, bump_extra = _bundle(payment, bump_payment)
     if not _claim(deps, key, existing, payment, bot):
         _, current = _current_charge(deps, key)  # a concurrent tap won: show its charge when ready
         if _reusable(current, "pix", now):
             assert current is not None
-            send_pix(api, deps, incoming.chat_id, offer.title, current)
+            _show_pix(api, deps, bot, incoming.chat_id, offer=offer, payment=current)
             return "pix_reused"
         api.send_message(incoming.chat_id, texts.CHECKOUT_FAILED)
         return "pix_busy"
-    _create_payment(deps, payment, offer)
+    if bump_payment is not None and bump is not None:
+        _create_payment(deps, bump_payment, bump, **bump_extra)  # first: the main never names a missing part
+    _create_payment(deps, payment, offer, **main_extra)
     try:
-        routed = route_charge(deps.payments, payment, offer.title)
+        routed = route_charge(deps.payments, payment, charge_title(bot, offer, main_extra))
         if not routed.charge.brcode:
             raise NoCharge("the gateway gave no BR Code")
     except NoCharge as error:
         log.error("no PIX charge: %s", error, extra={"payment_id": payment.payment_id, "tenant_id": bot.tenant_id})
-        transitions.mark_canceled(deps.table, payment.payment_id, now)
+        transitions.mark_canceled(deps.table, payment.payment_id, now)  # and its bump's part with it
         api.send_message(incoming.chat_id, texts.CHECKOUT_FAILED)
         return "pix_failed"
     _initiate_checkout(deps, payment)
     stored = Payments(deps.table).get(payment.payment_id, consistent=True) or {}
-    send_pix(api, deps, incoming.chat_id, offer.title, stored)
-    return "pix_created"
+    offers_after.schedule_unpaid_pix(
+        deps.table,
+        stored,
+        reminder_minutes=offer.pix_reminder_minutes,
+        follow_up_minutes=offer.pix_follow_up_minutes,
+        now=now,
+    )
+    _show_pix(api, deps, bot, incoming.chat_id, offer=offer, payment=stored)
+    return "pix_bundle_created" if bump_payment is not None else "pix_created"
 
 
 def check_payment(deps: BotDeps, bot: BotView, api: BotApi, incoming: Incoming, payment_id: str) -> str:

@@ -29,7 +29,7 @@ from typing import Any
 
 from funil import keys
 from funil.adapters.telegram import BotTokenInvalid, RateLimited, TelegramUnavailable, UserUnreachable
-from funil.bot import admin, checkout, leads, phone, storage, texts
+from funil.bot import checkout, leads, phone, storage, texts
 from funil.bot.models import BotView
 from funil.bot.ports import BotApi, BotDeps, BotWithoutToken
 from funil.bot.updates import Incoming, parse, start_token
@@ -193,11 +193,19 @@ def dispatch(deps: BotDeps, bot: BotView, api: BotApi, incoming: Incoming, now: 
             api.decline_chat_join_request(chat_id, incoming.person.user_id)
         return f"join_{'approved' if decision.approve else 'declined'}_{decision.reason}"
     if kind == "command" and incoming.command is not None and incoming.chat_id is not None:
+        from funil.bot import admin  # off the cold path: only a command other than /start needs it
+
         if admin.asks_for_link(bot, incoming):  # anyone else's /painel is any other text
             return admin.send_link(deps, bot, api, incoming, now)
         if incoming.command.name == "paysupport":
             api.send_message(incoming.chat_id, texts.support(bot), parse_mode=texts.PARSE_MODE)
             return "paysupport"
+        if incoming.command.name in ("parar", "voltar") and incoming.person is not None:
+            from funil.bot import follow_ups  # /parar: no follow-ups or broadcasts; /voltar: again
+
+            _ensure_lead(deps, bot, api, incoming, now)
+            opt = follow_ups.opt_out if incoming.command.name == "parar" else follow_ups.opt_in
+            return opt(deps, bot, api, incoming, now)
         kind = "text"
     if kind == "contact" and incoming.person is not None and incoming.chat_id is not None:
         _ensure_lead(deps, bot, api, incoming, now)
@@ -221,14 +229,21 @@ def callback(deps: BotDeps, bot: BotView, api: BotApi, incoming: Incoming, now: 
         return "callback_ignored"
     if action == "c":
         return checkout.check_payment(deps, bot, api, incoming, argument)
-    offer = bot.offer(argument) if action in ("b", "s") else None
+    # b/s: buy with PIX/Stars; bb/bn: PIX with/without the order bump; n: "no, thanks" → the downsell
+    offer = bot.offer(argument) if action in ("b", "s", "bb", "bn", "n") else None
     if offer is None:
         api.answer_callback_query(incoming.callback_id, texts.OFFER_GONE)
         return "callback_unknown"
     api.answer_callback_query(incoming.callback_id)  # stop the button's spinner at once
     lead = _ensure_lead(deps, bot, api, incoming, now)
-    if action == "b":
-        outcome = checkout.buy_pix(deps, bot, api, incoming, offer=offer, lead=lead)
+    if action == "n":
+        return checkout.decline(bot, api, incoming.chat_id, offer)
+    bump = checkout.asks_bump(deps, bot, offer, incoming.person.user_id) if action == "b" else None
+    if bump is not None:
+        return checkout.ask_bump(api, incoming.chat_id, offer, bump)
+    if action in ("b", "bb", "bn"):
+        bump = checkout.bump_of(bot, offer) if action == "bb" else None
+        outcome = checkout.buy_pix(deps, bot, api, incoming, offer=offer, lead=lead, bump=bump)
     else:
         outcome = checkout.buy_stars(deps, bot, api, incoming, offer=offer, lead=lead)
     # The optional phone step comes after the charge, so it can never hold the sale up.

@@ -25,7 +25,7 @@ from funil.messages import ConversionMessage, ConversionRefs, EventKind
 # from there while the click lives (``funil.click.fields.PERSONAL_FIELDS``).
 ATTRIBUTION_FIELDS = (
     "link_slug", "pixel_id", "clicked_at", "clicked_at_ms", "attribution_ends_at", "click_ids", "utm", "ad",
-    "fbc", "fbc_source", "fbp", "ip_hmac", "ip_anon", "visitor",
+    "fbc", "fbc_source", "fbp", "ip_hmac", "ip_anon", "visitor", "host",
 )  # fmt: skip
 
 

@@ -150,6 +150,15 @@ def _attribution(sources: Sources) -> Mapping[str, Any]:
     return {}
 
 
+def _origin(attribution: Mapping[str, Any], settings: BuildSettings) -> str:
+    """Where the bridge page was served: the seller's own domain the click came through
+    (docs/domains.md), else the deployment's public origin."""
+    host = attribution.get("host")
+    if isinstance(host, str) and host:
+        return f"https://{host}"
+    return settings.public_base_url.rstrip("/")
+
+
 def _first(*values: object) -> object:
     return next((value for value in values if value not in (None, "")), None)
 
@@ -256,10 +265,14 @@ class Money:
 
 
 def payment_money(payment: Mapping[str, Any]) -> Money | None:
-    """What Meta is told the sale was worth: the fiat amount (Stars need a fiat equivalent)."""
+    """What Meta is told the sale was worth: the fiat amount (Stars need a fiat equivalent). A payment
+    charged with its order bump is worth its own offer's part: the bump is a Purchase of its own."""
     cents, currency = payment.get("amount_cents"), str(payment.get("currency") or "BRL").upper()
     if currency in NON_FIAT_CURRENCIES:
         cents, currency = payment.get("fiat_amount_cents"), str(payment.get("fiat_currency") or "").upper()
+    bump = payment.get("bump_amount_cents")
+    if isinstance(cents, int) and isinstance(bump, int) and not isinstance(bump, bool) and 0 < bump < cents:
+        cents -= bump
     if not isinstance(cents, int) or isinstance(cents, bool) or cents <= 0 or len(currency) != 3:
         return None
     return Money(round(cents / 100, 2), currency)
@@ -379,7 +392,7 @@ def build_event(
             return BuiltEvent(BuildStatus.INVALID, "public_base_url_not_configured", event_time=event_time)
         slug = attribution.get("link_slug")
         if "client_user_agent" in user_data and slug:
-            event["event_source_url"] = f"{settings.public_base_url.rstrip('/')}/go/{slug}"
+            event["event_source_url"] = f"{_origin(attribution, settings)}/go/{slug}"
         elif message.kind == EventKind.PAGE_VIEW:
             return BuiltEvent(BuildStatus.INVALID, "website_event_without_user_agent", event_time=event_time)
         else:

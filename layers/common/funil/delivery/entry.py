@@ -10,6 +10,10 @@ Plain logic: the handler gives it the table, a Telegram port and the clock. Per 
    retry reuses it; never a link shared by all buyers;
 4. the message (link previews disabled), then the record is marked delivered.
 
+An offer with ``access_days`` (funil.access.grants), before step 3: the payment begins, extends or
+restarts the buyer's access period (once per payment). A renewal paid while the access lasts sends
+"Acesso renovado até …" and no new link; a new or restarted period gets the link and its end date.
+
 A refunded payment takes the access back (``revoke_access``): the buyer's invite link is revoked
 with ``revokeChatInviteLink`` and join requests through it are declined from then on. Only joins
 through a join-request link are known (``joined_at``: we approve them), so only those report
@@ -33,6 +37,9 @@ from urllib.parse import quote
 from pydantic import ValidationError
 
 from funil import keys
+from funil.access import texts as access_texts
+from funil.access.grants import grant_for_delivery
+from funil.bot import offers_after
 from funil.clock import Clock, iso, to_epoch_s
 from funil.delivery.models import DeliveryJob, DeliveryKind, DeliverySpec, DeliveryStatus, Outcome
 from funil.delivery.storage import Busy, DeliveryRecords
@@ -168,8 +175,16 @@ def deliver(job: DeliveryJob, deps: DeliveryDeps) -> Outcome:
         return "undeliverable"
 
     try:
-        access = _access_link(payment, spec, record=claim.record, claim_id=claim.claim_id, deps=deps, now=now)
-        text, button = delivery_message(payment, spec, access, deps.settings.public_base_url)
+        # The access period first (funil.access): a renewal keeps the buyer in the chat, so no new link;
+        # counted once per payment, so a retried delivery never extends it twice.
+        period = grant_for_delivery(deps.items, payment, spec.chat_id, now)
+        if period is not None and period.keeps_access:
+            text, button = renewal_message(payment, period.ends_at, deps.settings.public_base_url)
+        else:
+            access = _access_link(payment, spec, record=claim.record, claim_id=claim.claim_id, deps=deps, now=now)
+            text, button = delivery_message(payment, spec, access, deps.settings.public_base_url)
+            if period is not None:
+                text += f"\n\n{access_texts.valid_until(period.ends_at)}"
         message_id = deps.telegram.send_message(str(bot_id), int(chat_id), text, button)
     except Unreachable:
         records.final(job.payment_id, claim.claim_id, DeliveryStatus.UNREACHABLE, "user_blocked_bot", now)
@@ -185,6 +200,7 @@ def deliver(job: DeliveryJob, deps: DeliveryDeps) -> Outcome:
         records.release(job.payment_id, claim.claim_id, "error", now)
         raise
     records.delivered(job.payment_id, claim.claim_id, message_id, deps.now())
+    offers_after.schedule_upsell(deps.items, payment, deps.now())  # the offer's upsell, sent by the timers
     return "delivered"
 
 
@@ -276,10 +292,14 @@ def _access_link(
 
 
 def delivery_page_url(public_base_url: str, payment: Mapping[str, Any]) -> str | None:
+    """The delivery page on the host the buyer's click came through (a seller's own domain serves
+    ``/d/`` too, docs/domains.md), else on the deployment's public origin."""
     token = payment.get("delivery_token")
-    if not token or not public_base_url:
+    host = (payment.get("attribution") or {}).get("host")
+    origin = f"https://{host}" if isinstance(host, str) and host else public_base_url.rstrip("/")
+    if not token or not origin:
         return None
-    return f"{public_base_url.rstrip('/')}/d/{quote(str(token), safe='')}"
+    return f"{origin}/d/{quote(str(token), safe='')}"
 
 
 def delivery_message(
@@ -303,6 +323,16 @@ def delivery_message(
         lines += ["", f"Comprovante e acesso: {page}"]
     button = Button(spec.button_text, access) if access else None
     return "\n".join(lines), button
+
+
+def renewal_message(payment: Mapping[str, Any], ends_at: datetime, public_base_url: str) -> tuple[str, Button | None]:
+    """A renewal paid while the access lasts: the buyer stays in the chat, so no link, the new end."""
+    title = str(payment.get("offer_name") or payment.get("offer_title") or "").strip()[:200]
+    lines = ["✅ Pagamento confirmado!" + (f" {title}" if title else ""), "", access_texts.renewed(ends_at)]
+    page = delivery_page_url(public_base_url, payment)
+    if page:
+        lines += ["", f"Comprovante: {page}"]
+    return "\n".join(lines), None
 
 
 def _mark_lead_unreachable(deps: DeliveryDeps, payment: Mapping[str, Any], now: datetime) -> None:

@@ -8,7 +8,7 @@ bots count, and every item read is checked to be the tenant's before it is shown
 Finding a person:
 
 - Telegram user id → a lead per bot of the tenant (``LEAD#<bot>#<user>``, one Query of its partition:
-  the lead, its touches, its charges and its payment links);
+  the lead, its touches, its charges, its periods of access and its payment links);
 - e-mail / phone → the items carrying it, through sparse indexes holding a salted hash
   (``funil.keys.subject_index``: payers by e-mail on gsi1, payers and shared phones on gsi2) → the
   payments those payers paid → the Telegram users of those payments → the same chain as above;
@@ -20,7 +20,7 @@ Finding a person:
 
 Erasing keeps the books and exactly-once intact:
 
-- deleted: clicks, leads with their touches, charges and payment links, payer items, invite items,
+- deleted: clicks, leads with their touches, charges, accesses and payment links, payer items, invite items,
   and the conversion records of the Lead and the PageViews (their keys hold the Telegram id and the
   click token; without the lead and the click those events cannot be built, so none is sent again);
 - anonymised (``anonymised_at``): payments keep amounts, status, dates, offer, gateway and charge ids
@@ -74,7 +74,18 @@ from funil.operator.paging import Page, list_page
 from funil.operator.ports import Store
 
 IDENTIFIERS = ("telegram_user_id", "email", "phone")
-KINDS = ("leads", "touches", "charges", "clicks", "payments", "payers", "deliveries", "invites", "conversions")
+KINDS = (
+    "leads",
+    "touches",
+    "charges",
+    "accesses",
+    "clicks",
+    "payments",
+    "payers",
+    "deliveries",
+    "invites",
+    "conversions",
+)
 TRANSACTION_LIMIT = 100  # DynamoDB's items per transaction
 ERASED_CLAIM = "erased"  # the lease a consumer held is no longer its own
 # What a payment keeps of its click: the campaign that sold, never who clicked.
@@ -151,6 +162,7 @@ class Found:
     leads: dict[Key, dict[str, Any]] = field(default_factory=dict)
     touches: dict[Key, dict[str, Any]] = field(default_factory=dict)
     charges: dict[Key, dict[str, Any]] = field(default_factory=dict)
+    accesses: dict[Key, dict[str, Any]] = field(default_factory=dict)  # periods of access to a chat
     links: dict[Key, dict[str, Any]] = field(default_factory=dict)  # lead → payment links
     clicks: dict[Key, dict[str, Any]] = field(default_factory=dict)
     payments: dict[Key, dict[str, Any]] = field(default_factory=dict)
@@ -247,11 +259,12 @@ class _Finder:
                 self.users.add(user)  # who bought it: the payer's Telegram account
 
     def leads(self) -> None:
-        """The person's lead in each of the tenant's bots: lead, touches, charges, payment links."""
+        """The person's lead in each of the tenant's bots: lead, touches, charges, accesses, payment links."""
         buckets = {
             "lead": self.found.leads,
             "touch": self.found.touches,
             "charge": self.found.charges,
+            "access": self.found.accesses,
             "lead_payment": self.found.links,
         }
         bots = [str(bot["bot_id"]) for bot in _tenant_entities(self.items, self.tenant_id, "bot") if bot.get("bot_id")]
@@ -405,6 +418,7 @@ def export_subject(items: Store, tenant_id: str, caller: Caller, subject: Subjec
         "leads": _views(found.leads.values(), item_view),
         "touches": _views(found.touches.values(), item_view),
         "charges": _views(found.charges.values(), item_view),
+        "accesses": _views(found.accesses.values(), item_view),
         "clicks": _views(found.clicks.values(), click_view),
         "payments": _views(found.payments.values(), item_view),
         "payers": _views(found.payers.values(), item_view),
@@ -495,7 +509,9 @@ def erase_subject(items: Store, tenant_id: str, caller: Caller, subject: Subject
     # charges, payment links, leads) and the log entry, in one transaction when they fit (unless the
     # person has dozens of payments): a failure anywhere leaves the links, so repeating it finishes.
     head: list[Write] = [_conversion_write(record, tenant_id, now) for record in found.conversions.values()]
-    head += [_delete(item, tenant_id) for item in (*found.clicks.values(), *found.touches.values())]
+    head += [
+        _delete(item, tenant_id) for item in (*found.clicks.values(), *found.touches.values(), *found.accesses.values())
+    ]
     head += [_delete(invite, tenant_id) for invite in found.invites.values()]
     head += [_delivery_write(record, tenant_id, now) for record in found.deliveries.values()]
     tail: list[Write] = [_payment_write(payment, tenant_id, now) for payment in found.payments.values()]

@@ -24,6 +24,12 @@ event goes out once per payment, so Meta keeps the first refund's value.
 Who paid (``Payer``, when the gateway said) is written as its own item ``PAYMENT#<id>`` / ``PAYER``
 once the payment is paid and before the Purchase is queued, so the Purchase can use it; it expires
 ``PAYER_TTL_DAYS`` after the payment (docs/data-model.md) and is never logged.
+
+An order bump (``funil.bot.checkout``) is a payment of its own charged inside its main payment's
+PIX (``bump_payment_id`` on the main, ``bundle_of`` on the bump's part). It follows its main: paid
+when the main is confirmed (its own Purchase and DeliveryJob, the same payer), expired or cancelled
+when the main is, refunded when the main is refunded in full. A partial refund of the main leaves
+it paid (the amount given back is recorded on the main only).
 """
 
 from __future__ import annotations
@@ -118,13 +124,17 @@ def mark_paid(items: Items, payment_id: str, paid_at: datetime, now: datetime) -
 
 
 def _close(items: Items, payment_id: str, status: PaymentStatus, now: datetime) -> Outcome:
-    return _transition(
+    outcome = _transition(
         items,
         payment_id,
         allowed_from=(PaymentStatus.PENDING,),
         expression="SET #status = :to, closed_at = :now REMOVE gsi2pk, gsi2sk",
         values={":to": status.value, ":now": iso(now)},
     )
+    bump = outcome.payment.get("bump_payment_id")
+    if bump and outcome.status == status:  # the order bump's part closes with its main
+        _close(items, str(bump), status, now)
+    return outcome
 
 
 def mark_expired(items: Items, payment_id: str, now: datetime) -> Outcome:
@@ -308,11 +318,63 @@ def confirm(
     if outcome.changed:
         log.info("payment confirmed", extra={"payment_id": payment_id})
         count("Sales")
-        count("RevenueCents", int(outcome.payment.get("amount_cents") or 0))
+        count("RevenueCents", _own_cents(outcome.payment))
     if payer is not None and outcome.status == PaymentStatus.PAID and not outcome.payment.get("purchase_enqueued_at"):
         store_payer(items, outcome.payment, payer, source, now)
+    record_purchase_on_lead(items, outcome, now)
     ensure_handed_on(items, outcome.payment, conversions, deliveries, now)
+    _confirm_bump(items, outcome, conversions=conversions, deliveries=deliveries, now=now, payer=payer, source=source)
     return outcome
+
+
+def record_purchase_on_lead(items: Items, outcome: Outcome, now: datetime) -> None:
+    """The lead learns what it bought (``bought_offer_ids``, ``last_paid_at``: broadcasts' segments),
+    once paid and before the payment is handed on (a repeat after that finds it done); only the
+    payment's own lead (``lead_ref``), and only when it exists and is of the payment's tenant."""
+    payment = outcome.payment
+    lead_pk, offer_id = payment.get("lead_ref"), payment.get("offer_id")
+    if outcome.status != PaymentStatus.PAID or payment.get("purchase_enqueued_at") or not lead_pk or not offer_id:
+        return
+    try:
+        items.update(
+            *keys.lead_by_ref(str(lead_pk)),
+            "ADD bought_offer_ids :offer SET last_paid_at = :paid",
+            {
+                ":offer": {str(offer_id)},
+                ":paid": payment.get("paid_at") or iso(now),
+                ":tenant": payment.get("tenant_id"),
+            },
+            condition="attribute_exists(pk) AND tenant_id = :tenant",
+        )
+    except Exception as error:
+        if not is_conditional_failure(error):
+            raise
+
+
+def _own_cents(payment: dict[str, Any]) -> int:
+    """A payment's own value: a main payment's order bump is counted as the bump's own sale."""
+    return int(payment.get("amount_cents") or 0) - int(payment.get("bump_amount_cents") or 0)
+
+
+def _confirm_bump(
+    items: Items,
+    main: Outcome,
+    *,
+    conversions: MessageQueue,
+    deliveries: MessageQueue,
+    now: datetime,
+    payer: Payer | None,
+    source: str,
+) -> None:
+    """The order bump's part of a paid main payment: paid at the main's time, handed on as its own
+    sale (also on repeats: whatever it has not recorded as enqueued is sent)."""
+    bump = main.payment.get("bump_payment_id")
+    if not bump or main.status != PaymentStatus.PAID or not main.payment.get("paid_at"):
+        return
+    paid_at = parse_iso(str(main.payment["paid_at"]))
+    confirm(
+        items, str(bump), paid_at, conversions=conversions, deliveries=deliveries, now=now, payer=payer, source=source
+    )
 
 
 def refund(
@@ -330,9 +392,13 @@ def refund(
     outcome = mark_refunded(items, payment_id, now, reason, refunded_at=refunded_at, refunded_cents=refunded_cents)
     if outcome.changed:
         count("Refunds")
-        count("RefundedCents", int(outcome.payment.get("amount_cents") or 0))
+        count("RefundedCents", _own_cents(outcome.payment))
     if outcome.status == PaymentStatus.REFUNDED:
         ensure_handed_on(items, outcome.payment, conversions, deliveries, now)
+        bump = outcome.payment.get("bump_payment_id")
+        if bump:  # the order bump's part was paid by the same charge: given back with it
+            refund(items, str(bump), conversions=conversions, deliveries=deliveries, now=now, reason=reason,
+                   refunded_at=refunded_at)  # fmt: skip
     return outcome
 
 
