@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -31,7 +30,7 @@ def stack() -> Iterator[LocalStack]:
     with start_stack(port=0) as started:
         yield started
     # The clock moved for this stack only: later tests of the session start from the real time again.
-    clock._ahead[0] = timedelta(0)
+    clock.back_to_now()
 
 
 @pytest.fixture(scope="module")

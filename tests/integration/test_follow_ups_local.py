@@ -12,7 +12,6 @@ import json
 import re
 import time
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -33,7 +32,7 @@ def stack() -> Iterator[LocalStack]:
 
     with start_stack(port=0) as started:
         yield started
-    clock._ahead[0] = timedelta(0)  # the clock moved for this stack only
+    clock.back_to_now()  # the clock moved for this stack only
 
 
 @pytest.fixture(scope="module")
