@@ -487,6 +487,8 @@ def _scan(table_name: str, prefix: str | None) -> list[dict[str, Any]]:
 
 def _mount_introspection(stack: LocalStack) -> None:
     def seed(_: LocalRequest) -> LocalResponse:
+        if stack.seed is None:  # the stack serves while the demo is still being created
+            return LocalResponse.json({"error": "the demo is being created: ask again in a moment"}, 503)
         return LocalResponse.json(stack.seed.as_json())
 
     def items(request: LocalRequest) -> LocalResponse:
