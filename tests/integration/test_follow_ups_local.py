@@ -1,9 +1,8 @@
 """The demo in the local stack: an unpaid PIX followed up (and not a paid one), an upsell, an order bump.
 
 Everything over HTTP to the stack (default extensions: the fake Bot API, the sandbox, the fake
-Graph API). Sales are paid before the clock moves (the sandbox signs its webhooks at the real
-time); then ``POST /_local/clock`` and ``POST /_local/schedules/TimersFunction`` bring the
-follow-ups due, as a tester would by hand.
+Graph API; they keep the stack's clock, travel included). ``POST /_local/clock`` and
+``POST /_local/schedules/TimersFunction`` bring the follow-ups due, as a tester would by hand.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from typing import Any
 from funil.analytics.dimensions import Key, attributed
 from funil.analytics.quality import assess_start
 from funil.clock import parse_iso
+from funil.payments.amounts import own_cents
 
 BRASILIA = timezone(timedelta(hours=-3), "BRT")
 STARS = "XTR"
@@ -97,16 +98,10 @@ def lead_facts(lead: Mapping[str, Any], network_of: NetworkOf) -> list[Fact]:
     return [Fact(tenant_id, business_day(started), key, metrics, latency)]
 
 
-def _own_cents(payment: Mapping[str, Any]) -> int:
-    """What the payment sold itself: a charge that also paid an order bump leaves the bump to its own
-    payment (``bundle_of``), a sale of its own."""
-    return max(_cents(payment.get("amount_cents")) - _cents(payment.get("bump_amount_cents")), 0)
-
-
 def _refunded_cents(payment: Mapping[str, Any]) -> int:
     if "refunded_cents" in payment:
-        return min(_cents(payment.get("refunded_cents")), _own_cents(payment))
-    return _own_cents(payment) if _status(payment) == "refunded" else 0
+        return min(_cents(payment.get("refunded_cents")), own_cents(payment))
+    return own_cents(payment) if _status(payment) == "refunded" else 0
 
 
 def _keys(payment: Mapping[str, Any], network_of: NetworkOf) -> tuple[Key, Key]:
@@ -137,7 +132,7 @@ def payment_facts(old: Mapping[str, Any] | None, new: Mapping[str, Any], network
         return last, first
 
     stars = new.get("currency") == STARS
-    amount = _own_cents(new)
+    amount = own_cents(new)
     # An order bump's part is charged inside its main payment's checkout: no checkout of its own.
     if inserted and not new.get("bundle_of") and (created := _moment(new.get("created_at"))):
         last_key, first_key = keys()

@@ -9,6 +9,7 @@ from typing import Any
 from funil import keys
 from funil.adapters.dynamo import Table
 from funil.click.links import LinkRoute, route_from_items
+from funil.ttl_cache import TtlCache
 
 
 class Links:
@@ -20,20 +21,10 @@ class Links:
 
     def __init__(self, table: Table, ttl_seconds: float = 30.0, monotonic: Callable[[], float] = time.monotonic):
         self.table = table
-        self.ttl_seconds = ttl_seconds
-        self.monotonic = monotonic
-        self._cache: dict[str, tuple[float, LinkRoute | None]] = {}
+        self._cache: TtlCache[str, LinkRoute | None] = TtlCache(ttl_seconds, monotonic)
 
     def route(self, slug: str) -> LinkRoute | None:
-        now = self.monotonic()
-        cached = self._cache.get(slug)
-        if cached and cached[0] > now:
-            return cached[1]
-        route = self._load(slug)
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[slug] = (now + self.ttl_seconds, route)
-        return route
+        return self._cache.get(slug, self._load)
 
     def _load(self, slug: str) -> LinkRoute | None:
         link_item = self.table.get(*keys.link(slug))

@@ -29,6 +29,7 @@ from typing import Any
 from funil import clock, meta_cookies
 from funil.conversions import normalize
 from funil.messages import ConversionMessage, EventKind
+from funil.payments.amounts import own_cents
 
 # Meta rejects a whole request when one event is older than 7 days; keep a margin for the time
 # between building and Meta receiving the request (retries included).
@@ -270,9 +271,8 @@ def payment_money(payment: Mapping[str, Any]) -> Money | None:
     cents, currency = payment.get("amount_cents"), str(payment.get("currency") or "BRL").upper()
     if currency in NON_FIAT_CURRENCIES:
         cents, currency = payment.get("fiat_amount_cents"), str(payment.get("fiat_currency") or "").upper()
-    bump = payment.get("bump_amount_cents")
-    if isinstance(cents, int) and isinstance(bump, int) and not isinstance(bump, bool) and 0 < bump < cents:
-        cents -= bump
+    elif payment.get("bump_amount_cents"):
+        cents = own_cents(payment)
     if not isinstance(cents, int) or isinstance(cents, bool) or cents <= 0 or len(currency) != 3:
         return None
     return Money(round(cents / 100, 2), currency)

@@ -19,8 +19,7 @@ from typing import Any, Protocol
 from funil import keys
 from funil.domains.hosts import is_aws_host
 from funil.domains.status import ACTIVE, FLAGGED
-
-MAX_CACHED = 10_000
+from funil.ttl_cache import TtlCache
 
 
 class DomainItems(Protocol):
@@ -59,26 +58,19 @@ def site_from_item(item: Mapping[str, Any] | None, host: str) -> Site | None:
 
 
 class Sites:
-    """Sites by host, cached per container for ``ttl_seconds`` (as ``funil.click.storage.Links``)."""
+    """Sites by host, cached per container for ``ttl_seconds`` (as ``funil.click.storage.Links``; unknown hosts too)."""
 
     def __init__(
         self, items: DomainItems, ttl_seconds: float = 30.0, monotonic: Callable[[], float] = time.monotonic
     ) -> None:
         self.items = items
-        self.ttl_seconds = ttl_seconds
-        self.monotonic = monotonic
-        self._cache: dict[str, tuple[float, Site | None]] = {}
+        self._cache: TtlCache[str, Site | None] = TtlCache(ttl_seconds, monotonic)
 
     def site(self, host: str | None) -> Site | None:
         """The tenant's domain ``host`` is, or None: the deployment's own host (no lookup for AWS's names)."""
         if host is None or is_aws_host(host):
             return None
-        now = self.monotonic()
-        cached = self._cache.get(host)
-        if cached and cached[0] > now:
-            return cached[1]
-        site = site_from_item(self.items.get(*keys.domain(host)), host)
-        if len(self._cache) > MAX_CACHED:
-            self._cache.clear()
-        self._cache[host] = (now + self.ttl_seconds, site)
-        return site
+        return self._cache.get(host, self._load)
+
+    def _load(self, host: str) -> Site | None:
+        return site_from_item(self.items.get(*keys.domain(host)), host)

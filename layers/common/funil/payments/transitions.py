@@ -47,6 +47,7 @@ from funil.clock import iso, parse_iso, to_epoch_s
 from funil.conversions import normalize
 from funil.messages import ConversionMessage, ConversionRefs, EventKind
 from funil.observability import count
+from funil.payments.amounts import own_cents
 from funil.payments.gateways.base import Payer
 from funil.payments.models import PaymentStatus
 from funil.ports import Items, MessageQueue
@@ -318,7 +319,7 @@ def confirm(
     if outcome.changed:
         log.info("payment confirmed", extra={"payment_id": payment_id})
         count("Sales")
-        count("RevenueCents", _own_cents(outcome.payment))
+        count("RevenueCents", own_cents(outcome.payment))
     if payer is not None and outcome.status == PaymentStatus.PAID and not outcome.payment.get("purchase_enqueued_at"):
         store_payer(items, outcome.payment, payer, source, now)
     record_purchase_on_lead(items, outcome, now)
@@ -349,11 +350,6 @@ def record_purchase_on_lead(items: Items, outcome: Outcome, now: datetime) -> No
     except Exception as error:
         if not is_conditional_failure(error):
             raise
-
-
-def _own_cents(payment: dict[str, Any]) -> int:
-    """A payment's own value: a main payment's order bump is counted as the bump's own sale."""
-    return int(payment.get("amount_cents") or 0) - int(payment.get("bump_amount_cents") or 0)
 
 
 def _confirm_bump(
@@ -392,7 +388,7 @@ def refund(
     outcome = mark_refunded(items, payment_id, now, reason, refunded_at=refunded_at, refunded_cents=refunded_cents)
     if outcome.changed:
         count("Refunds")
-        count("RefundedCents", _own_cents(outcome.payment))
+        count("RefundedCents", own_cents(outcome.payment))
     if outcome.status == PaymentStatus.REFUNDED:
         ensure_handed_on(items, outcome.payment, conversions, deliveries, now)
         bump = outcome.payment.get("bump_payment_id")
