@@ -40,6 +40,10 @@ class Settings:
     export_bucket: str  # the daily export's S3 bucket (DailyExportFunction only)
     broadcast_queue_url: str = ""  # the broadcasts' queue (TimersFunction starts them, BroadcastsFunction resumes)
     http_api_id: str = ""  # the HttpApi sellers' domains are mapped to (the operator's API only)
+    # Copies of the sale events for the other consumers (funil.adapters.sqs.FanOutQueue): the
+    # destinations beyond Meta, and the seller's notifications. Empty: no copy is sent.
+    destinations_queue_url: str = ""
+    notifications_queue_url: str = ""
 
 
 ENVIRONMENT = (
@@ -64,6 +68,8 @@ ENVIRONMENT = (
     "EXPORT_BUCKET",
     "BROADCAST_QUEUE_URL",
     "HTTP_API_ID",
+    "DESTINATIONS_QUEUE_URL",
+    "NOTIFICATIONS_QUEUE_URL",
 )
 
 
@@ -107,4 +113,6 @@ def _settings(values: tuple[str | None, ...]) -> Settings:
         export_bucket=_text(env, "EXPORT_BUCKET"),
         broadcast_queue_url=_text(env, "BROADCAST_QUEUE_URL"),
         http_api_id=_text(env, "HTTP_API_ID"),
+        destinations_queue_url=_text(env, "DESTINATIONS_QUEUE_URL"),
+        notifications_queue_url=_text(env, "NOTIFICATIONS_QUEUE_URL"),
     )

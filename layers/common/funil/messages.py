@@ -90,3 +90,40 @@ def page_view(token: str, tenant_id: str, pixel_id: str | None, clicked_at: date
         occurred_at=clicked_at,
         refs=ConversionRefs(click_token=token),
     )
+
+
+class AlertKind(StrEnum):
+    """What an operational alert is about (funil.alerts opens and resolves them)."""
+
+    BOT_TOKEN_REFUSED = "bot_token_refused"  # noqa: S105 (a kind of alert, not a secret)
+    BOT_WEBHOOK_FAILING = "bot_webhook_failing"
+    GATEWAY_FAILING = "gateway_failing"
+    GATEWAY_FAILOVER = "gateway_failover"
+    CAPI_ERRORS = "capi_errors"
+    CAPI_TOKEN_INVALID = "capi_token_invalid"  # noqa: S105
+    DEAD_LETTERS = "dead_letters"
+    VOIDED_ATTEMPT_PAID = "voided_attempt_paid"
+
+
+class AlertNotice(BaseModel):
+    """One change of an incident's state, for the tenant's admin chats (the notifications queue).
+
+    An incident opens once and resolves once, so the chats hear of it twice at most; the consumer
+    claims ``notice_id`` so a repeated message is sent once. Never personal data or secrets: the
+    subject is an id of ours (a bot, a gateway, a pixel, a queue)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: Literal[1] = 1
+    type: Literal["alert"] = "alert"
+    tenant_id: str = Field(min_length=1, max_length=64)
+    incident_id: str = Field(min_length=1, max_length=200)  # stable for the incident's life
+    kind: AlertKind
+    state: Literal["open", "resolved"]
+    subject: str = Field(min_length=1, max_length=200)
+    detail: str = Field(default="", max_length=500)
+    occurred_at: AwareDatetime
+
+    @property
+    def notice_id(self) -> str:
+        return f"alert_{self.incident_id}_{self.state}"

@@ -16,6 +16,7 @@ from funil.config import Settings
 
 if TYPE_CHECKING:
     import httpx
+    from mypy_boto3_sqs.client import SQSClient
 
     from funil.analytics.export import ExportDeps
     from funil.analytics.spend import SpendImportDeps
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from funil.domains.manage import DomainServices
     from funil.operator.ports import OperatorDeps
     from funil.payments.ports import Deps as PaymentDeps
+    from funil.ports import MessageQueue
     from funil.timers import Handler
 
 GATEWAY_TIMEOUT_SECONDS = 5.0  # per call; routing may try two gateways within Telegram's patience
@@ -84,6 +86,27 @@ def click_stream(settings: Settings) -> ClickStreamDeps:
     return ClickStreamDeps(page_views=page_views, conversions=Queue(settings.conversions_queue_url))
 
 
+# What each other consumer of the conversions queue's events gets a copy of (docs/architecture.md §2).
+DESTINATION_KINDS = frozenset({"InitiateCheckout", "Purchase", "Refund"})
+NOTIFICATION_KINDS = frozenset({"Purchase", "Refund"})
+
+
+def conversions_out(settings: Settings, client: SQSClient | None = None) -> MessageQueue:
+    """The conversions queue, copying sale events to the destinations' and notifications' queues."""
+    from funil.adapters.sqs import FanOutQueue, Queue
+
+    copies = [
+        (Queue(url, client), kinds)
+        for url, kinds in (
+            (settings.destinations_queue_url, DESTINATION_KINDS),
+            (settings.notifications_queue_url, NOTIFICATION_KINDS),
+        )
+        if url
+    ]
+    primary = Queue(settings.conversions_queue_url, client)
+    return FanOutQueue(primary, copies) if copies else primary
+
+
 def payments(settings: Settings) -> PaymentDeps:
     from funil.adapters.dynamo import Table
     from funil.adapters.first_use import on_first_use
@@ -96,7 +119,7 @@ def payments(settings: Settings) -> PaymentDeps:
         secrets=CachedKms(),
         http=on_first_use(gateway_http_client),  # httpx only once a gateway is called
         # Built with the container: most updates and webhooks queue a conversion (a Lead, a Purchase).
-        conversions=Queue(settings.conversions_queue_url, sqs_client()),
+        conversions=conversions_out(settings, sqs_client()),
         deliveries=Queue(settings.delivery_queue_url, sqs_client()),
         public_base_url=settings.public_base_url,  # our webhook URL, given to gateways on each charge
         now=utc_now,

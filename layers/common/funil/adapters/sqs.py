@@ -73,3 +73,38 @@ class Queue:
         self.client.change_message_visibility(
             QueueUrl=self.url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
         )
+
+
+class FanOutQueue:
+    """A queue that also sends a copy of some kinds of message to other queues.
+
+    The conversions queue's producers send each sale event once; the destinations beyond Meta and
+    the seller's notifications each get a copy of the kinds they consume (the message attribute
+    ``kind``). A copy that fails raises like the original: the producer has not recorded the event as
+    enqueued and sends it all again, which the consumers absorb by their claims on the event id.
+    """
+
+    def __init__(self, primary: Queue, copies: Sequence[tuple[Queue, frozenset[str]]]) -> None:
+        self.primary = primary
+        self.copies = list(copies)
+        self.url = primary.url
+
+    def send(self, body: str, attributes: dict[str, str] | None = None) -> str:
+        message_id = self.primary.send(body, attributes)
+        kind = (attributes or {}).get("kind")
+        for queue, kinds in self.copies:
+            if kind in kinds:
+                queue.send(body, attributes)
+        return message_id
+
+    def send_batch(self, messages: Sequence[tuple[str, Mapping[str, str] | None]]) -> list[int]:
+        failed = set(self.primary.send_batch(messages))
+        for queue, kinds in self.copies:
+            positions = [i for i, (_, attributes) in enumerate(messages) if (attributes or {}).get("kind") in kinds]
+            if positions:
+                refused = queue.send_batch([messages[i] for i in positions])
+                failed.update(positions[i] for i in refused)
+        return sorted(failed)
+
+    def delay(self, receipt_handle: str, seconds: int) -> None:
+        self.primary.delay(receipt_handle, seconds)
