@@ -16,6 +16,7 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from tests.integration.test_gateway_webhook import drain
 from tests.integration.test_gateway_webhook_kinds import World, world  # noqa: F401  (the fixture)
 from tests.unit.payments.gateway_payloads import FIXTURES
 
@@ -47,6 +48,31 @@ def test_a_partial_refund_then_the_rest_is_partial_then_whole(world: World) -> N
     payment = world.payment(payment_id)
     assert (payment["status"], payment["refunded_cents"]) == ("refunded", 2000)
     assert "Refund" in world.sent()[0]
+
+
+def test_each_refund_is_a_refund_event_worth_its_own_part(world: World) -> None:  # noqa: F811
+    from funil.conversions.builder import commerce_data
+    from funil.messages import ConversionMessage, EventKind
+
+    payment_id = _paid(world, 2000)
+    world.sent()
+    world.woovi.refund(payment_id, 500)
+    world.post("gw_woovi", *world.woovi.webhook(payment_id, SENT))
+    world.post("gw_woovi", *world.woovi.webhook(payment_id, SENT))  # told again: no second event
+    world.woovi.refund(payment_id, 1500)
+    world.post("gw_woovi", *world.woovi.webhook(payment_id, SENT))
+    world.post("gw_woovi", *world.woovi.webhook(payment_id, SENT))
+
+    refunds = [
+        ConversionMessage.model_validate(body)
+        for body in drain(world.resources, "ConversionsQueue")
+        if body["kind"] == "Refund"
+    ]
+    assert [message.event_id for message in refunds] == [f"refund_{payment_id}", f"refund_{payment_id}_2"]
+    payment = world.payment(payment_id)
+    values = [commerce_data(payment, EventKind.REFUND, message.refs.refund_step or 0) for message in refunds]
+    assert [data["value"] for data in values if data] == [5.0, 15.0]
+    assert payment["refund_steps_enqueued"] == 2
 
 
 def test_the_deprecated_refund_event_refunds_the_charge_it_names(world: World) -> None:  # noqa: F811

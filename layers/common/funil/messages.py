@@ -42,6 +42,7 @@ class ConversionRefs(BaseModel):
     bot_id: str | None = None
     telegram_user_id: int | None = None
     payment_id: str | None = None
+    refund_step: int | None = Field(default=None, ge=1, le=1000)  # a Refund after the first (0-based step)
 
 
 _REQUIRED_REFS: dict[EventKind, tuple[str, ...]] = {

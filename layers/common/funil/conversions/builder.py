@@ -29,7 +29,7 @@ from typing import Any
 from funil import clock, meta_cookies
 from funil.conversions import normalize
 from funil.messages import ConversionMessage, EventKind
-from funil.payments.amounts import own_cents
+from funil.payments.amounts import own_cents, refund_step_cents, refund_steps
 
 # Meta rejects a whole request when one event is older than 7 days; keep a margin for the time
 # between building and Meta receiving the request (retries included).
@@ -278,15 +278,14 @@ def payment_money(payment: Mapping[str, Any]) -> Money | None:
     return Money(round(cents / 100, 2), currency)
 
 
-def commerce_data(payment: Mapping[str, Any], kind: EventKind) -> dict[str, Any] | None:
+def commerce_data(payment: Mapping[str, Any], kind: EventKind, refund_step: int = 0) -> dict[str, Any] | None:
     """custom_data of a checkout, purchase or refund; None when the payment has no fiat value.
-    A Refund is worth what was given back (``refunded_cents``: less than the price when partial)."""
+    A Refund is worth what its step gave back (less than the price when partial; the rest after)."""
     money = payment_money(payment)
     if money is None:
         return None
-    refunded = payment.get("refunded_cents")
-    if kind is EventKind.REFUND and isinstance(refunded, int | Decimal) and 0 < refunded < int(payment["amount_cents"]):
-        money = Money(round(int(refunded) / 100, 2), money.currency)
+    if kind is EventKind.REFUND and refund_steps(payment):
+        money = Money(round(refund_step_cents(payment, refund_step) / 100, 2), money.currency)
     data: dict[str, Any] = {"value": money.value, "currency": money.currency}
     offer_id = payment.get("offer_id")
     if offer_id:
@@ -308,9 +307,14 @@ def _source_time(message: ConversionMessage, sources: Sources) -> datetime:
         EventKind.LEAD: None,
         EventKind.INITIATE_CHECKOUT: payment.get("created_at"),
         EventKind.PURCHASE: payment.get("paid_at"),
-        EventKind.REFUND: payment.get("refunded_at"),
+        EventKind.REFUND: _refund_step_time(payment, message.refs.refund_step or 0),
     }
     return _time(candidates[message.kind]) or message.occurred_at
+
+
+def _refund_step_time(payment: Mapping[str, Any], step: int) -> object:
+    steps = refund_steps(payment)
+    return steps[step].get("at") if step < len(steps) else payment.get("refunded_at")
 
 
 def _skip_reason(message: ConversionMessage, pixel: Mapping[str, Any] | None) -> str | None:
@@ -401,7 +405,7 @@ def build_event(
             notes.append("website_without_click_sent_as_chat")
     event["user_data"] = user_data
     if message.kind in (EventKind.INITIATE_CHECKOUT, EventKind.PURCHASE, EventKind.REFUND):
-        custom = commerce_data(sources.payment or {}, message.kind)
+        custom = commerce_data(sources.payment or {}, message.kind, message.refs.refund_step or 0)
         if custom is None and message.kind != EventKind.INITIATE_CHECKOUT:
             return BuiltEvent(BuildStatus.INVALID, "payment_without_fiat_value", event_time=event_time)
         if custom:

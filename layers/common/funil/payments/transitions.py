@@ -18,8 +18,10 @@ revokes the unused invite link, if one was handed out.
 A partial refund (less than the amount given back) leaves the payment ``paid`` — the sale stands
 and the buyer keeps the product — with ``refund_state = partial``, ``refunded_cents`` and the
 refund's own time ``refunded_at``; it sends the Refund event (its value: ``refunded_cents``) and
-no revocation. A later full refund moves it to ``refunded`` (``refund_state = full``); the Refund
-event goes out once per payment, so Meta keeps the first refund's value.
+no revocation. A later full refund moves it to ``refunded`` (``refund_state = full``). Each refund is
+a step recorded on the payment (``refunds``: the total given back by then and when), reported as a
+Refund of its own worth that step's part: ``refund_<payment>`` first, ``refund_<payment>_2`` and on
+after it (``refund_steps_enqueued`` counts those queued).
 
 Who paid (``Payer``, when the gateway said) is written as its own item ``PAYMENT#<id>`` / ``PAYER``
 once the payment is paid and before the Purchase is queued, so the Purchase can use it; it expires
@@ -47,7 +49,7 @@ from funil.clock import iso, parse_iso, to_epoch_s
 from funil.conversions import normalize
 from funil.messages import ConversionMessage, ConversionRefs, EventKind
 from funil.observability import count
-from funil.payments.amounts import own_cents
+from funil.payments.amounts import own_cents, refund_step_cents, refund_steps
 from funil.payments.gateways.base import Payer
 from funil.payments.models import PaymentStatus
 from funil.ports import Items, MessageQueue
@@ -157,29 +159,54 @@ def mark_refunded(
 ) -> Outcome:
     """paid → refunded (refunds and chargebacks), at the refund's own time when the gateway told it.
     The delivery token stays: its page says refunded."""
-    expression = "SET #status = :refunded, refunded_at = :at, refund_reason = :reason, refund_state = :full"
+    at = iso(refunded_at or now)
+    expression = (
+        "SET #status = :refunded, refunded_at = :at, refund_reason = :reason, refund_state = :full, " + _STEP_APPENDED
+    )
     values: dict[str, Any] = {
         ":refunded": PaymentStatus.REFUNDED.value,
-        ":at": iso(refunded_at or now),
+        ":at": at,
         ":reason": reason,
         ":full": "full",
+        **_step(refunded_cents, at),
     }
     if refunded_cents is not None:
         expression += ", refunded_cents = :cents"
         values[":cents"] = refunded_cents
+    else:  # all of it: a partial refund's total recorded before no longer says what was given back
+        expression += " REMOVE refunded_cents"
     return _transition(items, payment_id, allowed_from=(PaymentStatus.PAID,), expression=expression, values=values)
+
+
+# Each refund is a step of its own (``funil.payments.amounts.refund_steps``), so each is reported once.
+_STEP_APPENDED = "refunds = list_append(if_not_exists(refunds, :no_steps), :step)"
+
+
+def _step(total_cents: int | None, at: str) -> dict[str, Any]:
+    step: dict[str, Any] = {"at": at} if total_cents is None else {"total_cents": total_cents, "at": at}
+    return {":no_steps": [], ":step": [step]}
 
 
 def mark_partially_refunded(
     items: Items, payment_id: str, refunded_cents: int, now: datetime, *, reason: str, refunded_at: datetime | None
 ) -> Outcome:
     """paid stays paid, with part of it given back (more than recorded so far; a repeat is no change)."""
+    at = iso(refunded_at or now)
     return _transition(
         items,
         payment_id,
         allowed_from=(PaymentStatus.PAID,),
-        expression=("SET refund_state = :partial, refunded_cents = :cents, refunded_at = :at, refund_reason = :reason"),
-        values={":partial": "partial", ":cents": refunded_cents, ":at": iso(refunded_at or now), ":reason": reason},
+        expression=(
+            "SET refund_state = :partial, refunded_cents = :cents, refunded_at = :at, refund_reason = :reason, "
+            + _STEP_APPENDED
+        ),
+        values={
+            ":partial": "partial",
+            ":cents": refunded_cents,
+            ":at": at,
+            ":reason": reason,
+            **_step(refunded_cents, at),
+        },
         also="attribute_not_exists(refunded_cents) OR refunded_cents < :cents",
     )
 
@@ -218,8 +245,22 @@ def purchase_message(payment: dict[str, Any]) -> ConversionMessage:
     return _payment_event(payment, EventKind.PURCHASE, "purchase", "paid_at")
 
 
-def refund_message(payment: dict[str, Any]) -> ConversionMessage:
-    return _payment_event(payment, EventKind.REFUND, "refund", "refunded_at")
+def refund_message(payment: dict[str, Any], step: int = 0) -> ConversionMessage:
+    """The Refund of refund step ``step``: ``refund_<payment>`` for the first, as the browser and the
+    other destinations know it, ``refund_<payment>_<n>`` for the n-th (a partial refund, then the rest)."""
+    first = _payment_event(payment, EventKind.REFUND, "refund", "refunded_at")
+    if step == 0:
+        steps = refund_steps(payment)
+        at = steps[0].get("at") if steps else None
+        return first.model_copy(update={"occurred_at": parse_iso(str(at))}) if at else first
+    at = refund_steps(payment)[step].get("at") or payment["refunded_at"]
+    return first.model_copy(
+        update={
+            "event_id": f"{first.event_id}_{step + 1}",
+            "occurred_at": parse_iso(str(at)),
+            "refs": first.refs.model_copy(update={"refund_step": step}),
+        }
+    )
 
 
 def delivery_body(payment: dict[str, Any]) -> str:
@@ -233,6 +274,19 @@ def _record_sent(items: Items, payment_id: str, attribute: str, now: datetime) -
         f"SET {attribute} = if_not_exists({attribute}, :now)",
         {":now": iso(now)},
     )
+
+
+def _record_refund_sent(items: Items, payment_id: str, steps: int, now: datetime) -> None:
+    try:
+        items.update(
+            *keys.payment(payment_id),
+            "SET refund_steps_enqueued = :steps, refund_enqueued_at = if_not_exists(refund_enqueued_at, :now)",
+            {":steps": steps, ":now": iso(now)},
+            condition="attribute_not_exists(refund_steps_enqueued) OR refund_steps_enqueued < :steps",
+        )
+    except Exception as error:  # a concurrent hand-on recorded as much or more: its sends stand
+        if not is_conditional_failure(error):
+            raise
 
 
 def ensure_handed_on(
@@ -252,10 +306,13 @@ def ensure_handed_on(
             _record_sent(items, payment_id, "delivery_enqueued_at", now)
             sent.append("delivery")
     refunded = status == PaymentStatus.REFUNDED or (status == PaymentStatus.PAID and payment.get("refund_state"))
-    if refunded and payment.get("refunded_at") and not payment.get("refund_enqueued_at"):
-        conversions.send(refund_message(payment).model_dump_json(), {"kind": "Refund"})
-        _record_sent(items, payment_id, "refund_enqueued_at", now)
-        sent.append("refund")
+    if refunded and payment.get("refunded_at"):
+        steps = len(refund_steps(payment))
+        done = int(payment.get("refund_steps_enqueued") or (1 if payment.get("refund_enqueued_at") else 0))
+        for step in range(done, steps):
+            conversions.send(refund_message(payment, step).model_dump_json(), {"kind": "Refund"})
+            _record_refund_sent(items, payment_id, step + 1, now)
+            sent.append("refund")
     if status == PaymentStatus.REFUNDED and payment.get("paid_at") and not payment.get("revoke_enqueued_at"):
         # The delivery consumer sees the payment refunded and revokes the buyer's unused invite link.
         deliveries.send(delivery_body(payment))
@@ -373,6 +430,11 @@ def _confirm_bump(
     )
 
 
+def _last_step_cents(payment: dict[str, Any]) -> int:
+    """What this refund gave back (a full refund after a partial one: the rest)."""
+    return refund_step_cents(payment, len(refund_steps(payment)) - 1)
+
+
 def refund(
     items: Items,
     payment_id: str,
@@ -388,7 +450,7 @@ def refund(
     outcome = mark_refunded(items, payment_id, now, reason, refunded_at=refunded_at, refunded_cents=refunded_cents)
     if outcome.changed:
         count("Refunds")
-        count("RefundedCents", own_cents(outcome.payment))
+        count("RefundedCents", _last_step_cents(outcome.payment))
     if outcome.status == PaymentStatus.REFUNDED:
         ensure_handed_on(items, outcome.payment, conversions, deliveries, now)
         bump = outcome.payment.get("bump_payment_id")
@@ -413,7 +475,7 @@ def partial_refund(
     outcome = mark_partially_refunded(items, payment_id, refunded_cents, now, reason=reason, refunded_at=refunded_at)
     if outcome.changed:
         count("Refunds")
-        count("RefundedCents", refunded_cents)
+        count("RefundedCents", _last_step_cents(outcome.payment))
     if outcome.payment.get("refund_state"):
         ensure_handed_on(items, outcome.payment, conversions, deliveries, now)
     return outcome
