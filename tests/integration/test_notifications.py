@@ -505,3 +505,55 @@ def test_a_removed_chat_ends_its_timer(world: World) -> None:
     assert world.api("DELETE", f"/api/v1/notifications/chats/{ADMIN}", key=world.key).status == 200
     assert world.tg.table.get(*key, consistent=True) is None
     assert run_timers_at(world, utc_now())["counts"] == {}
+
+
+# -- the CLI -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def funil(world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Callable[..., Any]:
+    """``funil("notifications", …)``: the CLI in-process, its HTTP answered by the AdminApiFunction handler."""
+    import httpx
+    from funil_cli.main import app as funil_cli
+    from typer.testing import CliRunner
+
+    from tests.admin_api import api_event
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        body = request.content.decode() or None
+        event = api_event(request.method, request.url.path, body, key=world.key, query=dict(request.url.params))
+        answer = world.invoke("AdminApiFunction", event)
+        return httpx.Response(int(answer["statusCode"]), headers=answer.get("headers"), text=answer.get("body") or "")
+
+    real = httpx.Client
+    monkeypatch.setattr(
+        httpx, "Client", lambda *a, transport=None, **k: real(*a, transport=httpx.MockTransport(handle), **k)
+    )
+
+    def run(*args: str) -> Any:
+        env = {"FUNIL_API_URL": "https://abc.execute-api.us-east-1.amazonaws.com", "FUNIL_API_KEY": world.key,
+               "FUNIL_CONFIG": str(tmp_path / "none.toml"), "FUNIL_LANG": "en"}  # fmt: skip
+        return CliRunner().invoke(funil_cli, list(args), env=env)
+
+    return run
+
+
+def test_the_cli_makes_a_code_lists_sets_and_removes_chats(world: World, funil: Callable[..., Any]) -> None:
+    made = funil("--json", "notifications", "code")
+    assert made.exit_code == 0, made.stderr
+    code = json.loads(made.stdout)["code"]
+    assert f"/admin {code}" in made.stderr
+    assert world.say(ADMIN, f"/admin {code}")[1]["outcome"] == "admin_chat_registered"
+
+    listed = funil("--json", "notifications", "chats")
+    assert [chat["chat_id"] for chat in json.loads(listed.stdout)["items"]] == [ADMIN]
+    changed = funil("--json", "notifications", "set", str(ADMIN), "--on", "weekly", "--off", "sale", "--hour", "7")
+    assert changed.exit_code == 0, changed.stderr
+    assert json.loads(changed.stdout)["kinds"]["weekly"] is True and json.loads(changed.stdout)["report_hour"] == 7
+    before = table_state(world.tg.resources)
+    for wrong in (("--on", "everything"), ("--hour", "24"), ()):
+        refused = funil("notifications", "set", str(ADMIN), *wrong)
+        assert refused.exit_code != 0
+    assert table_state(world.tg.resources) == before
+    assert funil("notifications", "remove", str(ADMIN)).exit_code == 0
+    assert world.chats() == []
