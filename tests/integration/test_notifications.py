@@ -557,3 +557,25 @@ def test_the_cli_makes_a_code_lists_sets_and_removes_chats(world: World, funil: 
     assert table_state(world.tg.resources) == before
     assert funil("notifications", "remove", str(ADMIN)).exit_code == 0
     assert world.chats() == []
+
+
+def test_the_telegram_webhook_loads_without_the_notifications_code(aws_env: aws.Resources) -> None:
+    """The webhook's cold start stays as it was: ``funil.notifications`` is imported on ``/admin`` only."""
+    import os
+    import subprocess
+    import sys
+
+    from local.template import ROOT
+
+    env = {**os.environ, **aws.function_environment(load(), aws_env)}
+    code = (
+        "import sys\n"
+        "from local.handlers import load_handler\n"
+        "from local.template import load\n"
+        "load_handler(load().functions['TelegramWebhookFunction'])\n"
+        "print(sorted(name for name in sys.modules if name.startswith('funil.notifications')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True
+    )
+    assert result.stdout.strip() == "[]", result.stdout + result.stderr
