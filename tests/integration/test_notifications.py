@@ -475,6 +475,32 @@ def test_the_daily_report_shows_yesterdays_counters_as_the_dashboard_reads_them(
     assert chat["gsi2sk"].startswith(iso(now + timedelta(hours=20)))  # next 8h Brasília: 11:00 UTC tomorrow
 
 
+def test_the_daily_report_shows_the_imported_spend_and_roas_and_the_top_campaigns(world: World) -> None:
+    from funil import keys
+    from funil.analytics.stats import StatsQuery, read_stats
+    from funil.bot.texts import brl
+    from funil.notifications.texts import roas
+
+    assert world.invoke("AnalyticsStreamFunction", {"Records": STREAM["Records"]}) == {}
+    day = counted_day()
+    pk, sk = keys.spend("t_demo", day.isoformat(), "120200000000003")
+    world.tg.table.put(
+        {"pk": pk, "sk": sk, "type": "spend", "tenant_id": "t_demo", "day": day.isoformat(), "account_id": "1001",
+         "campaign_id": "120200000000001", "campaign_name": "Black Friday", "ad_id": "120200000000003",
+         "spend_cents": 2500, "impressions": 900, "clicks": 30, "currency": "BRL", "imported_at": iso(utc_now())}
+    )  # fmt: skip
+    world.register(ADMIN)
+
+    run_timers_at(world, brasilia_noon(day + timedelta(days=1)))
+
+    [report] = [t for t in world.to_chat(ADMIN) if "Relatório do dia" in t]
+    answer = read_stats(world.tg.table, "t_demo", StatsQuery(start=day, end=day, by="campaign"))
+    assert answer.totals.spend_cents == 2500
+    assert f"Investimento: {brl(2500)}" in report and f"ROAS: {roas(answer.totals.roas)}" in report
+    top = [row for row in answer.rows if row.sales]
+    assert top and f"1. {top[0].key or '(sem campanha)'}: {top[0].sales} vendas" in report
+
+
 def test_the_weekly_summary_comes_on_mondays_to_the_chats_that_want_it(world: World) -> None:
     assert world.invoke("AnalyticsStreamFunction", {"Records": STREAM["Records"]}) == {}
     day = counted_day()
