@@ -14,20 +14,28 @@ outside world, so it gets the same demo **written directly** (``local.seed.seed_
 tests do) and the fakes it has are told what the API would have told them: the bots' webhooks are
 set at the fake Bot API, the gateway's URL registered with the sandbox.
 
+Either way the demo seller's admin chat (``DEMO_ADMIN_CHAT``) is then registered the way a seller
+does it: a code from ``POST /api/v1/notifications/codes``, then ``/admin <code>`` sent to the demo's
+first bot in that chat (an update through the real webhook), so the demo's sales are told there.
+``POST /_local/seed {"admin_chat_id": N}`` registers another chat the same way.
+
 Either way ``/_local/seed`` then shows the demo with ``api_url``, ``api_key`` (the demo tenant's)
 and ``operator_key``, and the bots' tokens and webhook secrets as the fake Bot API knows them.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from local.sandbox_local import API_PREFIX as SANDBOX_API
 from local.seed import (
+    DEMO_ADMIN_CHAT,
     DEMO_BOTS,
     DEMO_PIXEL_ACCESS_TOKEN,
     DEMO_TENANT,
@@ -46,7 +54,7 @@ from local.seed import (
 if TYPE_CHECKING:
     from funil.adapters.dynamo import Table
 
-    from local.server import LocalStack
+    from local.server import LocalRequest, LocalResponse, LocalStack
 
 log = logging.getLogger("local.demo")
 
@@ -73,7 +81,31 @@ def create_demo(stack: LocalStack) -> Seed:
         seed = written_directly(stack, table)
     seed.api_url = stack.base_url
     seed.operator_key = operator.key
+    if stack.telegram is not None:
+        register_admin_chat(stack, seed, DEMO_ADMIN_CHAT)
     return seed
+
+
+def register_admin_chat(stack: LocalStack, seed: Seed, chat_id: int) -> None:
+    """A code from the operator's API, then ``/admin <code>`` from ``chat_id`` to the demo's first bot."""
+    import time
+
+    with httpx.Client(base_url=stack.base_url + API_PREFIX, timeout=TIMEOUT_SECONDS) as http:
+        code = _post(http, "/notifications/codes", {}, str(seed.api_key))["code"]
+    person = {"id": chat_id, "is_bot": False, "first_name": "Admin", "language_code": "pt-br"}
+    text = f"/admin {code}"
+    message = {
+        "message_id": 1,
+        "date": int(time.time()),
+        "chat": {"id": chat_id, "type": "private", "first_name": "Admin"},
+        "from": person,
+        "text": text,
+        "entities": [{"offset": 0, "length": len("/admin"), "type": "bot_command"}],
+    }
+    status, answer = stack.telegram.inject(str(seed.bots[0]["id"]), {"message": message})
+    if status != 200 or "admin_chat_" not in answer.get("body", "") or "refused" in answer["body"]:
+        raise DemoSetupFailed(f"/admin for the demo's admin chat answered {status}: {answer.get('body')}")
+    seed.admin_chat_id = chat_id
 
 
 def through_the_api(stack: LocalStack, operator_key: str) -> Seed:
@@ -133,3 +165,25 @@ def written_directly(stack: LocalStack, table: Table) -> Seed:
         )
     log.info("the demo was written directly: this stack lacks some of the fakes the operator's API checks it with")
     return seed
+
+
+def admin_chat_route(stack: LocalStack) -> Callable[[LocalRequest], LocalResponse]:
+    """``POST /_local/seed {"admin_chat_id": N}``: that private chat registers as the demo's admin chat."""
+    from local.server import LocalResponse
+
+    def route(request: LocalRequest) -> LocalResponse:
+        if stack.seed is None or stack.telegram is None:
+            return LocalResponse.json({"error": "the demo or the fake Bot API is not ready"}, 503)
+        try:
+            chat_id = json.loads(request.body or "{}").get("admin_chat_id")
+        except (ValueError, AttributeError):
+            chat_id = None
+        if not isinstance(chat_id, int) or isinstance(chat_id, bool) or not 0 < chat_id < 2**52:
+            return LocalResponse.json({"error": "give admin_chat_id, a positive Telegram user id"}, 400)
+        try:
+            register_admin_chat(stack, stack.seed, chat_id)
+        except DemoSetupFailed as error:
+            return LocalResponse.json({"error": str(error)}, 502)
+        return LocalResponse.json(stack.seed.as_json())
+
+    return route

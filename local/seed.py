@@ -40,6 +40,7 @@ DEMO_META_PIXEL_ID = "1234567890123456"
 DEMO_PIXEL_ACCESS_TOKEN = "EAAB-local-demo-capi-token-not-real"  # noqa: S105 - a fake's
 DEMO_BOTS = (("bot_demo_a", "FunilDemoABot", 3), ("bot_demo_b", "FunilDemoBBot", 1))
 DEMO_VIP_CHAT = -1001000000001  # the demo's private group (the fake Bot API accepts any chat)
+DEMO_ADMIN_CHAT = 5550900  # the demo seller's private chat with bot A: its sales are told there
 DEMO_GATEWAY = "gw_sandbox_demo"
 DEMO_GATEWAY_NAME = "Sandbox"
 
@@ -186,6 +187,7 @@ class Seed:
     api_url: str | None = None
     api_key: str | None = None
     operator_key: str | None = None
+    admin_chat_id: int | None = None  # the demo tenant's admin chat (registered by /admin <code>)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -556,6 +556,9 @@ def _mount_introspection(stack: LocalStack) -> None:
         return LocalResponse.json({"now": iso(now)})
 
     stack.add_route("GET", "/_local/seed", seed)
+    from local.demo import admin_chat_route
+
+    stack.add_route("POST", "/_local/seed", admin_chat_route(stack))
     stack.add_route("POST", "/_local/clock", clock)
     stack.add_route("GET", "/_local/dashboard", dashboard)
     stack.add_route("GET", "/_local/items", items)

@@ -52,6 +52,9 @@ CATALOG: dict[str, tuple[str, str]] = {  # key: (pt, en)
     "col.sent": ("Enviadas", "Sent"),
     "col.blocked": ("Bloqueados", "Blocked"),
     "col.failed": ("Falhas", "Failed"),
+    # notifications
+    "col.kinds": ("Avisos", "Kinds"),
+    "col.report_hour": ("Hora do relatório", "Report hour"),
     "yes": ("sim", "yes"),
     "no": ("não", "no"),
     # notes (stderr, so --json output stays parseable)
@@ -144,6 +147,14 @@ CATALOG: dict[str, tuple[str, str]] = {  # key: (pt, en)
     "error.when": (
         "data inválida: {value} (use ISO 8601, ex.: 2026-12-24T20:00)",
         "invalid time: {value} (use ISO 8601, e.g. 2026-12-24T20:00)",
+    ),
+    "note.admin_code": (
+        "Envie {command} a um dos seus bots, no chat privado, em até 15 minutos.",
+        "Send {command} to one of your bots, in a private chat, within 15 minutes.",
+    ),
+    "error.notification_kind": (
+        "tipo inválido: {value} (use sale, refund, daily, weekly ou alerts)",
+        "invalid kind: {value} (use sale, refund, daily, weekly or alerts)",
     ),
     "error.rejected": ("{message}", "{message}"),
     "error.unexpected": ("erro inesperado: {reason}", "unexpected error: {reason}"),

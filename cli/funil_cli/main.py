@@ -21,6 +21,7 @@ from funil_cli.commands import (
     keys,
     lead,
     links,
+    notifications,
     offers,
     pixels,
     tenants,
@@ -164,6 +165,7 @@ app.add_typer(lead.app, name="lead")
 app.add_typer(ad_accounts.app, name="ad-accounts")
 app.add_typer(broadcasts.app, name="broadcasts")
 app.add_typer(domains.app, name="domains")
+app.add_typer(notifications.app, name="notifications")
 
 
 def main() -> None:

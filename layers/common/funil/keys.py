@@ -410,3 +410,26 @@ def tenant_domain_index(tenant_id: str, host: str = "") -> dict[str, str]:
 def accesses(bot_id: str, user_id: int | str) -> tuple[str, str]:
     """Pattern 44: a buyer's access periods, every offer (``begins_with(sk, <the second>)``)."""
     return lead(bot_id, user_id)[0], "ACCESS#"
+
+
+# -- the seller's notifications (docs/notifications.md) -------------------------------------------
+
+
+def notification_code(code_sha256: str) -> tuple[str, str]:
+    """Pattern 50: a one-time code that registers an admin chat, by its SHA-256 (the code is stored nowhere)."""
+    return f"NOTIFYCODE#{code_sha256}", "NOTIFYCODE"
+
+
+def admin_chat(tenant_id: str, chat_id: int | str) -> tuple[str, str]:
+    """Pattern 51: one of a tenant's admin chats; a tenant's: ``begins_with(sk, CHAT#)``."""
+    return f"NOTIFY#{tenant_id}", f"CHAT#{chat_id}"
+
+
+def admin_chats(tenant_id: str) -> tuple[str, str]:
+    """Pattern 51: a tenant's notification partition and the sort-key prefix of its chats."""
+    return admin_chat(tenant_id, "")
+
+
+def notice_claim(tenant_id: str, notice_id: str, chat_id: int | str) -> tuple[str, str]:
+    """Pattern 52: one notice to one admin chat, claimed before it is sent (exactly once)."""
+    return f"NOTICE#{tenant_id}#{notice_id}", f"CHAT#{chat_id}"

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import httpx
     from mypy_boto3_sqs.client import SQSClient
 
+    from funil.adapters.sqs import Queue
     from funil.analytics.export import ExportDeps
     from funil.analytics.spend import SpendImportDeps
     from funil.analytics.stream import AnalyticsStreamDeps
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from funil.delivery.entry import DeliveryDeps
     from funil.delivery.page import PageDeps
     from funil.domains.manage import DomainServices
+    from funil.notifications.sending import NotifyDeps
     from funil.operator.ports import OperatorDeps
     from funil.payments.ports import Deps as PaymentDeps
     from funil.ports import MessageQueue
@@ -154,11 +156,16 @@ def timer_handlers(deps: BotDeps) -> dict[str, Handler]:
     from funil.bot import follow_ups
     from funil.broadcasts import manage as broadcast_timer
     from funil.config import settings
+    from funil.notifications import reports
+    from funil.notifications.models import REPORT_TIMER
+    from funil.notifications.sending import NotifyDeps
 
+    notify = NotifyDeps(items=deps.table, secrets=deps.secrets, telegram=deps.telegram, now=deps.now)
     return {
         "access": partial(access_due.handle, deps),
         "follow_up": partial(follow_ups.handle, deps),
         "broadcast": partial(broadcast_timer.start_due, deps.table, Queue(settings().broadcast_queue_url)),
+        REPORT_TIMER: partial(reports.handle, notify),
     }
 
 
@@ -334,3 +341,20 @@ def broadcasts(settings: Settings) -> BroadcastDeps:
     return BroadcastDeps(
         items=Table(settings.table_name), secrets=CachedKms(), telegram=TelegramClient, requeue=requeue, now=utc_now
     )
+
+
+def notifications(settings: Settings) -> NotifyDeps:
+    """The admin chats' notices: the table, KMS (bot tokens) and Telegram (docs/notifications.md)."""
+    from funil.adapters.dynamo import Table
+    from funil.adapters.kms import CachedKms
+    from funil.adapters.telegram import TelegramClient
+    from funil.notifications.sending import NotifyDeps
+
+    return NotifyDeps(items=Table(settings.table_name), secrets=CachedKms(), telegram=TelegramClient, now=utc_now)
+
+
+def notifications_queue(settings: Settings) -> Queue:
+    """The notifications queue itself: a message Telegram asked to wait for is made visible later."""
+    from funil.adapters.sqs import Queue
+
+    return Queue(settings.notifications_queue_url)

@@ -197,6 +197,10 @@ def dispatch(deps: BotDeps, bot: BotView, api: BotApi, incoming: Incoming, now: 
 
         if admin.asks_for_link(bot, incoming):  # anyone else's /painel is any other text
             return admin.send_link(deps, bot, api, incoming, now)
+        if incoming.command.name == "admin" and incoming.person is not None:
+            from funil.notifications import bot_commands  # only on /admin: off the webhook's cold path
+
+            return bot_commands.register_chat(deps, bot, api, incoming, now)
         if incoming.command.name == "paysupport":
             api.send_message(incoming.chat_id, texts.support(bot), parse_mode=texts.PARSE_MODE)
             return "paysupport"
