@@ -410,3 +410,27 @@ def tenant_domain_index(tenant_id: str, host: str = "") -> dict[str, str]:
 def accesses(bot_id: str, user_id: int | str) -> tuple[str, str]:
     """Pattern 44: a buyer's access periods, every offer (``begins_with(sk, <the second>)``)."""
     return lead(bot_id, user_id)[0], "ACCESS#"
+
+
+# -- incidents (operational alerts) ---------------------------------------------------------------
+
+
+def incident(tenant_id: str, kind: str, subject: str) -> tuple[str, str]:
+    """Pattern 53: a tenant's incident of one kind about one subject (a bot, a gateway, a pixel…)."""
+    return f"TENANT#{tenant_id}", f"INCIDENT#{kind}#{subject}"
+
+
+def tenant_incidents(tenant_id: str, kind: str = "") -> tuple[str, str]:
+    """Pattern 53: a tenant's incidents (``begins_with(sk, <the second>)``), of one kind when given."""
+    return f"TENANT#{tenant_id}", f"INCIDENT#{kind}#" if kind else "INCIDENT#"
+
+
+def capi_window(tenant_id: str, pixel_id: str, window_start: str) -> tuple[str, str]:
+    """Pattern 53: a pixel's Conversions API outcomes in one window (the error-rate watch)."""
+    return f"TENANT#{tenant_id}", f"WATCH#capi#{pixel_id}#{window_start}"
+
+
+def open_incident_index(kind: str, opened_iso: str = "", tenant_id: str = "", subject: str = "") -> dict[str, str]:
+    """Pattern 54 (sparse): GSI2 attributes that list open incidents of a kind, oldest first; removed
+    by the write that resolves the incident."""
+    return {"gsi2pk": f"INCIDENTS#{kind}", "gsi2sk": f"{opened_iso}#{tenant_id}#{subject}" if opened_iso else ""}
