@@ -114,12 +114,15 @@ def incidents(settings: Settings, client: SQSClient | None = None) -> Incidents:
     from funil.adapters.dynamo import Table
     from funil.adapters.sqs import Queue
     from funil.alerts.incidents import Incidents
+    from funil.messages import AlertKind
     from funil.observability import count
 
+    def opened(kind: AlertKind) -> None:
+        count("Incidents")  # the alarm's (IncidentsAlarm)
+        count("Incidents", kind=kind.value)  # which kind, for the dashboards
+
     notices = Queue(settings.notifications_queue_url, client) if settings.notifications_queue_url else None
-    return Incidents(
-        Table(settings.table_name), notices, now=utc_now, on_open=lambda kind: count("Incidents", kind=kind.value)
-    )
+    return Incidents(Table(settings.table_name), notices, now=utc_now, on_open=opened)
 
 
 def payments(settings: Settings) -> PaymentDeps:

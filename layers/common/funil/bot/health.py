@@ -26,11 +26,12 @@ from funil.alerts.checks import AlertChecks
 from funil.alerts.incidents import NO_ALERTS, AlertSink, Incidents
 from funil.bot import storage
 from funil.clock import iso
-from funil.observability import anomaly
+from funil.observability import anomaly, count
 from funil.ports import Secrets
 
 log = logging.getLogger(__name__)
 
+FAILING_VERDICTS = frozenset({"token_invalid", "unhealthy", "error"})
 ALLOWED_UPDATES = ("message", "callback_query", "pre_checkout_query", "chat_join_request")
 
 
@@ -124,6 +125,11 @@ def check_all(deps: HealthDeps, now: Callable[[], datetime], budget_seconds: flo
             log.exception("health check failed", extra={"bot_id": bot.get("bot_id")})
             outcomes[str(bot.get("bot_id"))] = "error"
     log.info("bot health checked at %s: %s", iso(now()), outcomes)
+    failing = sum(
+        1 for outcome in outcomes.values() if outcome.split(":")[0] in {"token_invalid", "unhealthy", "error"}
+    )
+    if failing:
+        count("BotHealthFailures", failing)  # BotHealthFailuresAlarm
     if deps.checks is not None and time.monotonic() - started <= budget_seconds:
         deps.checks.run()
     return outcomes

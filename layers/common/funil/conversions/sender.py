@@ -369,6 +369,7 @@ class Sender:
         failure = classify(result)
         fields = _error_fields(result)
         if fields["error_code"] in TOKEN_CODES:
+            count("CapiTokenInvalid")  # CapiTokenInvalidAlarm
             detail = f"Meta refused the pixel's access token (code {fields['error_code']})"
             self.deps.alerts.open(chunk[0].message.tenant_id, AlertKind.CAPI_TOKEN_INVALID, pixel_id, detail)
         if failure is Failure.SPLIT and len(chunk) > 1:
