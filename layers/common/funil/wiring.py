@@ -311,6 +311,7 @@ def operator(settings: Settings) -> OperatorDeps:
         public_base_url=settings.public_base_url,
         now=utc_now,
         domains=domain_services(settings),
+        incidents=incidents(settings),
     )
 
 

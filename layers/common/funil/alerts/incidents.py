@@ -136,18 +136,17 @@ class Incidents:
         self._notify(item, "resolved", now)
         return item
 
-    def resolve_by_id(
-        self, tenant_id: str, incident_id: str, *, by: str
-    ) -> dict[str, Any] | Literal["resolved"] | None:
-        """The operator resolves one of the tenant's incidents by id: the item resolved, ``"resolved"``
-        when it was already, None when the tenant has no such incident."""
+    def resolve_by_id(self, tenant_id: str, incident_id: str, *, by: str) -> dict[str, Any] | None:
+        """The operator resolves one of the tenant's incidents by id: the item as it now is (already
+        resolved: unchanged, no second notice), None when the tenant has no such incident."""
         for item in self.of_tenant(tenant_id):
             if item.get("incident_id") != incident_id:
                 continue
-            if item.get("state") != "open":
-                return "resolved"
-            resolved = self.resolve_open(tenant_id, AlertKind(item["kind"]), str(item["subject"]), by=by)
-            return resolved if resolved is not None else "resolved"
+            if not item.get("gsi2pk"):
+                return item
+            kind = AlertKind(str(item["kind"]))
+            resolved = self.resolve_open(tenant_id, kind, str(item["subject"]), "resolved by hand", by=by)
+            return resolved or self.items.get(*keys.incident(tenant_id, kind.value, str(item["subject"])), True)
         return None
 
     # -- inside -------------------------------------------------------------------------------------
