@@ -202,10 +202,8 @@ def bot_health(settings: Settings) -> HealthDeps:
 
 def alert_checks(settings: Settings, alerts: Incidents) -> AlertChecks:
     """The periodic resolution of incidents (run from BotHealthFunction's schedule)."""
-    from functools import partial
-
     from funil.adapters.sqs import Queue
-    from funil.alerts.checks import AlertChecks, gateway_answers
+    from funil.alerts.checks import AlertChecks
     from funil.alerts.watch import CapiErrorWatch
     from funil.conversions.sender import CONVERSIONS_DLQ
 
@@ -218,7 +216,7 @@ def alert_checks(settings: Settings, alerts: Incidents) -> AlertChecks:
     return AlertChecks(
         incidents=alerts,
         items=alerts.items,
-        gateway_answers=partial(gateway_answers, payments(settings).adapter),
+        gateways=payments(settings),
         error_watch=CapiErrorWatch(alerts.items, alerts, utc_now),
         queue_depth=queue_depth,
     )

@@ -24,6 +24,7 @@ from funil import keys
 from funil.alerts.incidents import Incidents
 from funil.alerts.watch import CapiErrorWatch
 from funil.messages import AlertKind
+from funil.payments.ports import Deps as PaymentDeps
 from funil.ports import Items
 
 log = logging.getLogger(__name__)
@@ -34,14 +35,14 @@ class AlertChecks:
     """Args:
     incidents: the incident items.
     items: the application table (gateways, delivery records).
-    gateway_answers: gateway item → True only when the gateway answered as itself.
+    gateways: the payments core, whose adapters probe a gateway (``gateway_answers``).
     error_watch: the Conversions API error-rate windows.
     queue_depth: a dead-letter incident's subject → the messages waiting there (None: unknown queue).
     """
 
     incidents: Incidents
     items: Items
-    gateway_answers: Callable[[Mapping[str, Any]], bool]
+    gateways: PaymentDeps
     error_watch: CapiErrorWatch
     queue_depth: Callable[[str], int | None]
 
@@ -71,7 +72,7 @@ class AlertChecks:
         gateway = self.items.get(*keys.gateway(str(incident["subject"])))
         if gateway is None or gateway.get("tenant_id") != incident["tenant_id"] or not gateway.get("enabled", True):
             return "the gateway was removed or disabled"
-        return "the gateway answers again" if self.gateway_answers(gateway) else None
+        return "the gateway answers again" if gateway_answers(self.gateways.adapter, gateway) else None
 
     def _capi_token(self, incident: dict[str, Any]) -> str | None:
         index = keys.conversion_status_index(str(incident["subject"]), "sent")
