@@ -52,6 +52,11 @@ CATALOG: dict[str, tuple[str, str]] = {  # key: (pt, en)
     "col.sent": ("Enviadas", "Sent"),
     "col.blocked": ("Bloqueados", "Blocked"),
     "col.failed": ("Falhas", "Failed"),
+    # incidents
+    "col.subject": ("Sobre", "Subject"),
+    "col.opened_at": ("Aberto em", "Opened"),
+    "col.resolved_at": ("Resolvido em", "Resolved"),
+    "col.detail": ("Detalhe", "Detail"),
     "yes": ("sim", "yes"),
     "no": ("não", "no"),
     # notes (stderr, so --json output stays parseable)
