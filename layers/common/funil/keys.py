@@ -420,9 +420,10 @@ def incident(tenant_id: str, kind: str, subject: str) -> tuple[str, str]:
     return f"TENANT#{tenant_id}", f"INCIDENT#{kind}#{subject}"
 
 
-def tenant_incidents(tenant_id: str, kind: str = "") -> tuple[str, str]:
-    """Pattern 53: a tenant's incidents (``begins_with(sk, <the second>)``), of one kind when given."""
-    return f"TENANT#{tenant_id}", f"INCIDENT#{kind}#" if kind else "INCIDENT#"
+def tenant_incidents(tenant_id: str, kind: str = "", *, kinds_starting: str = "") -> tuple[str, str]:
+    """Pattern 53: a tenant's incidents (``begins_with(sk, <the second>)``), of one kind when given,
+    or of the kinds whose name starts with ``kinds_starting`` (``gateway_``)."""
+    return f"TENANT#{tenant_id}", f"INCIDENT#{kind}#" if kind else f"INCIDENT#{kinds_starting}"
 
 
 def capi_window(tenant_id: str, pixel_id: str, window_start: str) -> tuple[str, str]:

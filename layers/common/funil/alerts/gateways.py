@@ -36,8 +36,8 @@ def gateway_alerts(alerts: AlertSink, items: Items, tenant_id: str, failed: list
 
 def _resolve_charged(alerts: AlertSink, items: Items, tenant_id: str, gateway_id: str) -> None:
     try:
-        pk, _ = keys.tenant_incidents(tenant_id)
-        found = items.query("pk = :pk AND begins_with(sk, :sk)", {":pk": pk, ":sk": "INCIDENT#gateway_"})
+        pk, prefix = keys.tenant_incidents(tenant_id, kinds_starting="gateway_")
+        found = items.query("pk = :pk AND begins_with(sk, :sk)", {":pk": pk, ":sk": prefix})
         open_kinds = [
             AlertKind(item["kind"]) for item in found if item.get("subject") == gateway_id and item.get("gsi2pk")
         ]
