@@ -333,3 +333,31 @@ def test_a_dead_letter_incident_resolves_once_the_queue_is_empty(capi: Capi, mon
     sqs.purge_queue(QueueUrl=capi.resources.queues["ConversionsDeadLetterQueue"])
     run()
     assert summary(take_notices(capi.resources)) == [("dead_letters", "conversions", "resolved")]
+
+
+def test_incidents_of_a_removed_gateway_pixel_or_bot_resolve_on_the_schedule(
+    aws_env: aws.Resources, table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from funil import wiring
+    from funil.config import settings
+    from funil.messages import AlertKind
+
+    incidents = wiring.incidents(settings())
+    for kind, subject in [
+        (AlertKind.GATEWAY_FAILING, "gw_gone"),
+        (AlertKind.CAPI_ERRORS, "px_gone"),
+        (AlertKind.BOT_TOKEN_REFUSED, "bot_gone"),
+    ]:
+        assert incidents.open("t1", kind, subject)
+    take_notices(aws_env)
+    run, _ = health_runner(monkeypatch)
+    run()
+    resolved = take_notices(aws_env)
+    assert sorted(summary(resolved)) == [
+        ("bot_token_refused", "bot_gone", "resolved"),
+        ("capi_errors", "px_gone", "resolved"),
+        ("gateway_failing", "gw_gone", "resolved"),
+    ]
+    assert {notice.detail.split(" was ")[0] for notice in resolved} == {"the bot", "the pixel", "the gateway"}
+    run()
+    assert take_notices(aws_env) == []

@@ -10,6 +10,9 @@ guarded on its own, so one that fails leaves the others to run.
   incident opened.
 - ``capi_errors``: the pixel's last two windows sent something and are under the threshold.
 - ``dead_letters``: the queue the incident names is empty.
+- ``bot_token_refused`` / ``bot_webhook_failing``: judged by the health check itself; here only a
+  bot removed or disabled (which the check skips) resolves its incidents. A pixel removed or
+  disabled resolves its Conversions API incidents.
 - ``voided_attempt_paid`` is never resolved here: a person checks the double payment and resolves it.
 """
 
@@ -50,6 +53,8 @@ class AlertChecks:
         """Resolve what has recovered; the count resolved per kind."""
         resolved: dict[str, int] = {}
         checks: dict[AlertKind, Callable[[dict[str, Any]], str | None]] = {
+            AlertKind.BOT_TOKEN_REFUSED: self._bot,
+            AlertKind.BOT_WEBHOOK_FAILING: self._bot,
             AlertKind.GATEWAY_FAILING: self._gateway,
             AlertKind.GATEWAY_FAILOVER: self._gateway,
             AlertKind.CAPI_TOKEN_INVALID: self._capi_token,
@@ -69,12 +74,25 @@ class AlertChecks:
         return resolved
 
     def _gateway(self, incident: dict[str, Any]) -> str | None:
-        gateway = self.items.get(*keys.gateway(str(incident["subject"])))
-        if gateway is None or gateway.get("tenant_id") != incident["tenant_id"] or not gateway.get("enabled", True):
+        gateway = self._in_use(keys.gateway(str(incident["subject"])), incident)
+        if gateway is None:
             return "the gateway was removed or disabled"
         return "the gateway answers again" if gateway_answers(self.gateways.adapter, gateway) else None
 
+    def _bot(self, incident: dict[str, Any]) -> str | None:
+        """The health check judges the bots it checks; this only closes what it will never check again."""
+        return None if self._in_use(keys.bot(str(incident["subject"])), incident) else "the bot was removed or disabled"
+
+    def _in_use(self, key: tuple[str, str], incident: dict[str, Any]) -> dict[str, Any] | None:
+        """The incident's subject, if it still exists, is the incident's tenant's and is enabled."""
+        item = self.items.get(*key)
+        if item is None or item.get("tenant_id") != incident["tenant_id"] or not item.get("enabled", True):
+            return None
+        return item
+
     def _capi_token(self, incident: dict[str, Any]) -> str | None:
+        if self._in_use(keys.pixel(str(incident["subject"])), incident) is None:
+            return "the pixel was removed or disabled"
         index = keys.conversion_status_index(str(incident["subject"]), "sent")
         sent_since = self.items.query(
             "gsi1pk = :pk AND gsi1sk > :since",
@@ -85,6 +103,8 @@ class AlertChecks:
         return "Meta accepts the pixel's events again" if next(iter(sent_since), None) else None
 
     def _capi_errors(self, incident: dict[str, Any]) -> str | None:
+        if self._in_use(keys.pixel(str(incident["subject"])), incident) is None:
+            return "the pixel was removed or disabled"
         recovered = self.error_watch.recovered(str(incident["tenant_id"]), str(incident["subject"]))
         return "the pixel's events are sent again" if recovered else None
 
