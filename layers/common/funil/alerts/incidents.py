@@ -176,8 +176,8 @@ class Incidents:
                 return False  # already open: this failure is part of it
             raise
         log.warning("incident opened", extra={"tenant_id": tenant_id, "kind": kind.value, "subject": subject})
-        self.on_open(kind)
         self._notify(item, "open", now)
+        self.on_open(kind)
         return True
 
     def _notify(self, item: dict[str, Any], state: Literal["open", "resolved"], now: datetime) -> None:
