@@ -361,3 +361,33 @@ def test_incidents_of_a_removed_gateway_pixel_or_bot_resolve_on_the_schedule(
     assert {notice.detail.split(" was ")[0] for notice in resolved} == {"the bot", "the pixel", "the gateway"}
     run()
     assert take_notices(aws_env) == []
+
+
+def emitted_metrics(stdout: str) -> list[tuple[str, dict[str, str]]]:
+    """The EMF metrics printed (name, dimensions) as CloudWatch reads them from the function's output."""
+    found = []
+    for line in stdout.splitlines():
+        if not line.startswith("{") or '"_aws"' not in line:
+            continue
+        document = json.loads(line)
+        for directive in document["_aws"]["CloudWatchMetrics"]:
+            dimensions = {name: document[name] for group in directive["Dimensions"] for name in group}
+            found.extend((metric["Name"], dimensions) for metric in directive["Metrics"])
+    return found
+
+
+def test_an_opened_incident_and_a_failing_bot_are_the_alarms_metrics(
+    tg: TgEnv, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run, _ = health_runner(monkeypatch)
+    tg.fake.revoke_token(tg.bot()["token"])
+    capsys.readouterr()
+    run()
+    metrics = emitted_metrics(capsys.readouterr().out)
+    assert ("Incidents", {"service": "funil"}) in metrics  # IncidentsAlarm's
+    assert any(name == "Incidents" and dims.get("kind") == "bot_token_refused" for name, dims in metrics)
+    assert ("BotHealthFailures", {"service": "funil"}) in metrics
+    run()  # still refused: the bot still fails, no incident opens
+    metrics = emitted_metrics(capsys.readouterr().out)
+    assert [name for name, _ in metrics].count("Incidents") == 0
+    assert ("BotHealthFailures", {"service": "funil"}) in metrics

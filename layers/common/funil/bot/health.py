@@ -125,9 +125,7 @@ def check_all(deps: HealthDeps, now: Callable[[], datetime], budget_seconds: flo
             log.exception("health check failed", extra={"bot_id": bot.get("bot_id")})
             outcomes[str(bot.get("bot_id"))] = "error"
     log.info("bot health checked at %s: %s", iso(now()), outcomes)
-    failing = sum(
-        1 for outcome in outcomes.values() if outcome.split(":")[0] in {"token_invalid", "unhealthy", "error"}
-    )
+    failing = sum(1 for outcome in outcomes.values() if outcome.split(":")[0] in FAILING_VERDICTS)
     if failing:
         count("BotHealthFailures", failing)  # BotHealthFailuresAlarm
     if deps.checks is not None and time.monotonic() - started <= budget_seconds:
