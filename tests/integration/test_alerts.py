@@ -391,3 +391,23 @@ def test_an_opened_incident_and_a_failing_bot_are_the_alarms_metrics(
     metrics = emitted_metrics(capsys.readouterr().out)
     assert [name for name, _ in metrics].count("Incidents") == 0
     assert ("BotHealthFailures", {"service": "funil"}) in metrics
+
+
+def test_a_healthy_checkout_reads_the_gateway_incidents_once_and_writes_none(
+    tg: TgEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.client import BaseClient
+
+    calls: list[tuple[str, dict[str, Any]]] = []
+    original = BaseClient._make_api_call
+
+    def recording(self: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        calls.append((operation, params))
+        return original(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", recording)
+    assert tg.callback(MARIA, "b:grupo_vip")[1]["outcome"] == "pix_created"
+    touching = [(operation, params) for operation, params in calls if "INCIDENT#" in json.dumps(params, default=str)]
+    assert [operation for operation, _ in touching] == ["Query"]
+    assert touching[0][1].get("ConsistentRead") in (None, False)  # eventually consistent: half a read unit
+    assert take_notices(tg.resources) == []
