@@ -55,6 +55,11 @@ CATALOG: dict[str, tuple[str, str]] = {  # key: (pt, en)
     # notifications
     "col.kinds": ("Avisos", "Kinds"),
     "col.report_hour": ("Hora do relatório", "Report hour"),
+    # incidents
+    "col.subject": ("Sobre", "Subject"),
+    "col.opened_at": ("Aberto em", "Opened"),
+    "col.resolved_at": ("Resolvido em", "Resolved"),
+    "col.detail": ("Detalhe", "Detail"),
     "yes": ("sim", "yes"),
     "no": ("não", "no"),
     # notes (stderr, so --json output stays parseable)

@@ -18,6 +18,7 @@ from funil_cli.commands import (
     broadcasts,
     domains,
     gateways,
+    incidents,
     keys,
     lead,
     links,
@@ -166,6 +167,7 @@ app.add_typer(ad_accounts.app, name="ad-accounts")
 app.add_typer(broadcasts.app, name="broadcasts")
 app.add_typer(domains.app, name="domains")
 app.add_typer(notifications.app, name="notifications")
+app.add_typer(incidents.app, name="incidents")
 
 
 def main() -> None:

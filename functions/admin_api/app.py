@@ -1,6 +1,7 @@
 """/api/v1/…: the operator's API (docs/operator-api.md): tenants, keys, bots, gateways, pixels,
 offers, links, data-subject requests, ad accounts, the funnel's stats, sale traces, dashboard
-sign-in links, broadcasts, tracking domains and notifications, with its OpenAPI document at /api/v1/openapi.json."""
+sign-in links, broadcasts, tracking domains, notifications and incidents, with its OpenAPI document
+at /api/v1/openapi.json."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from funil.operator.routes import (
     build,
     domains,
     gateways,
+    incidents,
     keys,
     links,
     login_links,
@@ -50,6 +52,7 @@ API = build(
         broadcasts.routes,
         domains.routes,
         notifications.routes,
+        incidents.routes,
     ],
 )
 

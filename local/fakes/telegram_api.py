@@ -513,6 +513,7 @@ class FakeTelegramApi:
     bots: dict[str, FakeBot] = field(default_factory=dict)  # token → bot
     webhooks: dict[str, dict[str, Any]] = field(default_factory=dict)
     revoked: set[str] = field(default_factory=set)
+    webhook_delivery: dict[str, dict[str, Any]] = field(default_factory=dict)  # token → getWebhookInfo's error fields
     rate_limits: bool = False  # True: 429 beyond bot_per_second per bot / chat_per_second per chat
     bot_per_second: int = 30
     chat_per_second: int = 1
@@ -593,6 +594,15 @@ class FakeTelegramApi:
         """The token was revoked at BotFather: 401 Unauthorized for every call with it."""
         with self._lock:
             self.revoked.add(token)
+
+    def webhook_failing(self, token: str, *, last_error_date: int | None = None, pending: int = 0) -> None:
+        """Telegram's view of delivering the bot's updates: its last error (epoch seconds) and the
+        updates waiting, as ``getWebhookInfo`` reports them (no error and nothing waiting: clear)."""
+        with self._lock:
+            state: dict[str, Any] = {"pending_update_count": pending}
+            if last_error_date is not None:
+                state.update(last_error_date=last_error_date, last_error_message="Wrong response from the webhook: 502")
+            self.webhook_delivery[token] = state
 
     def fail(self, fault: TelegramFault) -> None:
         with self._lock:
@@ -849,6 +859,7 @@ class FakeTelegramApi:
                 "url": hook.get("url", ""),
                 "has_custom_certificate": False,
                 "pending_update_count": 0,
+                **self.webhook_delivery.get(bot.token, {}),
             }
             if hook.get("allowed_updates") is not None:
                 info["allowed_updates"] = hook["allowed_updates"]

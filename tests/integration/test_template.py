@@ -136,3 +136,40 @@ def test_webhooks_keep_their_concurrency_and_scheduled_runs_have_a_failure_desti
         if function.schedules:
             on_failure = functions[name]["Properties"]["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
             assert on_failure == {"Type": "SQS", "Destination": {"Fn::GetAtt": ["ScheduleFailuresQueue", "Arn"]}}
+
+
+def _failure_queues(value: object) -> set[str]:
+    """The queues a template value names as where failures go: redrive targets and OnFailure destinations."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "deadLetterTargetArn" or (key == "OnFailure" and isinstance(inner, dict)):
+                target = inner if key == "deadLetterTargetArn" else inner.get("Destination")
+                if isinstance(target, dict) and "Fn::GetAtt" in target:
+                    found.add(str(target["Fn::GetAtt"][0]))
+            found |= _failure_queues(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            found |= _failure_queues(inner)
+    return found
+
+
+def test_every_dead_letter_queue_has_an_alarm_on_it() -> None:
+    """A dead-lettered message nobody hears of is lost: every queue used as a dead-letter target (or a
+    failure destination) is watched by an alarm on its depth, which notifies the alarm topic."""
+    template = load()
+    resources = template.raw["Resources"]
+    queues = set(template.resources_of("AWS::SQS::Queue"))
+    targets = _failure_queues(resources) & queues
+    assert {"ConversionsDeadLetterQueue", "DestinationsDeadLetterQueue", "NotificationsDeadLetterQueue"} <= targets
+    watched = {
+        str(dimension["Value"]["Fn::GetAtt"][0])
+        for resource in template.resources_of("AWS::CloudWatch::Alarm").values()
+        for dimension in resource["Properties"].get("Dimensions") or []
+        if resource["Properties"].get("Namespace") == "AWS/SQS"
+        and resource["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
+        and resource["Properties"].get("AlarmActions") == [{"Ref": "AlarmTopic"}]
+        and dimension["Name"] == "QueueName"
+        and isinstance(dimension["Value"], dict)
+    }
+    assert sorted(targets - watched) == []

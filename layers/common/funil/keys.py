@@ -433,3 +433,28 @@ def admin_chats(tenant_id: str) -> tuple[str, str]:
 def notice_claim(tenant_id: str, notice_id: str, chat_id: int | str) -> tuple[str, str]:
     """Pattern 52: one notice to one admin chat, claimed before it is sent (exactly once)."""
     return f"NOTICE#{tenant_id}#{notice_id}", f"CHAT#{chat_id}"
+
+
+# -- incidents (operational alerts) ---------------------------------------------------------------
+
+
+def incident(tenant_id: str, kind: str, subject: str) -> tuple[str, str]:
+    """Pattern 53: a tenant's incident of one kind about one subject (a bot, a gateway, a pixel…)."""
+    return f"TENANT#{tenant_id}", f"INCIDENT#{kind}#{subject}"
+
+
+def tenant_incidents(tenant_id: str, kind: str = "", *, kinds_starting: str = "") -> tuple[str, str]:
+    """Pattern 53: a tenant's incidents (``begins_with(sk, <the second>)``), of one kind when given,
+    or of the kinds whose name starts with ``kinds_starting`` (``gateway_``)."""
+    return f"TENANT#{tenant_id}", f"INCIDENT#{kind}#" if kind else f"INCIDENT#{kinds_starting}"
+
+
+def capi_window(tenant_id: str, pixel_id: str, window_start: str) -> tuple[str, str]:
+    """Pattern 53: a pixel's Conversions API outcomes in one window (the error-rate watch)."""
+    return f"TENANT#{tenant_id}", f"WATCH#capi#{pixel_id}#{window_start}"
+
+
+def open_incident_index(kind: str, opened_iso: str = "", tenant_id: str = "", subject: str = "") -> dict[str, str]:
+    """Pattern 54 (sparse): GSI2 attributes that list open incidents of a kind, oldest first; removed
+    by the write that resolves the incident."""
+    return {"gsi2pk": f"INCIDENTS#{kind}", "gsi2sk": f"{opened_iso}#{tenant_id}#{subject}" if opened_iso else ""}

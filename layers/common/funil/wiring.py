@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
 
     from funil.adapters.sqs import Queue
+    from funil.alerts.checks import AlertChecks
+    from funil.alerts.incidents import Incidents
     from funil.analytics.export import ExportDeps
     from funil.analytics.spend import SpendImportDeps
     from funil.analytics.stream import AnalyticsStreamDeps
@@ -109,6 +111,22 @@ def conversions_out(settings: Settings, client: SQSClient | None = None) -> Mess
     return FanOutQueue(primary, copies) if copies else primary
 
 
+def incidents(settings: Settings, client: SQSClient | None = None) -> Incidents:
+    """Operational alerts: incident items, their notices on the notifications queue, the metric."""
+    from funil.adapters.dynamo import Table
+    from funil.adapters.sqs import Queue
+    from funil.alerts.incidents import Incidents
+    from funil.messages import AlertKind
+    from funil.observability import count
+
+    def opened(kind: AlertKind) -> None:
+        count("Incidents")  # the alarm's (IncidentsAlarm)
+        count("Incidents", kind=kind.value)  # which kind, for the dashboards
+
+    notices = Queue(settings.notifications_queue_url, client) if settings.notifications_queue_url else None
+    return Incidents(Table(settings.table_name), notices, now=utc_now, on_open=opened)
+
+
 def payments(settings: Settings) -> PaymentDeps:
     from funil.adapters.dynamo import Table
     from funil.adapters.first_use import on_first_use
@@ -125,6 +143,7 @@ def payments(settings: Settings) -> PaymentDeps:
         deliveries=Queue(settings.delivery_queue_url, sqs_client()),
         public_base_url=settings.public_base_url,  # our webhook URL, given to gateways on each charge
         now=utc_now,
+        alerts=incidents(settings, sqs_client()),
     )
 
 
@@ -175,11 +194,38 @@ def bot_health(settings: Settings) -> HealthDeps:
     from funil.adapters.telegram import TelegramClient
     from funil.bot.health import HealthDeps
 
+    table = Table(settings.table_name)
+    alerts = incidents(settings)
     return HealthDeps(
-        table=Table(settings.table_name),
+        table=table,
         secrets=CachedKms(),
         telegram=TelegramClient,
         public_base_url=settings.public_base_url,
+        alerts=alerts,
+        incidents=alerts,
+        checks=alert_checks(settings, alerts),
+    )
+
+
+def alert_checks(settings: Settings, alerts: Incidents) -> AlertChecks:
+    """The periodic resolution of incidents (run from BotHealthFunction's schedule)."""
+    from funil.adapters.sqs import Queue
+    from funil.alerts.checks import AlertChecks
+    from funil.alerts.watch import CapiErrorWatch
+    from funil.conversions.sender import CONVERSIONS_DLQ
+
+    dead_letter_queues = {CONVERSIONS_DLQ: settings.conversions_dlq_url}
+
+    def queue_depth(subject: str) -> int | None:
+        url = dead_letter_queues.get(subject)
+        return Queue(url).depth() if url else None
+
+    return AlertChecks(
+        incidents=alerts,
+        items=alerts.items,
+        gateways=payments(settings),
+        error_watch=CapiErrorWatch(alerts.items, alerts, utc_now),
+        queue_depth=queue_depth,
     )
 
 
@@ -188,6 +234,7 @@ def conversions_sender(settings: Settings) -> SenderDeps:
     from funil.adapters.kms import CachedKms
     from funil.adapters.meta_graph import GraphClient
     from funil.adapters.sqs import Queue
+    from funil.alerts.watch import CapiErrorWatch
     from funil.conversions.sender import SenderDeps, SenderSettings
     from funil.conversions.storage import EventRecords
     from funil.encryption import pixel_access_token
@@ -195,6 +242,7 @@ def conversions_sender(settings: Settings) -> SenderDeps:
     table = Table(settings.table_name)
     tokens = CachedKms(max_entries=1000)  # access tokens: decrypted once per container, never logged
     dead_letters = Queue(settings.conversions_dlq_url)
+    alerts = incidents(settings)
     return SenderDeps(
         items=table,
         deliveries=EventRecords(table),
@@ -207,6 +255,8 @@ def conversions_sender(settings: Settings) -> SenderDeps:
         settings=SenderSettings(
             public_base_url=settings.public_base_url, lease_seconds=settings.capi_claim_lease_seconds
         ),
+        alerts=alerts,
+        error_watch=CapiErrorWatch(table, alerts, utc_now),
     )
 
 
@@ -266,6 +316,7 @@ def operator(settings: Settings) -> OperatorDeps:
         public_base_url=settings.public_base_url,
         now=utc_now,
         domains=domain_services(settings),
+        incidents=incidents(settings),
     )
 
 

@@ -68,6 +68,11 @@ class Queue:
                 failed.append(int(entry["Id"]))
         return sorted(failed)
 
+    def depth(self) -> int:
+        """The messages waiting to be received (SQS's approximate count)."""
+        answer = self.client.get_queue_attributes(QueueUrl=self.url, AttributeNames=["ApproximateNumberOfMessages"])
+        return int(answer.get("Attributes", {}).get("ApproximateNumberOfMessages", "0"))
+
     def delay(self, receipt_handle: str, seconds: int) -> None:
         """Make a received message visible again only after ``seconds`` (a retry with backoff)."""
         self.client.change_message_visibility(

@@ -21,13 +21,17 @@ from typing import Any
 from funil import encryption, keys
 from funil.adapters.dynamo import Table
 from funil.adapters.telegram import BotTokenInvalid, RateLimited, TelegramFailure, TelegramUnavailable
+from funil.alerts import bots as bot_alerts
+from funil.alerts.checks import AlertChecks
+from funil.alerts.incidents import NO_ALERTS, AlertSink, Incidents
 from funil.bot import storage
 from funil.clock import iso
-from funil.observability import anomaly
+from funil.observability import anomaly, count
 from funil.ports import Secrets
 
 log = logging.getLogger(__name__)
 
+FAILING_VERDICTS = frozenset({"token_invalid", "unhealthy", "error"})
 ALLOWED_UPDATES = ("message", "callback_query", "pre_checkout_query", "chat_join_request")
 
 
@@ -37,6 +41,9 @@ class HealthDeps:
     secrets: Secrets
     telegram: Callable[[str], Any]  # token → client with get_me, get_webhook_info, set_webhook
     public_base_url: str = ""
+    alerts: AlertSink = NO_ALERTS  # a refused token, a failing webhook (docs/alerts.md)
+    incidents: Incidents | None = None  # the open ones, to resolve
+    checks: AlertChecks | None = None  # the other incidents' periodic resolution, after the bots
 
 
 def all_bots(table: Table) -> Iterator[dict[str, Any]]:
@@ -44,7 +51,9 @@ def all_bots(table: Table) -> Iterator[dict[str, Any]]:
     yield from table.query("gsi2pk = :pk", {":pk": keys.every_bot_index()["gsi2pk"]}, index="gsi2")
 
 
-def check_bot(deps: HealthDeps, bot: dict[str, Any], now: datetime) -> str:
+def check_bot(
+    deps: HealthDeps, bot: dict[str, Any], now: datetime, open_incidents: bot_alerts.OpenSet = frozenset()
+) -> str:
     bot_id = str(bot["bot_id"])
     if not bot.get("enabled", True):
         return "disabled"
@@ -57,6 +66,7 @@ def check_bot(deps: HealthDeps, bot: dict[str, Any], now: datetime) -> str:
         info = api.get_webhook_info()
     except BotTokenInvalid:
         anomaly("bot_token_invalid", "bot token refused by Telegram", bot_id=bot_id)
+        bot_alerts.token_refused(deps.alerts, bot)
         return _record(deps, bot, "token_invalid", "telegram_401", now)
     except (RateLimited, TelegramUnavailable) as error:
         log.warning("health check of %s skipped: %s", bot_id, type(error).__name__)
@@ -83,6 +93,7 @@ def check_bot(deps: HealthDeps, bot: dict[str, Any], now: datetime) -> str:
         except TelegramFailure as error:
             return _record(deps, bot, "unhealthy", f"set_webhook_failed: {error}"[:200], now)
         reason = "webhook_set"
+    bot_alerts.bot_answers(deps.alerts, open_incidents, bot, info if reason is None else {}, now)
     return _record(deps, bot, "healthy", reason, now, extra=extra)
 
 
@@ -104,13 +115,27 @@ def check_all(deps: HealthDeps, now: Callable[[], datetime], budget_seconds: flo
 
     started = time.monotonic()
     outcomes: dict[str, str] = {}
+    open_incidents = _open_bot_incidents(deps)
     for bot in all_bots(deps.table):
         if time.monotonic() - started > budget_seconds:
             break
         try:
-            outcomes[str(bot["bot_id"])] = check_bot(deps, bot, now())
+            outcomes[str(bot["bot_id"])] = check_bot(deps, bot, now(), open_incidents)
         except Exception:
             log.exception("health check failed", extra={"bot_id": bot.get("bot_id")})
             outcomes[str(bot.get("bot_id"))] = "error"
     log.info("bot health checked at %s: %s", iso(now()), outcomes)
+    failing = sum(1 for outcome in outcomes.values() if outcome.split(":")[0] in FAILING_VERDICTS)
+    if failing:
+        count("BotHealthFailures", failing)  # BotHealthFailuresAlarm
+    if deps.checks is not None and time.monotonic() - started <= budget_seconds:
+        deps.checks.run()
     return outcomes
+
+
+def _open_bot_incidents(deps: HealthDeps) -> bot_alerts.OpenSet:
+    try:
+        return bot_alerts.open_bot_incidents(deps.incidents)
+    except Exception:
+        log.exception("open incidents not read; none resolved this run")
+        return frozenset()

@@ -28,10 +28,12 @@ from pydantic import ValidationError
 
 from funil import clock, keys
 from funil.adapters.meta_graph import GraphClient, GraphResult
+from funil.alerts.incidents import NO_ALERTS, AlertSink
+from funil.alerts.watch import CapiErrorWatch
 from funil.click.fields import PERSONAL_FIELDS, click_fields
 from funil.conversions.builder import BuildSettings, BuildStatus, BuiltEvent, Sources, build_event
 from funil.conversions.storage import ClaimOutcome, EventClaim, EventRecords, EventStatus
-from funil.messages import ConversionMessage
+from funil.messages import AlertKind, ConversionMessage
 from funil.observability import anomaly, count
 from funil.ports import BatchReads
 
@@ -42,6 +44,7 @@ THROTTLING_CODES = frozenset({1, 2, 4, 17, 32, 341, 613, 368})
 TOKEN_CODES = frozenset({190, 102})
 PERMISSION_CODES = frozenset({10, 3, *range(200, 300)})
 INVALID_PARAMETER = 100
+CONVERSIONS_DLQ = "conversions"  # the dead-letter incident's subject (funil.alerts.checks knows the queue)
 
 
 class Failure(StrEnum):
@@ -89,6 +92,8 @@ class SenderDeps:
     now: Callable[[], datetime]
     new_claim_id: Callable[[], str]
     settings: SenderSettings
+    alerts: AlertSink = NO_ALERTS  # incidents: an invalid token, dead letters (docs/alerts.md)
+    error_watch: CapiErrorWatch | None = None  # the per-pixel error rate
 
 
 @dataclass
@@ -359,9 +364,14 @@ class Sender:
         if result.ok and result.events_received == len(events):
             for pending in chunk:
                 self._sent(report, pending, result)
+            self._watch(chunk, sent=len(chunk), failed=0)
             return
         failure = classify(result)
         fields = _error_fields(result)
+        if fields["error_code"] in TOKEN_CODES:
+            count("CapiTokenInvalid")  # CapiTokenInvalidAlarm
+            detail = f"Meta refused the pixel's access token (code {fields['error_code']})"
+            self.deps.alerts.open(chunk[0].message.tenant_id, AlertKind.CAPI_TOKEN_INVALID, pixel_id, detail)
         if failure is Failure.SPLIT and len(chunk) > 1:
             middle = len(chunk) // 2
             log.warning(
@@ -370,12 +380,18 @@ class Sender:
             self._send_chunk(report, pixel_id, pixel, token, chunk[:middle])
             self._send_chunk(report, pixel_id, pixel, token, chunk[middle:])
             return
+        self._watch(chunk, sent=0, failed=len(chunk))
         for pending in chunk:
             if failure is Failure.TRANSIENT:
                 self._transient(report, pending, fields)
             else:
                 reason = f"meta_error_{fields['error_code']}" if fields["error_code"] is not None else "meta_rejected"
                 self._permanent(report, pending, reason, fields)
+
+    def _watch(self, chunk: list[_Pending], *, sent: int, failed: int) -> None:
+        if self.deps.error_watch is not None and chunk:
+            message = chunk[0].message
+            self.deps.error_watch.record(message.tenant_id, str(message.pixel_id), sent=sent, failed=failed)
 
     # -- outcomes ----------------------------------------------------------------------------------
 
@@ -464,6 +480,10 @@ class Sender:
             pixel_id=message.pixel_id if message else None,
             tenant_id=message.tenant_id if message else None,
         )
+        if message is not None and reason.removeprefix("meta_error_") not in {str(code) for code in TOKEN_CODES}:
+            # A refused token has its own incident; anything else waits in the queue for a replay.
+            detail = f"{reason}: conversions are waiting in the dead-letter queue for a replay"
+            self.deps.alerts.open(message.tenant_id, AlertKind.DEAD_LETTERS, CONVERSIONS_DLQ, detail)
 
 
 def process_batch(records: Sequence[SqsRecord], deps: SenderDeps) -> BatchReport:

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from funil.adapters.dynamo import Write
     from funil.adapters.meta_graph import GraphClient
     from funil.adapters.telegram import TelegramClient
+    from funil.alerts.incidents import Incidents
     from funil.domains.manage import DomainServices
     from funil.payments.ports import Deps as PaymentDeps
 
@@ -36,3 +37,4 @@ class OperatorDeps:
     public_base_url: str  # the stack's public origin: webhook URLs, tracking links
     now: Callable[[], datetime]
     domains: DomainServices | None = None  # ACM and the API's custom domains (None: no HTTP_API_ID)
+    incidents: Incidents | None = None  # operational alerts (docs/alerts.md); None: no notices are sent

@@ -22,6 +22,7 @@ from typing import Any
 
 from funil import keys
 from funil.clock import iso, to_epoch_s
+from funil.messages import AlertKind
 from funil.observability import anomaly, count
 from funil.payments.gateways.base import (
     Charge,
@@ -239,4 +240,8 @@ def _voided_attempt(deps: Deps, payment: dict[str, Any], seen: Observation, gate
         gateway_id=gateway_id,
         shown=payment["gateway_id"],
     )
+    detail = (
+        f"paid at gateway {gateway_id} on a voided attempt (shown: {payment['gateway_id']}); check for a double payment"
+    )
+    deps.alerts.open(str(payment["tenant_id"]), AlertKind.VOIDED_ATTEMPT_PAID, str(payment["payment_id"]), detail)
     return apply(deps, payment, seen)

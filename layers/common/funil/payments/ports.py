@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from funil.alerts.incidents import NO_ALERTS, AlertSink
 from funil.clock import Clock, utc_now
 from funil.payments.gateways import build_adapter
 from funil.payments.gateways.base import GatewayAdapter, GatewayConfig
@@ -32,6 +33,7 @@ class Deps:
     now: Clock = utc_now
     build: AdapterFactory = build_adapter
     public_base_url: str = ""  # our webhook routes' origin (PUBLIC_BASE_URL); empty: gateways are not told
+    alerts: AlertSink = NO_ALERTS  # a gateway failing or failed over, money on a voided attempt (docs/alerts.md)
     _configs: dict[str, GatewayConfig] = field(default_factory=dict, repr=False)
     _adapters: dict[str, GatewayAdapter] = field(default_factory=dict, repr=False)
 

@@ -36,6 +36,7 @@ from itertools import groupby
 from typing import Any
 
 from funil import keys
+from funil.alerts.gateways import gateway_alerts
 from funil.clock import iso, parse_iso
 from funil.observability import anomaly
 from funil.payments.gateways.base import (
@@ -96,6 +97,7 @@ def route_charge(pay: Deps, payment: Payment, description: str, rng: random.Rand
         ),
     )
     number = 0
+    failed_gateways: list[str] = []
     for gateway in gateways:
         gateway_id = str(gateway["gateway_id"])
         try:
@@ -108,6 +110,7 @@ def route_charge(pay: Deps, payment: Payment, description: str, rng: random.Rand
                 payment.payment_id, number, {"gateway_id": gateway_id, "at": iso(pay.now()), **failed}
             )
             anomaly("gateway_config_unusable", "a gateway's configuration cannot be used", gateway_id=gateway_id)
+            failed_gateways.append(gateway_id)
             continue
         if adapter.capabilities.min_amount_cents > payment.amount_cents:
             log.info("gateway skipped: amount below its minimum", extra={"gateway": gateway_id})
@@ -135,11 +138,14 @@ def route_charge(pay: Deps, payment: Payment, description: str, rng: random.Rand
                 "PIX charge failed at a gateway; trying the next",
                 extra={"payment_id": payment.payment_id, "gateway": gateway_id, "outcome": attempt["outcome"]},
             )
+            failed_gateways.append(gateway_id)
             continue
         attempt.update(outcome="created", gateway_charge_id=charge.gateway_charge_id, elapsed_ms=_elapsed_ms(started))
         pay.payments.put_attempt(payment.payment_id, number, attempt)
         _record_charge(pay, payment, gateway_id, charge)
+        gateway_alerts(pay.alerts, pay.items, payment.tenant_id, failed_gateways, charged=gateway_id)
         return RoutedCharge(gateway_id, charge)
+    gateway_alerts(pay.alerts, pay.items, payment.tenant_id, failed_gateways, charged=None)
     raise NoCharge("no gateway created the charge")
 
 
