@@ -1,6 +1,6 @@
 """/api/v1/…: the operator's API (docs/operator-api.md): tenants, keys, bots, gateways, pixels,
 offers, links, data-subject requests, ad accounts, the funnel's stats, sale traces, dashboard
-sign-in links, broadcasts and tracking domains, with its OpenAPI document at /api/v1/openapi.json."""
+sign-in links, broadcasts, tracking domains and destinations, with its OpenAPI document at /api/v1/openapi.json."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from funil.operator.routes import (
     bots,
     broadcasts,
     build,
+    destinations,
     domains,
     gateways,
     keys,
@@ -48,6 +49,7 @@ API = build(
         login_links.routes,
         broadcasts.routes,
         domains.routes,
+        destinations.routes,
     ],
 )
 

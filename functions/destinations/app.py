@@ -28,8 +28,9 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 def record_handler(record: SQSRecord) -> str:
     logger.set_correlation_id(record.message_id)
-    count = str(record.attributes.approximate_receive_count or "1")
-    replayed_for = (record.message_attributes.get(DESTINATION_ATTRIBUTE) or {}).get("stringValue")
+    raw = record.raw_event
+    count = str((raw.get("attributes") or {}).get("ApproximateReceiveCount") or "1")
+    replayed_for = ((raw.get("messageAttributes") or {}).get(DESTINATION_ATTRIBUTE) or {}).get("stringValue")
     incoming = Incoming(
         message_id=record.message_id,
         body=record.body or "",
