@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
 from funil import keys
 from funil.operator import destinations
@@ -15,13 +15,15 @@ from funil.operator.ports import OperatorDeps
 from funil.operator.routes import Access, Cursor, Limit, new_router
 
 DestinationId = Annotated[str, Path(pattern=ENTITY_ID)]
+# One body, its fields by ``kind`` (a union is not taken for a body unless it is said to be one).
+CreateBody = Annotated[destinations.DestinationCreate, Body()]
 
 
 def routes(deps: OperatorDeps, access: Access) -> Router:
     router = new_router()
 
     @router.post("/destinations", status_code=201, tags=["destinations"])
-    def create(request: destinations.DestinationCreate) -> dict[str, Any]:
+    def create(request: CreateBody) -> dict[str, Any]:
         """Add a destination; its secret is stored encrypted (a generated webhook signing secret is shown once)."""
         return destinations.create_destination(deps, access.tenant(), request)
 
