@@ -93,6 +93,10 @@ class Sale:
         full = " ".join(str(self.lead[part]) for part in ("first_name", "last_name") if self.lead.get(part))
         return full or None
 
+    def email(self) -> str | None:
+        value = str(self.payer.get("email") or "").strip()
+        return value or None
+
     def phone(self) -> str | None:
         value = self.payer.get("phone") or self.lead.get("phone")
         return str(value) if value else None
@@ -191,7 +195,7 @@ def utmify(sale: Sale, config: Mapping[str, Any], now: datetime) -> Body:
     ip = sale.attribution.get("ip")
     customer: dict[str, Any] = {
         "name": sale.name() or "",
-        "email": str(sale.payer.get("email") or "").strip(),
+        "email": sale.email() or "",
         "phone": normalize.phone(sale.phone()) if sale.phone() else None,
         "document": None,  # never sent: the buyer's CPF stays with the gateway
     }
@@ -330,7 +334,7 @@ def webhook(sale: Sale) -> Body:
         "bot_id": payment.get("bot_id"),
         "created_at": payment.get("created_at"),
         "paid_at": payment.get("paid_at"),
-        "customer": {"name": sale.name(), "email": sale.payer.get("email"), "phone": sale.phone()},
+        "customer": {"name": sale.name(), "email": sale.email(), "phone": sale.phone()},
         "tracking": {
             "link": sale.attribution.get("link_slug"),
             "utm": sale.utm(),
