@@ -186,6 +186,8 @@ class Seed:
     api_url: str | None = None
     api_key: str | None = None
     operator_key: str | None = None
+    # The demo's destinations (UTMify, TikTok, GA4, webhook) at the local fakes; the webhook's signing secret.
+    destinations: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)

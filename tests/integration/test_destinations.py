@@ -55,7 +55,8 @@ def test_a_purchase_reaches_each_destination_once_and_is_recorded(world: World) 
 def test_checkout_and_refund_map_to_each_destinations_own_event(world: World) -> None:
     world.table.put(sale_payment(status="refunded", refunded_at="2026-11-22T17:50:00.000Z"))
     assert world.send([message(EventKind.INITIATE_CHECKOUT), message(EventKind.REFUND)]) == []
-    assert [order["status"] for order in world.utmify.orders()] == ["waiting_payment", "refunded"]
+    assert [order["status"] for order in world.utmify.orders()] == ["refunded"]
+    assert world.record("dst_utmify", f"ic_{PAYMENT}")["reason"] == "superseded: the order is already refunded"
     assert [event["event"] for event in world.tiktok.events()] == ["InitiateCheckout"]  # no refund event at TikTok
     assert world.record("dst_tiktok", f"refund_{PAYMENT}")["status"] == "skipped"
     assert [event["name"] for event in world.ga4.events()] == ["begin_checkout", "refund"]

@@ -59,8 +59,10 @@ def test_utmify_order_of_a_paid_sale() -> None:
 
 
 def test_utmify_checkout_refund_partial_refund_and_age() -> None:
-    checkout = body(DestinationKind.UTMIFY, EventKind.INITIATE_CHECKOUT).body or {}
+    checkout = body(DestinationKind.UTMIFY, EventKind.INITIATE_CHECKOUT, status="pending").body or {}
     assert checkout["status"] == "waiting_payment" and checkout["approvedDate"] is None
+    late_checkout = body(DestinationKind.UTMIFY, EventKind.INITIATE_CHECKOUT)  # retried after the payment
+    assert late_checkout.status is payloads.BodyStatus.SKIPPED  # UTMify keeps the order's last status
     refunded = body(DestinationKind.UTMIFY, EventKind.REFUND, refunded_at="2026-11-22T17:50:00.000Z").body or {}
     assert refunded["status"] == "refunded" and refunded["refundedAt"] == "2026-11-22 17:50:00"
     partial = body(

@@ -5,7 +5,8 @@ Same inputs, same body: a retry or a replay sends what the first attempt sent (t
 docs/destinations.md. A body is either ready, or a reason not to send it:
 
 - ``skipped``: the destination has nothing for this event (TikTok has no refund event; UTMify
-  refunds whole orders, so a partial refund waits for the step that completes it);
+  refunds whole orders, so a partial refund waits for the step that completes it, and keeps an
+  order's last status, so a checkout retried after the payment was paid is not sent);
 - ``expired``: older than the destination accepts (UTMify: 7 days, 45 for a refund);
 - ``invalid``: the payment or its value is missing (dead-lettered with the reason).
 """
@@ -189,6 +190,12 @@ def utmify(sale: Sale, config: Mapping[str, Any], now: datetime) -> Body:
         return Body(BodyStatus.EXPIRED, event_time, reason=f"older than UTMify's {limit.days} days")
     if kind is EventKind.REFUND and not _refunded_whole(sale):
         return Body(BodyStatus.SKIPPED, event_time, reason="partial_refund: UTMify refunds whole orders")
+    # UTMify keeps an order's last status: a retried older state must not overwrite a newer one.
+    status = sale.payment.get("status")
+    if (kind is EventKind.INITIATE_CHECKOUT and status in ("paid", "refunded")) or (
+        kind is EventKind.PURCHASE and status == "refunded"
+    ):
+        return Body(BodyStatus.SKIPPED, event_time, reason=f"superseded: the order is already {status}")
     total = sale.order_cents  # UTMify's order is the whole sale, whatever the event
     offer_id, offer_name = _offer(sale.payment)
     utm = sale.utm()
