@@ -85,10 +85,11 @@ def register(stack: LocalStack, fakes: Destinations | None = None) -> Destinatio
 
     destinations = fakes or Destinations()
 
-    def endpoint(fake: RecordingFake) -> Any:
+    def endpoint(prefix: str, fake: RecordingFake) -> Any:
         def serve(request: LocalRequest) -> LocalResponse:
+            # The fake sees the service's own path, as under its real host.
             query = {name: values[0] for name, values in request.query.items() if values}
-            url = stack.base_url + request.path + ("?" + urlencode(query) if query else "")
+            url = "https://fake" + request.path.removeprefix(prefix) + ("?" + urlencode(query) if query else "")
             status, payload = fake.serve(request.method, url, request.headers, request.body)
             return LocalResponse.json(payload, status) if payload is not None else LocalResponse(status)
 
@@ -129,7 +130,7 @@ def register(stack: LocalStack, fakes: Destinations | None = None) -> Destinatio
         return LocalResponse.json(sorted(records, key=lambda item: str(item.get("updated_at", ""))))
 
     for name, fake in destinations.fakes().items():
-        stack.add_route("POST", PREFIX[name] + RECEIVE[name], endpoint(fake))
+        stack.add_route("POST", PREFIX[name] + RECEIVE[name], endpoint(PREFIX[name], fake))
         stack.add_route("GET", PREFIX[name], inspector(name, fake))
         stack.add_route("POST", PREFIX[name] + "/faults", faults(fake))
         stack.add_route("DELETE", PREFIX[name], reset(fake))
