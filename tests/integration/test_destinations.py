@@ -204,3 +204,11 @@ def test_an_unparseable_message_is_dead_lettered_not_retried(world: World) -> No
     assert world.deliver(event) == []
     [dead] = world.dead_letters()
     assert dead["reason"] == "unparseable" and dead["body"] == "{not json"
+
+
+def test_the_sample_event_is_a_batch_the_function_takes(world: World) -> None:
+    """events/sqs_destinations.json (also for `sam local invoke -e`): a Purchase to every destination."""
+    from tests.conftest import load_event
+
+    assert world.deliver(load_event("sqs_destinations.json")) == []
+    assert world.counts() == ALL_ONCE
