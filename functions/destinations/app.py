@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from funil import wiring
 from funil.config import settings
-from funil.destinations.sending import DESTINATION_ATTRIBUTE, DestinationSender, Incoming
+from funil.destinations.sending import DESTINATION_ATTRIBUTE, DestinationSender, Incoming, RetryLater
 from funil.observability import logger, metrics
 
 logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines carry GA4's API secret
@@ -24,10 +24,17 @@ logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines carry 
 SENDER = DestinationSender(wiring.destinations(settings()))
 # Every message failing is still a partial answer: each is retried on its own, none is lost.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+# A message may wait on four destinations (5 s each at worst): one is not started without the time
+# to finish it, so a batch never ends in a timeout that would hold its sent messages back too.
+RESERVE_MS = 25_000
+_context: list[Any] = [None]  # this invocation's context (the record handler is not given it)
 
 
 def record_handler(record: SQSRecord) -> str:
     logger.set_correlation_id(record.message_id)
+    context = _context[0]
+    if context is not None and context.get_remaining_time_in_millis() < RESERVE_MS:
+        raise RetryLater("not enough time left in this invocation: left for the next one")
     raw = record.raw_event
     count = str((raw.get("attributes") or {}).get("ApproximateReceiveCount") or "1")
     replayed_for = ((raw.get("messageAttributes") or {}).get(DESTINATION_ATTRIBUTE) or {}).get("stringValue")
@@ -44,4 +51,5 @@ def record_handler(record: SQSRecord) -> str:
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    _context[0] = context
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -212,3 +212,22 @@ def test_the_sample_event_is_a_batch_the_function_takes(world: World) -> None:
 
     assert world.deliver(load_event("sqs_destinations.json")) == []
     assert world.counts() == ALL_ONCE
+
+
+def test_a_message_without_the_time_to_finish_it_is_left_for_the_next_invocation(world: World) -> None:
+    from local.handlers import LambdaContext
+    from local.template import load
+    from tests.unit.conversions.factories import sqs_records
+
+    class AlmostOut(LambdaContext):
+        def get_remaining_time_in_millis(self) -> int:
+            return 10_000
+
+    function = load().functions["DestinationsFunction"]
+    result = world.module.lambda_handler(sqs_records([message(EventKind.PURCHASE)]), AlmostOut(function, "late"))
+    assert [failure["itemIdentifier"] for failure in result["batchItemFailures"]] == [
+        "00000000-0000-4000-8000-000000000000"
+    ]
+    assert world.counts() == {"utmify": 0, "tiktok": 0, "ga4": 0, "webhook": 0}
+    assert world.send([message(EventKind.PURCHASE)]) == []  # the next invocation sends it
+    assert world.counts() == ALL_ONCE

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import httpx
 
-TIMEOUT_SECONDS = 8.0
+TIMEOUT_SECONDS = 5.0  # per request; DestinationsFunction keeps 25 s for a message's four
 TRANSIENT_STATUSES = frozenset({408, 425, 429})
 AUTH_STATUSES = frozenset({401, 403})
 DETAIL_CHARS = 300
