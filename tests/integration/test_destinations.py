@@ -231,3 +231,25 @@ def test_a_message_without_the_time_to_finish_it_is_left_for_the_next_invocation
     assert world.counts() == {"utmify": 0, "tiktok": 0, "ga4": 0, "webhook": 0}
     assert world.send([message(EventKind.PURCHASE)]) == []  # the next invocation sends it
     assert world.counts() == ALL_ONCE
+
+
+def test_a_dead_letter_queue_outage_leaves_the_message_to_retry_not_lost(world: World) -> None:
+    world.table.put(
+        destination_item(world.resources, "dst_tiktok", "tiktok", {"pixel_code": TIKTOK_PIXEL}, "revoked-token-000")
+    )
+    deps = world.module.SENDER.deps
+    working = deps.dead_letter
+
+    def unreachable(body: str, attributes: Any) -> None:
+        raise ConnectionError("SQS unreachable")
+
+    deps.dead_letter = unreachable
+    purchase = message(EventKind.PURCHASE)
+    assert world.send([purchase]) == ["00000000-0000-4000-8000-000000000000"]
+    assert world.record("dst_tiktok", f"purchase_{PAYMENT}")["status"] == "in_progress"  # leased, not final
+    deps.dead_letter = working
+    world.clock.advance(seconds=91)  # the lease runs out
+    assert world.send([purchase], receive_count=2) == []
+    assert world.record("dst_tiktok", f"purchase_{PAYMENT}")["status"] == "dead"
+    assert [dead["destination_id"] for dead in world.dead_letters()] == ["dst_tiktok"]
+    assert world.counts() == {"utmify": 1, "tiktok": 0, "ga4": 1, "webhook": 1}

@@ -157,11 +157,10 @@ class DestinationSender:
                 payloads.BodyStatus.SKIPPED: EventStatus.SKIPPED,
                 payloads.BodyStatus.EXPIRED: EventStatus.EXPIRED,
             }.get(built.status, EventStatus.INVALID)
-            finish(status, {"reason": built.reason})
-            if status is EventStatus.INVALID:
+            if status is EventStatus.INVALID:  # the copy first: a record is final only once its copy is kept
                 self._dead_letter(incoming, message, destination, str(built.reason), str(built.reason))
-                return "dead_lettered"
-            return status.value
+            finish(status, {"reason": built.reason})
+            return "dead_lettered" if status is EventStatus.INVALID else status.value
         try:
             secret = self.deps.secret(destination)
         except Exception:
@@ -183,8 +182,10 @@ class DestinationSender:
             finish(EventStatus.RETRYING, fields)
             count("DestinationEventsFailed", destination=kind.value, failure="retry")
             return "retry"
-        finish(EventStatus.DEAD, fields)
+        # The copy first: when the dead-letter queue cannot take it, the message is retried whole and
+        # this destination, still leased, is tried again once the lease runs out.
         self._dead_letter(incoming, message, destination, str(delivery.reason), str(delivery.detail or delivery.reason))
+        finish(EventStatus.DEAD, fields)
         return "dead_lettered"
 
     def _delay(self, incoming: Incoming) -> None:
