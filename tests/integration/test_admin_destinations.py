@@ -149,3 +149,12 @@ def test_hostile_bodies_never_fail_inside_and_change_nothing_when_refused(world:
     assert item is not None and item["tenant_id"] == "t_bia" and item["kind"] in ("utmify", "tiktok", "ga4", "webhook")
     assert item["config"].get("url", "https://").startswith("https://")
     world.table.delete(item["pk"], item["sk"])  # the next example may add it again
+
+
+def test_the_openapi_document_describes_the_destination_routes(world: World) -> None:
+    document = world.api("GET", "/api/v1/openapi.json").body
+    assert set(document["paths"][PATH]) == {"get", "post"}
+    assert set(document["paths"][f"{PATH}/{{destination_id}}"]) == {"get", "patch", "delete"}
+    schemas = document["components"]["schemas"]
+    assert {"UtmifyCreate", "TiktokCreate", "Ga4Create", "WebhookCreate", "DestinationUpdate"} <= set(schemas)
+    assert "api_token" in schemas["UtmifyCreate"]["required"] and "url" in schemas["WebhookCreate"]["required"]
