@@ -253,3 +253,25 @@ def test_a_dead_letter_queue_outage_leaves_the_message_to_retry_not_lost(world: 
     assert world.record("dst_tiktok", f"purchase_{PAYMENT}")["status"] == "dead"
     assert [dead["destination_id"] for dead in world.dead_letters()] == ["dst_tiktok"]
     assert world.counts() == {"utmify": 1, "tiktok": 0, "ga4": 1, "webhook": 1}
+
+
+def test_the_sale_trace_shows_each_destinations_outcome(world: World) -> None:
+    from funil.analytics.trace import sale_trace
+
+    world.table.put(
+        destination_item(world.resources, "dst_tiktok", "tiktok", {"pixel_code": TIKTOK_PIXEL}, "revoked-token-000")
+    )
+    assert world.send([message(EventKind.PURCHASE)]) == []
+    trace = sale_trace(world.table, "t_demo", payment_id=PAYMENT, now=NOW)
+    shown = {
+        event.detail["destination_id"]: (event.detail["status"], event.detail.get("as"))
+        for event in trace.events
+        if "destination_id" in event.detail
+    }
+    assert shown == {
+        "dst_utmify": ("sent", "paid"),
+        "dst_tiktok": ("dead", "CompletePayment"),
+        "dst_ga4": ("sent", "purchase"),
+        "dst_webhook": ("sent", "sale.paid"),
+    }
+    assert "Joao" not in trace.model_dump_json() and "joao" not in trace.model_dump_json()
