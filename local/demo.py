@@ -83,6 +83,11 @@ def create_demo(stack: LocalStack) -> Seed:
     seed.operator_key = operator.key
     if stack.telegram is not None:
         register_admin_chat(stack, seed, DEMO_ADMIN_CHAT)
+    if stack.destinations is not None:  # the sale events also go to the local UTMify, TikTok, GA4, webhook
+        from local.destinations_local import configure_demo
+
+        key_id = stack.resources.keys["SecretsKey"]
+        seed.destinations = configure_demo(table, key_id, seed.tenant_id, stack.base_url)
     return seed
 
 

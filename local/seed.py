@@ -188,6 +188,8 @@ class Seed:
     api_key: str | None = None
     operator_key: str | None = None
     admin_chat_id: int | None = None  # the demo tenant's admin chat (registered by /admin <code>)
+    # The demo's destinations (UTMify, TikTok, GA4, webhook) at the local fakes; the webhook's signing secret.
+    destinations: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -150,6 +150,7 @@ class LocalStack:
         self.telegram: Any = None
         self.graph: Any = None
         self.sandbox: Any = None
+        self.destinations: Any = None  # local.destinations_local: UTMify, TikTok, GA4, webhook receiver
         self.functions: dict[str, Function] = {}
         self.base_url = ""
         self.port = 0
@@ -574,6 +575,7 @@ DEFAULT_EXTENSIONS: list[str] = [
     "local.telegram_local:register",
     "local.sandbox_local:register",
     "local.domains_local:register",
+    "local.destinations_local:register",
 ]
 
 

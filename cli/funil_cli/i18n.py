@@ -28,6 +28,7 @@ CATALOG: dict[str, tuple[str, str]] = {  # key: (pt, en)
     "col.health": ("Saúde", "Health"),
     "col.pixel": ("Pixel", "Pixel"),
     "col.kind": ("Tipo", "Kind"),
+    "col.events": ("Eventos", "Events"),
     "col.priority": ("Prioridade", "Priority"),
     "col.weight": ("Peso", "Weight"),
     "col.meta_pixel_id": ("Pixel da Meta", "Meta pixel"),

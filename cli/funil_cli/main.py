@@ -16,6 +16,7 @@ from funil_cli.commands import (
     ad_accounts,
     bots,
     broadcasts,
+    destinations,
     domains,
     gateways,
     incidents,
@@ -160,6 +161,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(bots.app, name="bots")
 app.add_typer(gateways.app, name="gateways")
 app.add_typer(pixels.app, name="pixels")
+app.add_typer(destinations.app, name="destinations")
 app.add_typer(offers.app, name="offers")
 app.add_typer(links.app, name="links")
 app.add_typer(lead.app, name="lead")

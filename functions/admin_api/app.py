@@ -1,7 +1,7 @@
 """/api/v1/…: the operator's API (docs/operator-api.md): tenants, keys, bots, gateways, pixels,
 offers, links, data-subject requests, ad accounts, the funnel's stats, sale traces, dashboard
-sign-in links, broadcasts, tracking domains, notifications and incidents, with its OpenAPI document
-at /api/v1/openapi.json."""
+sign-in links, broadcasts, tracking domains, destinations, notifications and incidents, with its
+OpenAPI document at /api/v1/openapi.json."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from funil.operator.routes import (
     bots,
     broadcasts,
     build,
+    destinations,
     domains,
     gateways,
     incidents,
@@ -51,6 +52,7 @@ API = build(
         login_links.routes,
         broadcasts.routes,
         domains.routes,
+        destinations.routes,
         notifications.routes,
         incidents.routes,
     ],

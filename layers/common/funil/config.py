@@ -44,6 +44,12 @@ class Settings:
     # destinations beyond Meta, and the seller's notifications. Empty: no copy is sent.
     destinations_queue_url: str = ""
     notifications_queue_url: str = ""
+    # DestinationsFunction: its dead-letter queue, and where UTMify, TikTok and GA4 are (the local
+    # stack points them at its fakes; funil.adapters.* hold the real ones as defaults).
+    destinations_dlq_url: str = ""
+    utmify_base_url: str = ""
+    tiktok_base_url: str = ""
+    ga4_base_url: str = ""
 
 
 ENVIRONMENT = (
@@ -70,6 +76,10 @@ ENVIRONMENT = (
     "HTTP_API_ID",
     "DESTINATIONS_QUEUE_URL",
     "NOTIFICATIONS_QUEUE_URL",
+    "DESTINATIONS_DLQ_URL",
+    "UTMIFY_BASE_URL",
+    "TIKTOK_BASE_URL",
+    "GA4_BASE_URL",
 )
 
 
@@ -115,4 +125,8 @@ def _settings(values: tuple[str | None, ...]) -> Settings:
         http_api_id=_text(env, "HTTP_API_ID"),
         destinations_queue_url=_text(env, "DESTINATIONS_QUEUE_URL"),
         notifications_queue_url=_text(env, "NOTIFICATIONS_QUEUE_URL"),
+        destinations_dlq_url=_text(env, "DESTINATIONS_DLQ_URL"),
+        utmify_base_url=_text(env, "UTMIFY_BASE_URL").rstrip("/"),
+        tiktok_base_url=_text(env, "TIKTOK_BASE_URL").rstrip("/"),
+        ga4_base_url=_text(env, "GA4_BASE_URL").rstrip("/"),
     )

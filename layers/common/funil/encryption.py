@@ -12,7 +12,9 @@ The encrypted attributes:
 - a bot's Telegram token: ``BOT#<bot>`` / ``BOT``, ``token_ciphertext``;
 - a bot's webhook secret: ``BOT#<bot>`` / ``BOT``, ``webhook_secret_ciphertext``;
 - a pixel's Conversions API access token: ``PIXEL#<pixel>`` / ``PIXEL``, ``access_token_ciphertext``;
-- a gateway's credentials (one JSON object): ``GATEWAY#<gateway>`` / ``GATEWAY``, ``credentials_ciphertext``.
+- a gateway's credentials (one JSON object): ``GATEWAY#<gateway>`` / ``GATEWAY``, ``credentials_ciphertext``;
+- a destination's secret (UTMify's API token, TikTok's access token, GA4's API secret, a webhook's
+  signing secret): ``DEST#<destination>`` / ``DEST``, ``secret_ciphertext``.
 
 Standard library and ``funil.keys`` only: plaintexts are returned, never logged.
 """
@@ -28,12 +30,14 @@ from funil.ports import Secrets
 __all__ = [
     "BOT_TOKEN",
     "BOT_WEBHOOK_SECRET",
+    "DESTINATION_SECRET",
     "GATEWAY_CREDENTIALS",
     "PIXEL_ACCESS_TOKEN",
     "bot_token",
     "bot_webhook_secret",
     "context",
     "decrypt_field",
+    "destination_secret",
     "encrypt_field",
     "gateway_credentials",
     "pixel_access_token",
@@ -43,6 +47,7 @@ BOT_TOKEN = "token_ciphertext"  # noqa: S105 - an attribute name, not a secret
 BOT_WEBHOOK_SECRET = "webhook_secret_ciphertext"  # noqa: S105 - an attribute name, not a secret
 PIXEL_ACCESS_TOKEN = "access_token_ciphertext"  # noqa: S105 - an attribute name, not a secret
 GATEWAY_CREDENTIALS = "credentials_ciphertext"
+DESTINATION_SECRET = "secret_ciphertext"  # noqa: S105 - an attribute name, not a secret
 
 ItemKey = tuple[str, str]  # (pk, sk), as funil.keys spells them
 
@@ -86,3 +91,13 @@ def pixel_access_token(secrets: Secrets, pixel: Mapping[str, Any]) -> str:
 def gateway_credentials(secrets: Secrets, gateway_id: str, ciphertext: str) -> str:
     """The gateway's credentials (a JSON object, as text), from its item's ``credentials_ciphertext``."""
     return decrypt_field(secrets, keys.gateway(gateway_id), GATEWAY_CREDENTIALS, ciphertext)
+
+
+def destination_secret(secrets: Secrets, destination: Mapping[str, Any]) -> str:
+    """The destination item as stored → its decrypted secret (token, API secret or signing secret)."""
+    return decrypt_field(
+        secrets,
+        keys.destination(str(destination["destination_id"])),
+        DESTINATION_SECRET,
+        str(destination[DESTINATION_SECRET]),
+    )

@@ -412,6 +412,29 @@ def accesses(bot_id: str, user_id: int | str) -> tuple[str, str]:
     return lead(bot_id, user_id)[0], "ACCESS#"
 
 
+# -- destinations beyond Meta ---------------------------------------------------------------------
+
+
+def destination(destination_id: str) -> tuple[str, str]:
+    """Pattern 48: a destination (UTMify, TikTok, GA4, webhook) by id; its secret's ciphertext on it."""
+    return f"DEST#{destination_id}", "DEST"
+
+
+def tenant_destination_index(tenant_id: str, destination_id: str = "") -> dict[str, str]:
+    """Pattern 4: GSI1 attributes that list a tenant's destinations (no id: the prefix of them all)."""
+    return tenant_index(tenant_id, "DEST", destination_id)
+
+
+def destination_record(destination_id: str | None, event_id: str) -> tuple[str, str]:
+    """Pattern 49: the delivery record of an event to a destination (its claim and outcome)."""
+    return f"DESTOUT#{destination_id or NO_PIXEL}#{event_id}", "DESTOUT"
+
+
+def destination_status_index(destination_id: str | None, status: str, updated_iso: str = "") -> dict[str, str]:
+    """Pattern 49: GSI1 attributes that list a destination's delivery records by status and time."""
+    return {"gsi1pk": f"DESTSTATUS#{destination_id or NO_PIXEL}#{status}", "gsi1sk": updated_iso}
+
+
 # -- the seller's notifications (docs/notifications.md) -------------------------------------------
 
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from funil.dashboard.ports import DashboardDeps
     from funil.delivery.entry import DeliveryDeps
     from funil.delivery.page import PageDeps
+    from funil.destinations.sending import DestinationDeps
     from funil.domains.manage import DomainServices
     from funil.notifications.sending import NotifyDeps
     from funil.operator.ports import OperatorDeps
@@ -257,6 +258,40 @@ def conversions_sender(settings: Settings) -> SenderDeps:
         ),
         alerts=alerts,
         error_watch=CapiErrorWatch(table, alerts, utc_now),
+    )
+
+
+def destinations(settings: Settings) -> DestinationDeps:
+    """DestinationsFunction: the sale events to UTMify, TikTok, GA4 and webhooks (docs/destinations.md)."""
+    from dataclasses import replace
+
+    from funil.adapters.dynamo import Table
+    from funil.adapters.kms import CachedKms
+    from funil.adapters.outgoing import new_client
+    from funil.adapters.sqs import Queue
+    from funil.conversions.storage import DESTINATION_RECORDS, EventRecords
+    from funil.destinations.outbound import BaseUrls, Outbound
+    from funil.destinations.sending import DestinationDeps, DestinationSettings, destination_items
+    from funil.encryption import destination_secret
+
+    table = Table(settings.table_name)
+    secrets = CachedKms(max_entries=1000)  # destination secrets: decrypted once per container, never logged
+    dead_letters = Queue(settings.destinations_dlq_url)
+    given = {"utmify": settings.utmify_base_url, "tiktok": settings.tiktok_base_url, "ga4": settings.ga4_base_url}
+    outbound = Outbound(new_client, replace(BaseUrls(), **{k: v for k, v in given.items() if v}), utc_now)
+    return DestinationDeps(
+        items=table,
+        tenant_destinations=lambda tenant_id: destination_items(table, tenant_id),
+        records=EventRecords(table, DESTINATION_RECORDS),
+        secret=lambda destination: destination_secret(secrets, destination),
+        deliver=outbound.deliver,
+        dead_letter=lambda body, attributes: dead_letters.send(body, dict(attributes)),
+        delay_retry=Queue(settings.destinations_queue_url).delay,
+        now=utc_now,
+        new_claim_id=new_claim_id,
+        settings=DestinationSettings(
+            public_base_url=settings.public_base_url, lease_seconds=settings.capi_claim_lease_seconds
+        ),
     )
 
 

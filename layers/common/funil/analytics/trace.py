@@ -44,6 +44,7 @@ from funil.bot.leads import ATTRIBUTION_FIELDS, lead_event_id
 from funil.click.fields import click_fields
 from funil.clock import iso, parse_iso, to_epoch_s, utc_now
 from funil.messages import EVENT_ID_PREFIX, EventKind
+from funil.payments.amounts import refund_steps
 from funil.ports import Pages
 
 __all__ = ["Trace", "TraceEvent", "TraceNotFound", "TraceSubject", "sale_trace"]
@@ -57,7 +58,8 @@ MAX_LEADS_SCANNED = 500  # a bot's leads walked from a click's time to find who 
 MAX_LEADS_PER_CLICK = 5
 LEADS_PAGE = 100
 MAX_GATEWAYS = 10
-MAX_CONVERSIONS = 60  # conversion records read
+MAX_CONVERSIONS = 60  # conversion records read (Meta's and the destinations')
+MAX_DESTINATIONS = 20  # a tenant's destinations shown in a trace
 MAX_TEXT = 300  # a gateway's or Meta's error text
 START_SLACK_SECONDS = 60  # a start is dated by Telegram, to the second and by its clock: look a minute early
 
@@ -200,6 +202,7 @@ class _Tracer:
         self.clicks_shown: set[str] = set()
         self.gateways: dict[str, str | None] = {}  # gateway id → its kind (None: not the tenant's, unknown)
         self.conversion_reads = 0
+        self.destination_items: list[dict[str, Any]] | None = None  # the tenant's, read once
 
     # -- entry points --
 
@@ -559,6 +562,7 @@ class _Tracer:
                 },
             )
         self._payment_conversions(payment)
+        self._payment_destinations(payment)
 
     def _delivery(self, record: Mapping[str, Any]) -> None:
         status = record.get("status")
@@ -596,6 +600,58 @@ class _Tracer:
                 self._conversion_event(record)
             elif queued_at:
                 self._queued(kind, event_id, pixel, queued_at)
+
+    def _payment_destinations(self, payment: _Payment) -> None:
+        """The payment's events at the tenant's destinations beyond Meta (docs/destinations.md)."""
+        if self.destination_items is None:
+            index = keys.tenant_destination_index(self.tenant_id)
+            found, _ = self.items.query_page(
+                "gsi1pk = :pk AND begins_with(gsi1sk, :prefix)",
+                {":pk": index["gsi1pk"], ":prefix": index["gsi1sk"]},
+                index="gsi1",
+                limit=MAX_DESTINATIONS,
+            )
+            self.destination_items = [item for item in found if self._ours(item)]
+        paid = payment.payment_id
+        steps = len(refund_steps(payment.item))
+        event_ids = [
+            f"ic_{paid}",
+            f"purchase_{paid}",
+            *(f"refund_{paid}" + (f"_{n + 1}" if n else "") for n in range(steps)),
+        ]
+        for destination in self.destination_items:
+            for event_id in event_ids:
+                if self.conversion_reads >= MAX_CONVERSIONS:
+                    return
+                self.conversion_reads += 1
+                record = self._get(*keys.destination_record(str(destination.get("destination_id")), event_id))
+                if record is not None:
+                    self._destination_event(record)
+
+    def _destination_event(self, record: Mapping[str, Any]) -> None:
+        given = record.get("summary")
+        summary: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
+        kind, status = record.get("destination_kind"), record.get("status")
+        self._add(
+            record.get("sent_at") or record.get("updated_at") or record.get("created_at"),
+            "conversion",
+            f"{record.get('kind')} to {kind} ({record.get('destination_id')}): {status}",
+            {
+                "event": record.get("kind"),
+                "event_id": record.get("event_id"),
+                "destination_id": record.get("destination_id"),
+                "destination_kind": kind,
+                "status": status,
+                "attempts": record.get("attempts"),
+                "sent_at": record.get("sent_at"),
+                "http_status": record.get("http_status"),
+                "reason": record.get("reason"),
+                "error": _text(record.get("error_message")),
+                "as": summary.get("event"),
+                "value_cents": summary.get("value_cents"),
+                "currency": summary.get("currency"),
+            },
+        )
 
     def _lead_event(
         self, lead: Mapping[str, Any], lead_key: tuple[str, int], payments: Iterable[Mapping[str, Any]]

@@ -15,9 +15,9 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -59,7 +59,13 @@ def replay(
     reason: str | None = None,
     dry_run: bool = False,
     limit: int | None = None,
+    max_age: timedelta = MAX_EVENT_AGE,
+    carry: tuple[str, ...] = (),
+    where: Mapping[str, str] | None = None,
 ) -> ReplayReport:
+    """Move the DLQ's messages back to the queue. ``max_age``: older events stay (Meta's 7 days by
+    default); ``carry``: message attributes kept on the way back (the destination a dead-lettered copy
+    names); ``where``: only messages whose attributes have these values."""
     report = ReplayReport()
     while limit is None or len(report.replayed) < limit:
         answer = sqs.receive_message(
@@ -74,7 +80,8 @@ def replay(
         for item in received:
             body, handle = item["Body"], item["ReceiptHandle"]
             attributes: dict[str, Any] = dict(item.get("MessageAttributes") or {})
-            if reason and (attributes.get("reason") or {}).get("StringValue") != reason:
+            wanted = {**(where or {}), **({"reason": reason} if reason else {})}
+            if any((attributes.get(name) or {}).get("StringValue") != value for name, value in wanted.items()):
                 report.filtered_out += 1
                 continue
             try:
@@ -82,7 +89,7 @@ def replay(
             except ValidationError:
                 report.unparseable += 1
                 continue
-            if now() - message.occurred_at > MAX_EVENT_AGE:
+            if now() - message.occurred_at > max_age:
                 report.too_old.append(message.event_id)
                 continue
             if limit is not None and len(report.replayed) >= limit:
@@ -96,6 +103,11 @@ def replay(
                 MessageAttributes={
                     "kind": {"DataType": "String", "StringValue": message.kind.value},
                     "replayed_at": {"DataType": "String", "StringValue": clock.iso(now())},
+                    **{
+                        name: {"DataType": "String", "StringValue": attributes[name]["StringValue"]}
+                        for name in carry
+                        if (attributes.get(name) or {}).get("StringValue")
+                    },
                 },
             )
             sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=handle)
