@@ -107,3 +107,32 @@ def test_another_admin_chat_registers_through_the_seed_route(client: httpx.Clien
     answer = client.post("/_local/seed", json={"admin_chat_id": 5550901})
     assert answer.status_code == 200 and answer.json()["admin_chat_id"] == 5550901
     assert client.post("/_local/seed", json={"admin_chat_id": "x"}).status_code == 400
+
+
+def test_a_revoked_bot_is_one_alert_and_one_recovery_in_the_admin_chat(stack: LocalStack, client: httpx.Client) -> None:
+    """Bot health on the demo: bot B's token revoked at the fake BotFather is one alert in the admin
+    chat (told through bot A) however often the check runs, and one message when the token works again."""
+    seed = client.get("/_local/seed").json()
+    admin, bot_a, bot_b = seed["admin_chat_id"], seed["bots"][0]["id"], seed["bots"][1]["id"]
+
+    def alerts(head: str) -> list[str]:
+        return [text for text in told(client, bot_a, admin) if head in text and "Token do bot recusado" in text]
+
+    def health_check_and_notices_done() -> None:
+        assert client.post("/_local/schedules/BotHealthFunction").status_code == 200
+        eventually(lambda: client.get("/_local/queues").json()["NotificationsQueue"] == {"visible": 0, "in_flight": 0},
+                   "the notifications queue to be empty")  # fmt: skip
+
+    assert client.post(f"/_local/telegram/{bot_b}/faults", json={"kind": "revoke"}).status_code == 201
+    health_check_and_notices_done()
+    [opened] = eventually(lambda: alerts("Alerta"), "the alert")
+    assert bot_b in opened
+    health_check_and_notices_done()  # still refused: the same incident, nothing more told
+    assert alerts("Alerta") == [opened]
+
+    assert client.delete("/_local/telegram").status_code in {200, 204}  # faults forgotten: the token works again
+    health_check_and_notices_done()
+    [resolved] = eventually(lambda: alerts("Resolvido"), "the recovery")
+    assert bot_b in resolved
+    health_check_and_notices_done()
+    assert alerts("Resolvido") == [resolved] and alerts("Alerta") == []
