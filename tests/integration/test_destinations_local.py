@@ -49,8 +49,9 @@ def _click(client: httpx.Client) -> str:
 def test_a_demo_sale_reaches_every_destination_once(stack: LocalStack, client: httpx.Client) -> None:
     seed = client.get("/_local/seed").json()
     assert {item["kind"] for item in seed["destinations"]} == {"utmify", "tiktok", "ga4", "webhook"}
-    bot_id = seed["bots"][0]["id"]
     token = _click(client)
+    # The demo link rotates between two bots: /start goes to the bot the click was sent to.
+    bot_id = str(client.get("/_local/items", params={"prefix": f"CLICK#{token}"}).json()[0]["b"])
     start = {"message_id": 1, "date": int(time.time()), "chat": CHAT, "from": BUYER, "text": f"/start {token}"}
     _inject(client, bot_id, {"message": start})
     tap = {"id": "cb-dest-1", "from": BUYER, "chat_instance": "42", "data": "b:grupo_vip",
