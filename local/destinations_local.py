@@ -159,30 +159,24 @@ def demo_destinations(base_url: str) -> list[tuple[str, str, Mapping[str, Any], 
 
 def configure_demo(table: Table, key_id: str, tenant_id: str, base_url: str) -> list[dict[str, Any]]:
     """Write the demo's destinations as the operator's API stores them; what /_local/seed shows of them."""
-    from funil import encryption, keys
     from funil.adapters.kms import Kms
-    from funil.clock import iso, utc_now
+    from funil.clock import utc_now
+    from funil.destinations.models import DestinationKind
+    from funil.operator.destinations import destination_item
 
     shown = []
     for destination_id, kind, config, secret in demo_destinations(base_url):
-        key = keys.destination(destination_id)
         table.put(
-            {
-                "pk": key[0],
-                "sk": key[1],
-                "type": "destination",
-                "tenant_id": tenant_id,
-                "destination_id": destination_id,
-                "kind": kind,
-                "enabled": True,
-                "events": ["InitiateCheckout", "Purchase", "Refund"],
-                "config": dict(config),
-                encryption.DESTINATION_SECRET: encryption.encrypt_field(
-                    Kms(), key_id, key, encryption.DESTINATION_SECRET, secret
-                ),
-                "created_at": iso(utc_now()),
-                **keys.tenant_destination_index(tenant_id, destination_id),
-            }
+            destination_item(
+                Kms(),
+                key_id,
+                tenant_id=tenant_id,
+                destination_id=destination_id,
+                kind=DestinationKind(kind),
+                config=config,
+                secret=secret,
+                created_at=utc_now(),
+            )
         )
         shown.append({"id": destination_id, "kind": kind, **({"signing_secret": secret} if kind == "webhook" else {})})
     return shown

@@ -7,14 +7,17 @@ import json
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import httpx
-from funil import encryption, keys
+from funil import keys
 from funil.adapters.kms import Kms
+from funil.destinations.models import DestinationKind
 from funil.destinations.outbound import BaseUrls, Outbound
 from funil.messages import ConversionMessage
+from funil.operator import destinations as operator_destinations
 
 from local import aws
 from local.fakes.ga4 import FakeGa4
@@ -62,25 +65,18 @@ def destination_item(
     resources: aws.Resources, destination_id: str, kind: str, config: Mapping[str, Any], secret: str, **extra: Any
 ) -> dict[str, Any]:
     """A destination as the operator's API stores it (its secret encrypted under its item's context)."""
-    key = keys.destination(destination_id)
     tenant_id = extra.pop("tenant_id", TENANT)
-    return {
-        "pk": key[0],
-        "sk": key[1],
-        "type": "destination",
-        "tenant_id": tenant_id,
-        "destination_id": destination_id,
-        "kind": kind,
-        "enabled": True,
-        "events": ["InitiateCheckout", "Purchase", "Refund"],
-        "config": dict(config),
-        encryption.DESTINATION_SECRET: encryption.encrypt_field(
-            Kms(), resources.keys["SecretsKey"], key, encryption.DESTINATION_SECRET, secret
-        ),
-        "created_at": "2026-11-01T00:00:00.000Z",
-        **keys.tenant_destination_index(tenant_id, destination_id),
-        **extra,
-    }
+    item = operator_destinations.destination_item(
+        Kms(),
+        resources.keys["SecretsKey"],
+        tenant_id=tenant_id,
+        destination_id=destination_id,
+        kind=DestinationKind(kind),
+        config=config,
+        secret=secret,
+        created_at=datetime(2026, 11, 1, tzinfo=UTC),
+    )
+    return {**item, **extra}
 
 
 @dataclass

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import secrets as random
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -28,6 +29,7 @@ from funil.operator.errors import Invalid, NotFound
 from funil.operator.models import ENTITY_ID
 from funil.operator.ports import OperatorDeps, Store
 from funil.operator.records import apply_changes, put_new, refuse_nulls, tenant_item
+from funil.ports import Secrets
 
 SECRET_RE = r"^[\x21-\x7e]{8,1024}$"  # noqa: S105 - a pattern: printable ASCII, as tokens are issued
 SIGNING_SECRET_BYTES = 32
@@ -146,11 +148,43 @@ def _events(given: list[EventName] | None) -> list[str]:
     return [name for name in ALL_EVENTS if name in chosen]
 
 
+def destination_item(
+    secrets: Secrets,
+    key_id: str,
+    *,
+    tenant_id: str,
+    destination_id: str,
+    kind: DestinationKind,
+    config: Mapping[str, Any],
+    secret: str,
+    created_at: datetime,
+    enabled: bool = True,
+    events: Sequence[str] = ALL_EVENTS,
+) -> dict[str, Any]:
+    """A destination's item (pattern 48), its secret encrypted under the item's own context."""
+    key = keys.destination(destination_id)
+    return {
+        "pk": key[0],
+        "sk": key[1],
+        "type": "destination",
+        "tenant_id": tenant_id,
+        "destination_id": destination_id,
+        "kind": kind.value,
+        "enabled": enabled,
+        "events": list(events),
+        "config": dict(config),
+        encryption.DESTINATION_SECRET: encryption.encrypt_field(
+            secrets, key_id, key, encryption.DESTINATION_SECRET, secret
+        ),
+        "created_at": iso(created_at),
+        **keys.tenant_destination_index(tenant_id, destination_id),
+    }
+
+
 def create_destination(
     deps: OperatorDeps, tenant_id: str, request: UtmifyCreate | TiktokCreate | Ga4Create | WebhookCreate
 ) -> dict[str, Any]:
     destination_id = request.id or f"dst_{random.token_hex(6)}"
-    key = keys.destination(destination_id)
     generated = None
     secret = getattr(request, SECRET_FIELDS[request.kind])
     if secret is None:  # a webhook without a signing secret of the seller's
@@ -158,23 +192,18 @@ def create_destination(
     config = {
         name: getattr(request, name) for name in CONFIG_FIELDS[request.kind] if getattr(request, name) is not None
     }
-    moment: datetime = deps.now()
-    item = {
-        "pk": key[0],
-        "sk": key[1],
-        "type": "destination",
-        "tenant_id": tenant_id,
-        "destination_id": destination_id,
-        "kind": DestinationKind(request.kind).value,
-        "enabled": request.enabled,
-        "events": _events(request.events),
-        "config": config,
-        encryption.DESTINATION_SECRET: encryption.encrypt_field(
-            deps.secrets, deps.key_id, key, encryption.DESTINATION_SECRET, secret
-        ),
-        "created_at": iso(moment),
-        **keys.tenant_destination_index(tenant_id, destination_id),
-    }
+    item = destination_item(
+        deps.secrets,
+        deps.key_id,
+        tenant_id=tenant_id,
+        destination_id=destination_id,
+        kind=DestinationKind(request.kind),
+        config=config,
+        secret=secret,
+        created_at=deps.now(),
+        enabled=request.enabled,
+        events=_events(request.events),
+    )
     put_new(deps.items, item, f"destination {destination_id} already exists")
     view = destination_view(item)
     return {**view, "signing_secret": generated} if generated else view
