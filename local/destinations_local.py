@@ -138,6 +138,7 @@ def register(stack: LocalStack, fakes: Destinations | None = None) -> Destinatio
     stack.set_env("UTMIFY_BASE_URL", stack.base_url + PREFIX["utmify"])
     stack.set_env("TIKTOK_BASE_URL", stack.base_url + PREFIX["tiktok"])
     stack.set_env("GA4_BASE_URL", stack.base_url + PREFIX["ga4"])
+    stack.set_env("WEBHOOKS_PRIVATE_OK", "true")  # the demo's webhook receiver is this stack, on 127.0.0.1
     stack.destinations = destinations
     return destinations
 

@@ -3,7 +3,9 @@ one request per event per destination, each once, every failure class, tenant is
 
 from __future__ import annotations
 
+import socket
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
@@ -127,6 +129,26 @@ def test_a_webhook_refused_with_4xx_is_permanent(world: World) -> None:
     assert world.send([message(EventKind.PURCHASE)]) == []
     record = world.record("dst_webhook", f"purchase_{PAYMENT}")
     assert record["status"] == "dead" and record["reason"] == "rejected" and record["http_status"] == 400
+
+
+def test_a_webhook_host_that_resolves_to_a_private_address_is_never_called(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A public name pointed at the metadata address (or any private one) is refused before connecting."""
+    real = socket.getaddrinfo
+    webhook_host = urlsplit(WEBHOOK_URL).hostname
+
+    def resolve(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == webhook_host:
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("169.254.169.254", 443))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    assert world.send([message(EventKind.PURCHASE)]) == []
+    record = world.record("dst_webhook", f"purchase_{PAYMENT}")
+    assert record["status"] == "dead" and record["reason"] == "address_not_public"
+    assert world.webhook.received == []
+    assert world.counts() == {**ALL_ONCE, "webhook": 0}
 
 
 def test_replay_resends_a_fixed_destination_only(world: World) -> None:

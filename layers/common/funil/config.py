@@ -50,6 +50,9 @@ class Settings:
     utmify_base_url: str = ""
     tiktok_base_url: str = ""
     ga4_base_url: str = ""
+    # Outgoing webhooks to hosts that resolve to private addresses: only the local stack, whose
+    # receiver is on 127.0.0.1 (deployed, a seller's URL must never reach our own network).
+    webhooks_private_ok: bool = False
 
 
 ENVIRONMENT = (
@@ -80,6 +83,7 @@ ENVIRONMENT = (
     "UTMIFY_BASE_URL",
     "TIKTOK_BASE_URL",
     "GA4_BASE_URL",
+    "WEBHOOKS_PRIVATE_OK",
 )
 
 
@@ -129,4 +133,5 @@ def _settings(values: tuple[str | None, ...]) -> Settings:
         utmify_base_url=_text(env, "UTMIFY_BASE_URL").rstrip("/"),
         tiktok_base_url=_text(env, "TIKTOK_BASE_URL").rstrip("/"),
         ga4_base_url=_text(env, "GA4_BASE_URL").rstrip("/"),
+        webhooks_private_ok=_text(env, "WEBHOOKS_PRIVATE_OK") == "true",
     )

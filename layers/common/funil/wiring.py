@@ -278,7 +278,8 @@ def destinations(settings: Settings) -> DestinationDeps:
     secrets = CachedKms(max_entries=1000)  # destination secrets: decrypted once per container, never logged
     dead_letters = Queue(settings.destinations_dlq_url)
     given = {"utmify": settings.utmify_base_url, "tiktok": settings.tiktok_base_url, "ga4": settings.ga4_base_url}
-    outbound = Outbound(new_client, replace(BaseUrls(), **{k: v for k, v in given.items() if v}), utc_now)
+    base_urls = replace(BaseUrls(), **{k: v for k, v in given.items() if v})
+    outbound = Outbound(new_client, base_urls, utc_now, private_webhooks_ok=settings.webhooks_private_ok)
     return DestinationDeps(
         items=table,
         tenant_destinations=lambda tenant_id: destination_items(table, tenant_id),

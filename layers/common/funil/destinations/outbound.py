@@ -26,8 +26,16 @@ class BaseUrls:
 
 
 class Outbound:
-    def __init__(self, client: Callable[[], httpx.Client], base_urls: BaseUrls, now: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        client: Callable[[], httpx.Client],
+        base_urls: BaseUrls,
+        now: Callable[[], datetime],
+        *,
+        private_webhooks_ok: bool = False,
+    ) -> None:
         self._client_factory = client
+        self._refuse_webhook = None if private_webhooks_ok else webhooks.reaches_private_network
         self._client: httpx.Client | None = None
         self.base_urls = base_urls
         self.now = now
@@ -54,4 +62,5 @@ class Outbound:
             event_id=event_id,
             timestamp=clock.to_epoch_s(self.now()),
             body=encode(body),
+            refuse=self._refuse_webhook,
         )
