@@ -335,6 +335,29 @@ def test_a_dead_letter_incident_resolves_once_the_queue_is_empty(capi: Capi, mon
     assert summary(take_notices(capi.resources)) == [("dead_letters", "conversions", "resolved")]
 
 
+def test_a_destinations_dead_letter_is_one_incident_resolved_once_its_queue_is_empty(
+    aws_env: aws.Resources, table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.integration.destinations_world import TIKTOK_PIXEL, build_world, destination_item
+
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://funil.example.com")
+    world = build_world(aws_env, table)
+    revoked = destination_item(aws_env, "dst_tiktok", "tiktok", {"pixel_code": TIKTOK_PIXEL}, "revoked-token-000")
+    world.table.put(revoked)
+    assert world.send([message(EventKind.PURCHASE)]) == []  # TikTok refuses the token: dead-lettered
+    assert world.send([message(EventKind.INITIATE_CHECKOUT)]) == []  # again: the same incident
+    [opened] = take_notices(aws_env)
+    assert (opened.kind, opened.subject, opened.state) == ("dead_letters", "destinations", "open")
+    assert "tiktok dst_tiktok: auth_rejected" in opened.detail and "revoked-token" not in opened.detail
+    run, _ = health_runner(monkeypatch)
+    run()
+    assert take_notices(aws_env) == []  # still waiting in the queue
+    sqs = boto3.client("sqs", region_name=aws.REGION)
+    sqs.purge_queue(QueueUrl=aws_env.queues["DestinationsDeadLetterQueue"])  # replayed, or dropped on purpose
+    run()
+    assert summary(take_notices(aws_env)) == [("dead_letters", "destinations", "resolved")]
+
+
 def test_incidents_of_a_removed_gateway_pixel_or_bot_resolve_on_the_schedule(
     aws_env: aws.Resources, table: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -214,8 +214,12 @@ def alert_checks(settings: Settings, alerts: Incidents) -> AlertChecks:
     from funil.alerts.checks import AlertChecks
     from funil.alerts.watch import CapiErrorWatch
     from funil.conversions.sender import CONVERSIONS_DLQ
+    from funil.destinations.sending import DESTINATIONS_DLQ
 
-    dead_letter_queues = {CONVERSIONS_DLQ: settings.conversions_dlq_url}
+    dead_letter_queues = {
+        CONVERSIONS_DLQ: settings.conversions_dlq_url,
+        DESTINATIONS_DLQ: settings.destinations_dlq_url,
+    }
 
     def queue_depth(subject: str) -> int | None:
         url = dead_letter_queues.get(subject)
@@ -293,6 +297,7 @@ def destinations(settings: Settings) -> DestinationDeps:
         settings=DestinationSettings(
             public_base_url=settings.public_base_url, lease_seconds=settings.capi_claim_lease_seconds
         ),
+        alerts=incidents(settings),
     )
 
 

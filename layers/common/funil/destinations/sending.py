@@ -28,18 +28,20 @@ from pydantic import ValidationError
 
 from funil import clock, keys
 from funil.adapters.outgoing import Delivery, Failure
+from funil.alerts.incidents import NO_ALERTS, AlertSink
 from funil.conversions.builder import Sources
 from funil.conversions.sender import SourceLoader
 from funil.conversions.storage import ClaimOutcome, EventRecords, EventStatus
 from funil.destinations import payloads
 from funil.destinations.models import DestinationKind
-from funil.messages import ConversionMessage
+from funil.messages import AlertKind, ConversionMessage
 from funil.observability import anomaly, count
 from funil.ports import BatchReads
 
 log = logging.getLogger(__name__)
 
 DESTINATION_ATTRIBUTE = "destination_id"  # on a dead-lettered copy, and on its replay
+DESTINATIONS_DLQ = "destinations"  # the dead-letter incident's subject (funil.alerts.checks knows the queue)
 
 
 class RetryLater(Exception):
@@ -66,6 +68,7 @@ class DestinationDeps:
     now: Callable[[], datetime]
     new_claim_id: Callable[[], str]
     settings: DestinationSettings
+    alerts: AlertSink = NO_ALERTS  # a tenant's events waiting in the dead-letter queue (docs/alerts.md)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +227,12 @@ class DestinationSender:
             destination_id=attributes.get(DESTINATION_ATTRIBUTE),
             tenant_id=message.tenant_id if message else None,
         )
+        if message is not None and destination is not None:
+            detail = (
+                f"{destination['kind']} {destination['destination_id']}: {reason}; "
+                "sale events are waiting in the dead-letter queue for a replay"
+            )
+            self.deps.alerts.open(message.tenant_id, AlertKind.DEAD_LETTERS, DESTINATIONS_DLQ, detail)
 
 
 def destination_items(items: Any, tenant_id: str) -> list[dict[str, Any]]:
