@@ -22,7 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from local import aws
-from local.fakes.telegram_api import FakeTelegramApi, RunningFake
+from local.fakes.telegram_api import FakeTelegramApi, RunningFake, TelegramFault
 from local.handlers import LambdaContext, handler_globals, load_handler
 from local.template import load
 from tests.admin_api import Answer, caller, table_state
@@ -417,6 +417,24 @@ def test_an_unreadable_message_is_dropped_not_retried(world: World, logs: Record
 # -- reports -----------------------------------------------------------------------------------------
 
 
+def test_a_notice_not_sent_because_aws_failed_before_telegram_is_sent_on_the_retry(world: World) -> None:
+    world.register(ADMIN)
+    world.put_payment()
+    deps = handler_globals(world.notifier())["DEPS"]
+    load_bot = deps.bot
+
+    def throttled(bot_id: str) -> Any:
+        raise RuntimeError("ProvisionedThroughputExceededException")
+
+    deps.bot = throttled
+    failed = world.notify(purchase())
+    deps.bot = load_bot
+    retried = world.notify(purchase())
+
+    assert failed["batchItemFailures"] and retried == {"batchItemFailures": []}
+    assert len([t for t in world.to_chat(ADMIN) if "Nova venda" in t]) == 1
+
+
 STREAM = load_event("dynamodb_stream_funnel.json")
 
 
@@ -473,6 +491,24 @@ def test_the_daily_report_shows_yesterdays_counters_as_the_dashboard_reads_them(
     assert not [t for t in world.to_chat(OTHER_ADMIN) if "Relatório" in t]
     chat = world.tg.table.get("NOTIFY#t_demo", f"CHAT#{ADMIN}", consistent=True)
     assert chat["gsi2sk"].startswith(iso(now + timedelta(hours=20)))  # next 8h Brasília: 11:00 UTC tomorrow
+
+
+def test_a_report_telegram_could_not_take_is_tried_again_later_that_day_not_given_up(world: World) -> None:
+    assert world.invoke("AnalyticsStreamFunction", {"Records": STREAM["Records"]}) == {}
+    day = counted_day()
+    world.register(ADMIN)
+    now = brasilia_noon(day + timedelta(days=1))
+    world.tg.fake.fail(TelegramFault(502, "Bad Gateway", method="sendMessage", times=None))
+    for attempt in range(6):  # more failures than the timers allow a failing handler
+        run_timers_at(world, now + attempt * timedelta(minutes=15))
+    chat = world.tg.table.get("NOTIFY#t_demo", f"CHAT#{ADMIN}", consistent=True)
+    assert "timer_failed" not in chat and chat["gsi2sk"].startswith(iso(now + 6 * timedelta(minutes=15)))
+    assert not [t for t in world.to_chat(ADMIN) if "Relatório do dia" in t]
+
+    world.tg.fake.faults.clear()
+    run_timers_at(world, now + 6 * timedelta(minutes=15))
+    run_timers_at(world, now + 7 * timedelta(minutes=15))
+    assert len([t for t in world.to_chat(ADMIN) if "Relatório do dia" in t]) == 1
 
 
 def test_the_daily_report_shows_the_imported_spend_and_roas_and_the_top_campaigns(world: World) -> None:

@@ -12,17 +12,21 @@ chat ends its timer; a blocked chat keeps it, skipped, until it is removed or re
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from funil import keys
 from funil.notifications import texts
-from funil.notifications.models import BRASILIA, DEFAULT_REPORT_HOUR, next_report_at
+from funil.notifications.models import BRASILIA, DEFAULT_REPORT_HOUR, enabled_kinds, next_report_at
 from funil.notifications.sending import Notice, NotifyDeps, RetryLater, deliver
 
 __all__ = ["daily_notice", "handle", "weekly_notice"]
 
+log = logging.getLogger(__name__)
+
 TOP_CAMPAIGNS = 3
+RETRY_FAILED_REPORT = timedelta(minutes=15)
 
 
 def _read(items: Any, tenant_id: str, start: date, end: date) -> tuple[Any, list[Any]]:
@@ -57,11 +61,20 @@ def handle(deps: NotifyDeps, item: dict[str, Any], now: datetime) -> datetime | 
     chat = deps.items.get(*keys.admin_chat(tenant_id, int(chat_id)), consistent=True)
     if chat is None:
         return None  # removed meanwhile
+    wanted = enabled_kinds(chat)
+    next_due = next_report_at(now, int(chat.get("report_hour", DEFAULT_REPORT_HOUR)))
     yesterday = now.astimezone(BRASILIA).date() - timedelta(days=1)
     try:
-        deliver(deps, daily_notice(deps.items, tenant_id, yesterday), [chat])
-        if yesterday.weekday() == 6:  # today is Monday: last week, Monday to Sunday
+        if wanted["daily"]:
+            deliver(deps, daily_notice(deps.items, tenant_id, yesterday), [chat])
+        if wanted["weekly"] and yesterday.weekday() == 6:  # today is Monday: last week, Monday to Sunday
             deliver(deps, weekly_notice(deps.items, tenant_id, yesterday), [chat])
     except RetryLater:
         return now + timedelta(minutes=1)  # Telegram asked to wait; what was sent is claimed
-    return next_report_at(now, int(chat.get("report_hour", DEFAULT_REPORT_HOUR)))
+    except Exception:
+        # Telegram or AWS failing: tried again later today (what was sent is claimed), never given
+        # up on, which would end the chat's reports.
+        log.exception("report not sent", extra={"tenant_id": tenant_id})
+        retry = now + RETRY_FAILED_REPORT
+        return retry if retry.astimezone(BRASILIA).date() == now.astimezone(BRASILIA).date() else next_due
+    return next_due

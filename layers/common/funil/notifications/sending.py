@@ -265,7 +265,11 @@ def _send_once(deps: NotifyDeps, notice: Notice, chat: Mapping[str, Any]) -> str
     chat_id = int(chat["chat_id"])
     if not _claim(deps, notice, chat_id):
         return "already_claimed"
-    bot = deps.bot(str(chat.get("bot_id") or ""))
+    try:
+        bot = deps.bot(str(chat.get("bot_id") or ""))
+    except Exception:
+        _release(deps, notice, chat_id)  # nothing was sent: a retry claims it again
+        raise
     if bot is None or bot.tenant_id != notice.tenant_id or not bot.token_ciphertext:
         _record(deps, notice, chat_id, "failed", "bot_unavailable")
         return "failed"
@@ -290,5 +294,9 @@ def _send_once(deps: NotifyDeps, notice: Notice, chat: Mapping[str, Any]) -> str
     except TelegramFailure as error:
         _record(deps, notice, chat_id, "failed", type(error).__name__)
         return "failed"
+    except Exception:
+        # Before Telegram answered (the token's decryption, the client): not sent, so given back.
+        _release(deps, notice, chat_id)
+        raise
     _record(deps, notice, chat_id, "sent")
     return "sent"
