@@ -3,16 +3,19 @@ one request per event per destination, each once, every failure class, tenant is
 
 from __future__ import annotations
 
+import json
 import socket
 from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
+import httpx
 import pytest
 from funil.destinations.replay import replay
 from funil.messages import EventKind
 
 from local import aws
+from tests.integration import test_hostile_input as hostile
 from tests.integration.destinations_world import (
     GA4_ID,
     TIKTOK_PIXEL,
@@ -23,8 +26,10 @@ from tests.integration.destinations_world import (
     destination_item,
     sale_payment,
 )
+from tests.integration.test_hostile_input import Records
 from tests.unit.conversions.factories import NOW, PAYMENT, message
 
+logs = hostile.logs  # the fixture: every log record of the test, checked with Records.check
 ALL_ONCE = {"utmify": 1, "tiktok": 1, "ga4": 1, "webhook": 1}
 
 
@@ -149,6 +154,23 @@ def test_a_webhook_host_that_resolves_to_a_private_address_is_never_called(
     assert record["status"] == "dead" and record["reason"] == "address_not_public"
     assert world.webhook.received == []
     assert world.counts() == {**ALL_ONCE, "webhook": 0}
+
+
+def test_a_refusal_echoing_the_buyer_stays_on_the_record_not_in_logs_or_the_queue(
+    world: World, logs: Records, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Receivers often echo what they refuse: the buyer's data must reach no log line and no attribute."""
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(422, text=f"invalid customer: {json.loads(request.content)['data']['customer']}")
+
+    monkeypatch.setattr(world.webhook, "handle", refuse)
+    assert world.send([message(EventKind.PURCHASE)]) == []
+    record = world.record("dst_webhook", f"purchase_{PAYMENT}")
+    assert record["status"] == "dead" and record["reason"] == "rejected" and "Joao" in record["error_message"]
+    [dead] = world.dead_letters()
+    assert dead["detail"] == "rejected (HTTP 422)" and "Joao" not in str(dead["detail"])
+    logs.check(secrets=("Joao", "joao", "JOÃO"))
 
 
 def test_replay_resends_a_fixed_destination_only(world: World) -> None:

@@ -14,6 +14,7 @@ Nothing here logs a URL, header or body: they carry tokens and personal data.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -26,6 +27,7 @@ TIMEOUT_SECONDS = 5.0  # per request; DestinationsFunction keeps 25 s for a mess
 TRANSIENT_STATUSES = frozenset({408, 425, 429})
 AUTH_STATUSES = frozenset({401, 403})
 DETAIL_CHARS = 300
+MAX_ANSWER_BYTES = 16 * 1024  # enough for any error a destination gives; the rest is not read
 
 
 class Failure(StrEnum):
@@ -77,15 +79,30 @@ class Answer:
 
 
 def post(client: httpx.Client, url: str, body: bytes, headers: Mapping[str, str]) -> Answer:
+    """One POST; its answer read up to ``MAX_ANSWER_BYTES`` and ``TIMEOUT_SECONDS`` in all.
+
+    httpx's timeout bounds each read, not the whole answer: a receiver trickling bytes (or sending
+    gigabytes) would otherwise hold the batch, other tenants' events included, until Lambda's timeout.
+    """
     import httpx
 
+    deadline = time.monotonic() + TIMEOUT_SECONDS
     try:
-        response = client.post(url, content=body, headers={"content-type": "application/json", **headers})
+        with client.stream(
+            "POST", url, content=body, headers={"content-type": "application/json", **headers}
+        ) as answer:
+            read = bytearray()
+            for chunk in answer.iter_bytes():
+                read += chunk
+                if len(read) >= MAX_ANSWER_BYTES:
+                    break
+                if time.monotonic() > deadline:
+                    return Answer(None, network_error="timeout")
+            return Answer(answer.status_code, bytes(read[:MAX_ANSWER_BYTES]))
     except httpx.TimeoutException:
         return Answer(None, network_error="timeout")
     except httpx.HTTPError as error:
         return Answer(None, network_error=type(error).__name__)
-    return Answer(response.status_code, response.content)
 
 
 def classify(answer: Answer) -> Delivery:

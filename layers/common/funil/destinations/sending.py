@@ -187,7 +187,10 @@ class DestinationSender:
             return "retry"
         # The copy first: when the dead-letter queue cannot take it, the message is retried whole and
         # this destination, still leased, is tried again once the lease runs out.
-        self._dead_letter(incoming, message, destination, str(delivery.reason), str(delivery.detail or delivery.reason))
+        # The destination's own words stay on the record (the tenant's trace): a receiver may echo
+        # the buyer's data back, which neither a log line nor the queue's attributes may carry.
+        answered = f"HTTP {delivery.http_status}" if delivery.http_status is not None else "no answer"
+        self._dead_letter(incoming, message, destination, str(delivery.reason), f"{delivery.reason} ({answered})")
         finish(EventStatus.DEAD, fields)
         return "dead_lettered"
 
