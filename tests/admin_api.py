@@ -118,3 +118,33 @@ def post_untrusted(
         return None
     created: dict[str, Any] = json.loads(answer["body"])
     return created
+
+
+def cli_through_handler(
+    invoke: Callable[[str, dict[str, Any]], Any], key: str, monkeypatch: Any, config_dir: Any
+) -> Callable[..., Any]:
+    """``run("bots", "admins", …)``: the ``funil`` CLI in-process (typer's runner, English), its HTTP
+    answered by the real AdminApiFunction handler through ``invoke``."""
+    import httpx
+    from funil_cli.main import app as funil_cli
+    from typer.testing import CliRunner
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        body = request.content.decode() or None
+        event = api_event(request.method, request.url.path, body, key=key, query=dict(request.url.params))
+        answer = invoke("AdminApiFunction", event)
+        return httpx.Response(int(answer["statusCode"]), headers=answer.get("headers"), text=answer.get("body") or "")
+
+    real = httpx.Client
+
+    def client(*args: Any, transport: Any = None, **kwargs: Any) -> httpx.Client:
+        return real(*args, transport=httpx.MockTransport(handle), **kwargs)
+
+    monkeypatch.setattr(httpx, "Client", client)
+    env = {"FUNIL_API_URL": "https://abc123.execute-api.us-east-1.amazonaws.com", "FUNIL_API_KEY": key,
+           "FUNIL_CONFIG": str(config_dir / "none.toml"), "FUNIL_LANG": "en"}  # fmt: skip
+
+    def run(*args: str) -> Any:
+        return CliRunner().invoke(funil_cli, list(args), env=env)
+
+    return run

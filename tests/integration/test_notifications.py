@@ -25,7 +25,7 @@ from local import aws
 from local.fakes.telegram_api import FakeTelegramApi, RunningFake, TelegramFault
 from local.handlers import LambdaContext, handler_globals, load_handler
 from local.template import load
-from tests.admin_api import Answer, caller, table_state
+from tests.admin_api import Answer, caller, cli_through_handler, table_state
 from tests.conftest import load_event
 from tests.integration import test_hostile_input as hostile
 from tests.integration.test_hostile_input import Records, route
@@ -575,29 +575,7 @@ def test_a_removed_chat_ends_its_timer(world: World) -> None:
 @pytest.fixture
 def funil(world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Callable[..., Any]:
     """``funil("notifications", …)``: the CLI in-process, its HTTP answered by the AdminApiFunction handler."""
-    import httpx
-    from funil_cli.main import app as funil_cli
-    from typer.testing import CliRunner
-
-    from tests.admin_api import api_event
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        body = request.content.decode() or None
-        event = api_event(request.method, request.url.path, body, key=world.key, query=dict(request.url.params))
-        answer = world.invoke("AdminApiFunction", event)
-        return httpx.Response(int(answer["statusCode"]), headers=answer.get("headers"), text=answer.get("body") or "")
-
-    real = httpx.Client
-    monkeypatch.setattr(
-        httpx, "Client", lambda *a, transport=None, **k: real(*a, transport=httpx.MockTransport(handle), **k)
-    )
-
-    def run(*args: str) -> Any:
-        env = {"FUNIL_API_URL": "https://abc.execute-api.us-east-1.amazonaws.com", "FUNIL_API_KEY": world.key,
-               "FUNIL_CONFIG": str(tmp_path / "none.toml"), "FUNIL_LANG": "en"}  # fmt: skip
-        return CliRunner().invoke(funil_cli, list(args), env=env)
-
-    return run
+    return cli_through_handler(world.invoke, world.key, monkeypatch, tmp_path)
 
 
 def test_the_cli_makes_a_code_lists_sets_and_removes_chats(world: World, funil: Callable[..., Any]) -> None:

@@ -13,22 +13,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 from funil.clock import to_epoch_s, utc_now
 from funil.dashboard.sessions import session_key
 from funil.operator.api_keys import create_key
 from funil.operator.login_links import login_link_key, token_hash
 from funil.operator.tenants import TenantCreate, create_tenant
-from funil_cli.main import app as funil_cli
 from hypothesis import event, given
 from hypothesis import strategies as st
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 from local import aws
 from local.fakes.telegram_api import FakeTelegramApi, RunningFake
 from local.handlers import handler_globals
-from tests.admin_api import Answer, api_event, caller, table_state
+from tests.admin_api import Answer, caller, cli_through_handler, table_state
 from tests.integration import test_hostile_input as hostile
 from tests.integration.test_dashboard_api import COOKIE_RE, PUBLIC, Reply, dashboard_caller, link_token
 from tests.integration.test_hostile_input import Records, route
@@ -421,31 +419,11 @@ def test_only_an_admins_private_painel_ever_makes_a_link(
 
 # -- the CLI -----------------------------------------------------------------------------------------
 
-API_URL = "https://abc123.execute-api.us-east-1.amazonaws.com"
-
 
 @pytest.fixture
 def funil(world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Callable[..., Result]:
     """``funil("bots", "admins", …)``: the CLI, its HTTP answered by the AdminApiFunction handler."""
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        body = request.content.decode() or None
-        event = api_event(request.method, request.url.path, body, key=world.key, query=dict(request.url.params))
-        answer = world.invoke("AdminApiFunction", event)
-        return httpx.Response(int(answer["statusCode"]), headers=answer.get("headers"), text=answer.get("body") or "")
-
-    real = httpx.Client
-
-    def client(*args: Any, transport: Any = None, **kwargs: Any) -> httpx.Client:
-        return real(*args, transport=httpx.MockTransport(handle), **kwargs)
-
-    monkeypatch.setattr(httpx, "Client", client)
-
-    def run(*args: str) -> Result:
-        env = {"FUNIL_API_URL": API_URL, "FUNIL_API_KEY": world.key, "FUNIL_CONFIG": str(tmp_path / "none.toml")}
-        return CliRunner().invoke(funil_cli, list(args), env={**env, "FUNIL_LANG": "en"})
-
-    return run
+    return cli_through_handler(world.invoke, world.key, monkeypatch, tmp_path)
 
 
 def test_funil_bots_admins_sets_and_clears_them(world: World, funil: Callable[..., Result]) -> None:
