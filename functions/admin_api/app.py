@@ -4,6 +4,8 @@ sign-in links, broadcasts and tracking domains, with its OpenAPI document at /ap
 
 from __future__ import annotations
 
+from funil import cold_start  # isort: skip  (first: the collector stays off while this module imports)
+
 import logging
 from typing import Any
 
@@ -56,3 +58,6 @@ API = build(
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return API(event, context)
+
+
+cold_start.done()

@@ -95,6 +95,8 @@ def test_handler_imports_from_the_built_layer_alone(function, host_environment):
     code = f"""
 import {function.module} as m
 assert callable(m.{handler})
+import gc
+assert gc.isenabled() and gc.get_freeze_count() > 0  # funil.cold_start: off for the import, then on
 bad = sorted({{name.split(".")[0] for name in sys.modules}} & set({DEV_ONLY!r}))
 assert not bad, bad
 files = {{getattr(mod, "__file__", None) or "" for mod in list(sys.modules.values())}} - {{""}}
