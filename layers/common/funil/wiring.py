@@ -235,7 +235,7 @@ def delivery(settings: Settings) -> DeliveryDeps:
 def delivery_page(settings: Settings) -> PageDeps:
     from funil.adapters.dynamo import Table
     from funil.delivery.page import PageDeps
-    from funil.payments.storage import Payments
+    from funil.payments.records import Payments
 
     table = Table(settings.table_name)
     # Access pattern 16: gsi2pk = DELIVERY#<token> (set when the payment is paid).
