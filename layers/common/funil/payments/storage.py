@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from funil import encryption, keys
-from funil.operator.models import ENTITY_ID
+from funil.ids import ENTITY_ID
 from funil.payments.gateways.base import GatewayConfig
 from funil.payments.records import Payments as Payments  # noqa: PLC0414 - re-exported: its importers predate the split
 from funil.ports import Secrets
