@@ -9,12 +9,14 @@ around moto and the fakes, through these builders or by hand.
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from funil.clock import utc_now
 from funil.config import Settings
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import httpx
     from mypy_boto3_sqs.client import SQSClient
 
@@ -151,13 +153,18 @@ def timer_handlers(deps: BotDeps) -> dict[str, Handler]:
 
     from funil.access import due as access_due
     from funil.adapters.sqs import Queue
-    from funil.bot import follow_ups
     from funil.broadcasts import manage as broadcast_timer
     from funil.config import settings
 
+    def follow_up(item: dict[str, Any], now: datetime) -> datetime | None:
+        # The checkout and the bot's models only once a follow-up comes due, not with every tick.
+        from funil.bot import follow_ups
+
+        return follow_ups.handle(deps, item, now)
+
     return {
         "access": partial(access_due.handle, deps),
-        "follow_up": partial(follow_ups.handle, deps),
+        "follow_up": follow_up,
         "broadcast": partial(broadcast_timer.start_due, deps.table, Queue(settings().broadcast_queue_url)),
     }
 
