@@ -321,8 +321,8 @@ def seed_sandbox_gateway(
     its own API, as the operator's API does: the sandbox knows it from nowhere else.
     """
     from funil.adapters.kms import Kms
+    from funil.payments.gateway_items import Gateway
     from funil.payments.setup import register_webhook
-    from funil.payments.storage import Gateway
 
     credentials = credentials or new_sandbox_credentials()
     gateway = Gateway(

@@ -5,6 +5,8 @@ OpenAPI document at /api/v1/openapi.json."""
 
 from __future__ import annotations
 
+from funil import cold_start  # isort: skip  (first: the collector stays off while this module imports)
+
 import logging
 from typing import Any
 
@@ -63,3 +65,6 @@ API = build(
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return API(event, context)
+
+
+cold_start.done()

@@ -7,6 +7,8 @@ then splits it, then reports it to AnalyticsStreamDeadLetterQueue.
 
 from __future__ import annotations
 
+from funil import cold_start  # isort: skip  (first: the collector stays off while this module imports)
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -23,3 +25,6 @@ deps = wiring.analytics_stream(settings())
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     count_batch(event.get("Records") or [], deps)
     return {}
+
+
+cold_start.done()

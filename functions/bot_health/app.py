@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from funil import cold_start  # isort: skip  (first: the collector stays off while this module imports)
+
 import logging
 from typing import Any
 
@@ -23,3 +25,6 @@ DEPS = wiring.bot_health(SETTINGS)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     outcomes = check_all(DEPS, utc_now, budget_seconds=SETTINGS.health_budget_seconds)
     return {"checked": len(outcomes), "outcomes": outcomes}
+
+
+cold_start.done()

@@ -8,6 +8,8 @@ Bot tokens are decrypted with KMS in memory only, never logged.
 
 from __future__ import annotations
 
+from funil import cold_start  # isort: skip  (first: the collector stays off while this module imports)
+
 import logging
 from typing import Any
 
@@ -45,3 +47,6 @@ def record_handler(record: SQSRecord) -> str:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     _remaining[0] = context
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+
+
+cold_start.done()

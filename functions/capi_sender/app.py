@@ -7,6 +7,8 @@ request per pixel per batch), so it reports the batch itself rather than record 
 
 from __future__ import annotations
 
+from funil import cold_start  # isort: skip  (first: the collector stays off while this module imports)
+
 import logging
 from typing import Any
 
@@ -31,3 +33,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         extra={"messages": len(records), "to_retry": len(report.failures), "graph_requests": report.graph_requests},
     )
     return report.response()
+
+
+cold_start.done()

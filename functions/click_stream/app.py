@@ -9,6 +9,8 @@ ReportBatchItemFailures); a redelivered record is harmless, Meta keeps one PageV
 
 from __future__ import annotations
 
+from funil import cold_start  # isort: skip  (first: the collector stays off while this module imports)
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import process_partial_response
@@ -25,3 +27,6 @@ processor = ClickStreamProcessor(wiring.click_stream(settings()))
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return process_partial_response(event=event, record_handler=record_page_view, processor=processor, context=context)
+
+
+cold_start.done()

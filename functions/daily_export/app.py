@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from funil import cold_start  # isort: skip  (first: the collector stays off while this module imports)
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -21,3 +23,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     # where the walk ended must be recorded.
     budget = min(DEFAULT_BUDGET_SECONDS, max(1.0, context.get_remaining_time_in_millis() / 1000 - 30))
     return run(DEPS, event, budget_seconds=budget).as_json()
+
+
+cold_start.done()

@@ -7,6 +7,8 @@ and a busy dashboard cannot take the operator's API's or the webhooks' concurren
 
 from __future__ import annotations
 
+from funil import cold_start  # isort: skip  (first: the collector stays off while this module imports)
+
 from pathlib import Path
 from typing import Any
 
@@ -25,3 +27,6 @@ APP = build(wiring.dashboard(settings()), StaticFiles(Path(__file__).parent / "s
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return APP.resolve(event, context)
+
+
+cold_start.done()

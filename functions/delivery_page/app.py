@@ -7,6 +7,8 @@ runs in 128 MB, and a flood of page views cannot eat the consumer's concurrency.
 
 from __future__ import annotations
 
+from funil import cold_start  # isort: skip  (first: the collector stays off while this module imports)
+
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -30,3 +32,6 @@ def page(token: str) -> Response[str]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+cold_start.done()

@@ -8,6 +8,8 @@ ReportBatchItemFailures). Secrets are decrypted with KMS in memory only, cached,
 
 from __future__ import annotations
 
+from funil import cold_start  # isort: skip  (first: the collector stays off while this module imports)
+
 import logging
 from typing import Any
 
@@ -53,3 +55,6 @@ def record_handler(record: SQSRecord) -> str:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     _context[0] = context
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+
+
+cold_start.done()

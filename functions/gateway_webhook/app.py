@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from funil import cold_start  # isort: skip  (first: the collector stays off while this module imports)
+
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -36,3 +38,6 @@ def webhook(gateway_id: str, secret: str) -> Response[str]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+cold_start.done()

@@ -8,6 +8,8 @@ tokens are decrypted with KMS in memory only, never logged.
 
 from __future__ import annotations
 
+from funil import cold_start  # isort: skip  (first: the collector stays off while this module imports)
+
 import logging
 from typing import Any
 
@@ -43,3 +45,6 @@ def record_handler(record: SQSRecord) -> dict[str, int]:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     DEPS.forget_bots()
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+
+
+cold_start.done()

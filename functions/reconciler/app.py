@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from funil import cold_start  # isort: skip  (first: the collector stays off while this module imports)
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -20,3 +22,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     # Stop in time to record what was done: 15 s before Lambda's own timeout.
     budget = min(SETTINGS.reconciler_budget_seconds, max(1.0, context.get_remaining_time_in_millis() / 1000 - 15))
     return {"counts": reconcile(DEPS, budget_seconds=budget)}
+
+
+cold_start.done()

@@ -5,6 +5,8 @@ The hot path: plain ``funil.http`` rather than the event handler (import cost), 
 
 from __future__ import annotations
 
+from funil import cold_start  # isort: skip  (first: the collector stays off while this module imports)
+
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -27,3 +29,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> http.Respon
         logger.exception("redirect failed")
         count("RedirectFailures")
         return http.response(500, "Erro interno. Tente novamente.")
+
+
+cold_start.done()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from funil import cold_start  # isort: skip  (first: the collector stays off while this module imports)
+
 import logging
 from typing import Any
 
@@ -22,3 +24,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     # Stop in time to record what was done: 15 s before Lambda's own timeout.
     budget = min(DEFAULT_BUDGET_SECONDS, max(1.0, context.get_remaining_time_in_millis() / 1000 - 15))
     return import_spend(DEPS, budget_seconds=budget).as_json()
+
+
+cold_start.done()

@@ -8,6 +8,8 @@ per token).
 
 from __future__ import annotations
 
+from funil import cold_start  # isort: skip  (first: the collector stays off while this module imports)
+
 import logging
 from typing import Any
 
@@ -42,3 +44,6 @@ def update(bot_id: str) -> Response[str]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+cold_start.done()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from funil import cold_start  # isort: skip  (first: the collector stays off while this module imports)
+
 import logging
 from typing import Any
 
@@ -24,3 +26,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     budget = max(1.0, context.get_remaining_time_in_millis() / 1000 - 10)
     counts = timers.run_due(DEPS.table, HANDLERS, DEPS.now, budget_seconds=budget, new_lease_id=wiring.new_claim_id)
     return {"counts": counts}
+
+
+cold_start.done()

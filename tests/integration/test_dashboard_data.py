@@ -19,7 +19,7 @@ from funil.clock import utc_now
 from funil.conversions.storage import EventRecords, EventStatus
 from funil.messages import page_view
 from funil.operator.api_keys import create_key
-from funil.payments.storage import Gateway
+from funil.payments.gateway_items import Gateway
 
 from local import aws
 from tests.admin_api import table_state

@@ -124,7 +124,7 @@ class PayEnv:
 @pytest.fixture
 def pay(aws_env: aws.Resources, table: Any) -> PayEnv:
     from funil.adapters.kms import Kms
-    from funil.payments.storage import Gateway
+    from funil.payments.gateway_items import Gateway
 
     fake = SandboxGateway(webhook_secret=WEBHOOK_SECRET)
     other = SandboxGateway(webhook_secret=OTHER_WEBHOOK_SECRET, api_key="other-api-key")

@@ -130,8 +130,8 @@ def purchases(resources: aws.Resources) -> list[str]:
 @pytest.fixture
 def world(aws_env: aws.Resources, table: Any) -> Iterator[World]:
     from funil.adapters.kms import Kms
+    from funil.payments.gateway_items import Gateway
     from funil.payments.gateways import apipix
-    from funil.payments.storage import Gateway
 
     apipix._TOKENS.clear()
     function = load().functions["GatewayWebhookFunction"]

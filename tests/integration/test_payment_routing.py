@@ -102,7 +102,7 @@ def world(aws_env: aws.Resources, table: Any) -> Any:
         credentials: dict[str, str] | None = None,
         **extra: Any,
     ) -> None:
-        from funil.payments.storage import Gateway
+        from funil.payments.gateway_items import Gateway
 
         kind, known, options = CREDENTIALS[host]
         credentials = known if credentials is None else credentials

@@ -21,7 +21,7 @@ from tests.integration.test_gateway_webhook import URL_SECRET, WEBHOOK_SECRET, d
 @pytest.fixture
 def world(aws_env: aws.Resources, table: Any) -> tuple[Any, SandboxGateway, Any]:
     from funil.adapters.kms import Kms
-    from funil.payments.storage import Gateway
+    from funil.payments.gateway_items import Gateway
 
     fake = SandboxGateway(webhook_secret=WEBHOOK_SECRET)
     gateway = Gateway(gateway_id="gw_sandbox", tenant_id="t1", kind="sandbox", base_url="http://sandbox.test")

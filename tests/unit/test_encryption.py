@@ -16,7 +16,8 @@ import pytest
 from botocore.exceptions import ClientError
 from funil import encryption, keys
 from funil.adapters.kms import CachedKms, Kms
-from funil.payments.storage import Gateway, load_config
+from funil.payments.gateway_items import Gateway
+from funil.payments.storage import load_config
 
 from local import aws
 

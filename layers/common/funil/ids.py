@@ -10,6 +10,10 @@ import secrets
 CLICK_TOKEN_BYTES = 16
 CLICK_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{22}$")
 
+# A configuration entity's id (tenant, bot, gateway, offer…), as the operator's API accepts it: here
+# rather than beside the operator's models, so the payments and broadcasts import none of them.
+ENTITY_ID = r"^[A-Za-z0-9_-]{1,64}$"
+
 
 def new_click_token() -> str:
     return secrets.token_urlsafe(CLICK_TOKEN_BYTES)

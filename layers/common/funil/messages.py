@@ -14,23 +14,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-
-class EventKind(StrEnum):
-    PAGE_VIEW = "PageView"
-    LEAD = "Lead"
-    INITIATE_CHECKOUT = "InitiateCheckout"
-    PURCHASE = "Purchase"
-    REFUND = "Refund"
-
-
-# event_id prefix per kind: the browser Pixel uses the same ids, so Meta deduplicates.
-EVENT_ID_PREFIX = {
-    EventKind.PAGE_VIEW: "pv_",
-    EventKind.LEAD: "lead_",
-    EventKind.INITIATE_CHECKOUT: "ic_",
-    EventKind.PURCHASE: "purchase_",
-    EventKind.REFUND: "refund_",
-}
+from funil.event_kinds import EVENT_ID_PREFIX as EVENT_ID_PREFIX  # noqa: PLC0414 - re-exported: its importers predate the split
+from funil.event_kinds import EventKind as EventKind  # noqa: PLC0414 - re-exported: its importers predate the split
 
 
 class ConversionRefs(BaseModel):

@@ -9,12 +9,14 @@ around moto and the fakes, through these builders or by hand.
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from funil.clock import utc_now
 from funil.config import Settings
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import httpx
     from mypy_boto3_sqs.client import SQSClient
 
@@ -173,19 +175,28 @@ def timer_handlers(deps: BotDeps) -> dict[str, Handler]:
 
     from funil.access import due as access_due
     from funil.adapters.sqs import Queue
-    from funil.bot import follow_ups
     from funil.broadcasts import manage as broadcast_timer
     from funil.config import settings
-    from funil.notifications import reports
-    from funil.notifications.models import REPORT_TIMER
-    from funil.notifications.sending import NotifyDeps
 
-    notify = NotifyDeps(items=deps.table, secrets=deps.secrets, telegram=deps.telegram, now=deps.now)
+    def follow_up(item: dict[str, Any], now: datetime) -> datetime | None:
+        # The checkout and the bot's models only once a follow-up comes due, not with every tick.
+        from funil.bot import follow_ups
+
+        return follow_ups.handle(deps, item, now)
+
+    def notify_report(item: dict[str, Any], now: datetime) -> datetime | None:
+        # The notifications' code and models only once a report comes due.
+        from funil.notifications import reports
+        from funil.notifications.sending import NotifyDeps
+
+        notify = NotifyDeps(items=deps.table, secrets=deps.secrets, telegram=deps.telegram, now=deps.now)
+        return reports.handle(notify, item, now)
+
     return {
         "access": partial(access_due.handle, deps),
-        "follow_up": partial(follow_ups.handle, deps),
+        "follow_up": follow_up,
         "broadcast": partial(broadcast_timer.start_due, deps.table, Queue(settings().broadcast_queue_url)),
-        REPORT_TIMER: partial(reports.handle, notify),
+        "notify_report": notify_report,  # funil.notifications.models.REPORT_TIMER
     }
 
 
@@ -333,7 +344,7 @@ def delivery(settings: Settings) -> DeliveryDeps:
 def delivery_page(settings: Settings) -> PageDeps:
     from funil.adapters.dynamo import Table
     from funil.delivery.page import PageDeps
-    from funil.payments.storage import Payments
+    from funil.payments.records import Payments
 
     table = Table(settings.table_name)
     # Access pattern 16: gsi2pk = DELIVERY#<token> (set when the payment is paid).

@@ -184,7 +184,7 @@ class TgEnv:
 def make_env(resources: aws.Resources, table: Any, fake: FakeTelegramApi, base_url: str) -> TgEnv:
     """Seed, gateway and the handler loaded fresh (TELEGRAM_API_BASE_URL must point at the fake)."""
     from funil.adapters.kms import Kms
-    from funil.payments.storage import Gateway
+    from funil.payments.gateway_items import Gateway
 
     seed = seed_demo(table, resources.keys["SecretsKey"])
     for bot in seed.bots:

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from funil.bot.models import OFFER_ID
-from funil.operator.models import ENTITY_ID
+from funil.ids import ENTITY_ID
 
 __all__ = [
     "COUNTS",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from funil.conversions.builder import commerce_data
-from funil.messages import EVENT_ID_PREFIX, EventKind
+from funil.event_kinds import EVENT_ID_PREFIX, EventKind
 
 
 def purchase_event_id(payment_id: str) -> str:

@@ -24,12 +24,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from funil import clock, meta_cookies
 from funil.conversions import normalize
-from funil.messages import ConversionMessage, EventKind
+from funil.event_kinds import EventKind
 from funil.payments.amounts import own_cents, refund_step_cents, refund_steps
+
+if TYPE_CHECKING:
+    from funil.messages import ConversionMessage
 
 # Meta rejects a whole request when one event is older than 7 days; keep a margin for the time
 # between building and Meta receiving the request (retries included).

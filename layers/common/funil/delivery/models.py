@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from funil.delivery.status import DeliveryStatus as DeliveryStatus  # noqa: PLC0414 - re-exported: its importers predate the split
+
 MAX_CONTENT_CHARS = 2500  # with the header and links (url ≤ 512) the message stays under 4096
 
 
@@ -46,14 +48,6 @@ class DeliveryJob(BaseModel):
 
     payment_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
     tenant_id: str | None = None
-
-
-class DeliveryStatus(StrEnum):
-    IN_PROGRESS = "in_progress"
-    RETRY = "retry"
-    DELIVERED = "delivered"
-    UNREACHABLE = "unreachable"  # the buyer blocked the bot (403): theirs, not the bot's health
-    UNDELIVERABLE = "undeliverable"  # nothing to deliver (offer without a delivery), recorded for support
 
 
 FINAL_STATUSES = frozenset({DeliveryStatus.DELIVERED, DeliveryStatus.UNREACHABLE, DeliveryStatus.UNDELIVERABLE})

@@ -20,8 +20,8 @@ from funil import http, keys, pages
 from funil.click import bridge
 from funil.click.links import BOT_USERNAME_RE, META_PIXEL_ID_RE
 from funil.conversions.browser import BrowserPurchase, browser_purchase
-from funil.delivery.models import DeliveryStatus
-from funil.payments.models import PaymentStatus
+from funil.delivery.status import DeliveryStatus
+from funil.payments.status import PaymentStatus
 from funil.ports import Items
 
 log = logging.getLogger(__name__)

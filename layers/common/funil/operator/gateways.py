@@ -29,10 +29,11 @@ from funil.operator.errors import Conflict, FieldProblem, Invalid, OperatorError
 from funil.operator.models import ENTITY_ID
 from funil.operator.ports import OperatorDeps, Store
 from funil.operator.records import apply_changes, owned, put_new, refuse_nulls
+from funil.payments.gateway_items import Gateway
 from funil.payments.gateways import adapter_class
 from funil.payments.gateways.base import CredentialsRefused, GatewayConfig, GatewayError, WebhookRegistration
 from funil.payments.setup import Registration, register_webhook
-from funil.payments.storage import URL_SECRET_CREDENTIAL, Gateway, load_config, webhook_url
+from funil.payments.storage import URL_SECRET_CREDENTIAL, load_config, webhook_url
 
 log = logging.getLogger(__name__)
 

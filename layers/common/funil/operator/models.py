@@ -12,8 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from funil import keys
 from funil.click.links import BOT_USERNAME_RE, DEFAULT_ATTRIBUTION_WINDOW_DAYS, META_PIXEL_ID_RE, SLUG_RE
-
-ENTITY_ID = r"^[A-Za-z0-9_-]{1,64}$"
+from funil.ids import ENTITY_ID as ENTITY_ID  # noqa: PLC0414 - re-exported: its importers predate the move
 
 
 class Entity(BaseModel):

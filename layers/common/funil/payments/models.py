@@ -9,21 +9,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from funil import keys
 from funil.clock import iso
-
-
-class PaymentStatus(StrEnum):
-    PENDING = "pending"
-    PAID = "paid"
-    EXPIRED = "expired"
-    CANCELED = "canceled"
-    REFUNDED = "refunded"
+from funil.payments.status import PaymentStatus as PaymentStatus  # noqa: PLC0414 - re-exported: its importers predate the split
 
 
 def new_payment_id() -> str:

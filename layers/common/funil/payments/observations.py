@@ -15,8 +15,8 @@ from typing import Any
 from funil.observability import anomaly
 from funil.payments import transitions
 from funil.payments.gateways.base import Charge, ChargeStatus, Payer, WebhookEvent
-from funil.payments.models import PaymentStatus
 from funil.payments.ports import Deps
+from funil.payments.status import PaymentStatus
 
 log = logging.getLogger(__name__)
 

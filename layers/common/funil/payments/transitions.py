@@ -51,7 +51,7 @@ from funil.messages import ConversionMessage, ConversionRefs, EventKind
 from funil.observability import count
 from funil.payments.amounts import own_cents, refund_step_cents, refund_steps
 from funil.payments.gateways.base import Payer
-from funil.payments.models import PaymentStatus
+from funil.payments.status import PaymentStatus
 from funil.ports import Items, MessageQueue
 
 log = logging.getLogger(__name__)
