@@ -149,7 +149,7 @@ def test_many_waiting_updates_alone_are_failing_only_when_growing(tg: TgEnv, mon
 def add_backup_gateway(tg: TgEnv) -> SandboxGateway:
     """A second sandbox account at priority 9, the checkout's HTTP client routing by host."""
     from funil.adapters.kms import Kms
-    from funil.payments.storage import Gateway
+    from funil.payments.gateway_items import Gateway
 
     backup = SandboxGateway(api_key="sandbox-backup-key")
     gateway = Gateway(
