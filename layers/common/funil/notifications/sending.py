@@ -142,7 +142,7 @@ def _sale_text(items: Any, payment: Mapping[str, Any]) -> str:
         offer=str(payment.get("offer_name") or payment.get("offer_id") or "—"),
         amount=_amount(payment, own_cents(payment)),
         gateway=_gateway_label(items, payment),
-        ad=attribution.get("ad") or {},
+        attribution=attribution,
         click_to_sale=paid_at - parse_iso(str(clicked_at)) if clicked_at else None,
         paid_at=paid_at,
     )

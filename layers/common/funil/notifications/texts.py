@@ -51,7 +51,10 @@ def duration(delta: timedelta) -> str:
     return f"{seconds} s"
 
 
-def _origin(ad: Mapping[str, Any]) -> list[str]:
+def _origin(attribution: Mapping[str, Any]) -> list[str]:
+    """Where the sale came from: the ad (names from the link's URL macros), else the UTMs, else the
+    link alone; organic only without a click."""
+    ad = attribution.get("ad") or {}
     lines = []
     for label, name_field, id_field in (
         ("Campanha", "campaign_name", "campaign_id"),
@@ -61,18 +64,32 @@ def _origin(ad: Mapping[str, Any]) -> list[str]:
         value = ad.get(name_field) or ad.get(id_field)
         if value:
             lines.append(f"{label}: {escape(str(value))}")
-    return lines or ["Origem: orgânica (sem clique de anúncio)"]
+    if lines:
+        return lines
+    utm = attribution.get("utm") or {}
+    tags = [str(utm[name]) for name in ("utm_source", "utm_medium", "utm_campaign") if utm.get(name)]
+    if tags:
+        return [f"Origem: {escape(' / '.join(tags))}"]
+    if attribution.get("clicked_at"):
+        return [f"Origem: link {escape(str(attribution.get('link_slug') or '—'))} (sem dados de campanha)"]
+    return ["Origem: orgânica (sem clique de anúncio)"]
 
 
 def sale(
-    *, offer: str, amount: str, gateway: str, ad: Mapping[str, Any], click_to_sale: timedelta | None, paid_at: datetime
+    *,
+    offer: str,
+    amount: str,
+    gateway: str,
+    attribution: Mapping[str, Any],
+    click_to_sale: timedelta | None,
+    paid_at: datetime,
 ) -> str:
     lines = [
         "💰 <b>Nova venda!</b>",
         f"Oferta: <b>{escape(offer)}</b>",
         f"Valor: <b>{escape(amount)}</b>",
         f"Pagamento: {escape(gateway)}",
-        *_origin(ad),
+        *_origin(attribution),
     ]
     if click_to_sale is not None:
         lines.append(f"Do clique à venda: {duration(click_to_sale)}")
