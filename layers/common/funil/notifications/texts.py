@@ -108,12 +108,27 @@ def refund(*, offer: str, part: str, step: int, full: bool, chargeback: bool) ->
     return "\n".join(lines)
 
 
+# What the seller can do, when an incident opens (the detail line below it is the system's own words).
+ALERT_ACTIONS = {
+    AlertKind.BOT_TOKEN_REFUSED: "O bot parou de responder: confira-o no @BotFather e cadastre o token novo.",
+    AlertKind.BOT_WEBHOOK_FAILING: "O Telegram não consegue entregar as mensagens ao bot: as conversas atrasam.",
+    AlertKind.GATEWAY_FAILING: "Compradores ficaram sem PIX: confira as credenciais e o status do gateway.",
+    AlertKind.GATEWAY_FAILOVER: "As vendas seguem pelo gateway reserva; confira o gateway principal.",
+    AlertKind.CAPI_ERRORS: "A Meta está recusando eventos: as conversões podem faltar no Gerenciador.",
+    AlertKind.CAPI_TOKEN_INVALID: "Gere um token novo da API de Conversões no Gerenciador de Eventos.",
+    AlertKind.DEAD_LETTERS: "Eventos aguardam reenvio: corrija a causa e peça o replay.",
+    AlertKind.VOIDED_ATTEMPT_PAID: "Um comprador pagou uma cobrança anulada: confira a venda e entregue ou reembolse.",
+}
+
+
 def alert(notice: AlertNotice) -> str:
     title = ALERT_TITLES.get(notice.kind, str(notice.kind))
     head = "🚨 <b>Alerta</b>" if notice.state == "open" else "✅ <b>Resolvido</b>"
     lines = [f"{head}: {escape(title)}", f"Em: <code>{escape(notice.subject)}</code>"]
+    if notice.state == "open" and notice.kind in ALERT_ACTIONS:
+        lines.append(ALERT_ACTIONS[notice.kind])
     if notice.detail:
-        lines.append(escape(notice.detail))
+        lines.append(f"<i>{escape(notice.detail)}</i>")
     lines.append(_local(notice.occurred_at))
     return "\n".join(lines)
 
