@@ -215,7 +215,7 @@ def bot_health(settings: Settings) -> HealthDeps:
         public_base_url=settings.public_base_url,
         alerts=alerts,
         incidents=alerts,
-        checks=alert_checks(settings, alerts),
+        alert_checks=lambda: alert_checks(settings, alerts),
     )
 
 

@@ -14,20 +14,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from funil import encryption, keys
 from funil.adapters.dynamo import Table
 from funil.adapters.telegram import BotTokenInvalid, RateLimited, TelegramFailure, TelegramUnavailable
 from funil.alerts import bots as bot_alerts
-from funil.alerts.checks import AlertChecks
 from funil.alerts.incidents import NO_ALERTS, AlertSink, Incidents
 from funil.bot import storage
 from funil.clock import iso
 from funil.observability import anomaly, count
 from funil.ports import Secrets
+
+if TYPE_CHECKING:
+    from funil.alerts.checks import AlertChecks
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +45,16 @@ class HealthDeps:
     public_base_url: str = ""
     alerts: AlertSink = NO_ALERTS  # a refused token, a failing webhook (docs/alerts.md)
     incidents: Incidents | None = None  # the open ones, to resolve
-    checks: AlertChecks | None = None  # the other incidents' periodic resolution, after the bots
+    # The other incidents' periodic resolution, after the bots: built on the first run, since it
+    # brings the payments' gateway adapters, which the import of the function need not pay for.
+    alert_checks: Callable[[], AlertChecks] | None = None
+    _checks: AlertChecks | None = field(default=None, init=False, repr=False)
+
+    @property
+    def checks(self) -> AlertChecks | None:
+        if self._checks is None and self.alert_checks is not None:
+            self._checks = self.alert_checks()
+        return self._checks
 
 
 def all_bots(table: Table) -> Iterator[dict[str, Any]]:
