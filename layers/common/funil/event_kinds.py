@@ -1,4 +1,5 @@
-"""The Meta events Funil sends and their event ids' prefixes, without the messages' models.
+"""The Meta events Funil sends, their event ids' prefixes, and the kinds of operational alert,
+without the messages' models.
 
 Apart from ``funil.messages`` so that what only names an event (the delivery page's browser
 Purchase) does not import pydantic (bench/README.md: cold imports).
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["EVENT_ID_PREFIX", "EventKind"]
+__all__ = ["EVENT_ID_PREFIX", "AlertKind", "EventKind"]
 
 
 class EventKind(StrEnum):
@@ -27,3 +28,16 @@ EVENT_ID_PREFIX = {
     EventKind.PURCHASE: "purchase_",
     EventKind.REFUND: "refund_",
 }
+
+
+class AlertKind(StrEnum):
+    """What an operational alert is about (funil.alerts opens and resolves them)."""
+
+    BOT_TOKEN_REFUSED = "bot_token_refused"  # noqa: S105 (a kind of alert, not a secret)
+    BOT_WEBHOOK_FAILING = "bot_webhook_failing"
+    GATEWAY_FAILING = "gateway_failing"
+    GATEWAY_FAILOVER = "gateway_failover"
+    CAPI_ERRORS = "capi_errors"
+    CAPI_TOKEN_INVALID = "capi_token_invalid"  # noqa: S105
+    DEAD_LETTERS = "dead_letters"
+    VOIDED_ATTEMPT_PAID = "voided_attempt_paid"

@@ -9,12 +9,12 @@ never carries personal data and a replay always uses what is stored. Consumers a
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from funil.event_kinds import EVENT_ID_PREFIX as EVENT_ID_PREFIX  # noqa: PLC0414 - re-exported: its importers predate the split
+from funil.event_kinds import AlertKind as AlertKind  # noqa: PLC0414 - re-exported: its importers predate the split
 from funil.event_kinds import EventKind as EventKind  # noqa: PLC0414 - re-exported: its importers predate the split
 
 
@@ -76,19 +76,6 @@ def page_view(token: str, tenant_id: str, pixel_id: str | None, clicked_at: date
         occurred_at=clicked_at,
         refs=ConversionRefs(click_token=token),
     )
-
-
-class AlertKind(StrEnum):
-    """What an operational alert is about (funil.alerts opens and resolves them)."""
-
-    BOT_TOKEN_REFUSED = "bot_token_refused"  # noqa: S105 (a kind of alert, not a secret)
-    BOT_WEBHOOK_FAILING = "bot_webhook_failing"
-    GATEWAY_FAILING = "gateway_failing"
-    GATEWAY_FAILOVER = "gateway_failover"
-    CAPI_ERRORS = "capi_errors"
-    CAPI_TOKEN_INVALID = "capi_token_invalid"  # noqa: S105
-    DEAD_LETTERS = "dead_letters"
-    VOIDED_ATTEMPT_PAID = "voided_attempt_paid"
 
 
 class AlertNotice(BaseModel):

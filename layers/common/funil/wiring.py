@@ -119,7 +119,7 @@ def incidents(settings: Settings, client: SQSClient | None = None) -> Incidents:
     from funil.adapters.dynamo import Table
     from funil.adapters.sqs import Queue
     from funil.alerts.incidents import Incidents
-    from funil.messages import AlertKind
+    from funil.event_kinds import AlertKind
     from funil.observability import count
 
     def opened(kind: AlertKind) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 from funil.alerts.incidents import AlertSink, Incidents
 from funil.clock import iso, to_epoch_s
-from funil.messages import AlertKind
+from funil.event_kinds import AlertKind
 
 RECENT_ERROR = timedelta(minutes=20)
 PENDING_GROWING = 100

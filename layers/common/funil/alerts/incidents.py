@@ -25,7 +25,7 @@ from typing import Any, Literal, Protocol
 from funil import keys
 from funil.adapters.dynamo import is_conditional_failure
 from funil.clock import Clock, iso, parse_iso, to_epoch_s, utc_now
-from funil.messages import AlertKind, AlertNotice
+from funil.event_kinds import AlertKind
 from funil.ports import Items, MessageQueue
 
 log = logging.getLogger(__name__)
@@ -183,6 +183,8 @@ class Incidents:
     def _notify(self, item: dict[str, Any], state: Literal["open", "resolved"], now: datetime) -> None:
         if self.notices is None:
             return
+        from funil.messages import AlertNotice  # pydantic only once there is a notice to send
+
         notice = AlertNotice(
             tenant_id=str(item["tenant_id"]),
             incident_id=str(item["incident_id"]),

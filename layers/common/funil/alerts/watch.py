@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from funil import keys
 from funil.alerts.incidents import AlertSink
 from funil.clock import Clock, iso, to_epoch_s, utc_now
-from funil.messages import AlertKind
+from funil.event_kinds import AlertKind
 from funil.ports import Items
 
 log = logging.getLogger(__name__)
