@@ -14,51 +14,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from funil import wiring
 from funil.config import settings
 from funil.observability import logger, metrics
-from funil.operator.routes import (
-    ad_accounts,
-    bots,
-    broadcasts,
-    build,
-    destinations,
-    domains,
-    gateways,
-    incidents,
-    keys,
-    links,
-    login_links,
-    notifications,
-    offers,
-    pixels,
-    sales,
-    stats,
-    subjects,
-    tenants,
-)
+from funil.operator.routes import build
 
 logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines carry bot tokens
 
-API = build(
-    wiring.operator(settings()),
-    [
-        tenants.routes,
-        keys.routes,
-        bots.routes,
-        gateways.routes,
-        pixels.routes,
-        offers.routes,
-        links.routes,
-        subjects.routes,
-        ad_accounts.routes,
-        stats.routes,
-        sales.routes,
-        login_links.routes,
-        broadcasts.routes,
-        domains.routes,
-        destinations.routes,
-        notifications.routes,
-        incidents.routes,
-    ],
-)
+API = build(wiring.operator(settings()))  # each collection's routes on its first request
 
 
 @metrics.log_metrics

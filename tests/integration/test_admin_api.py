@@ -290,3 +290,45 @@ def test_the_openapi_document_validates_and_lists_every_collection(api: Callable
     assert create["422"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
     docs = api("GET", "/api/v1/docs")
     assert docs.status == 200 and "swagger" in docs.body.lower()
+
+
+def test_each_path_is_served_by_the_collection_its_first_segment_names(api: Callable[..., Answer]) -> None:
+    """The function imports a collection's routes on its first request, by the path's first segment
+    (``ROUTE_MODULES``): each documented path must belong to the module that segment names."""
+    from funil import wiring
+    from funil.config import settings
+    from funil.operator.routes import PREFIX, ROUTE_MODULES, build
+
+    paths = set(api("GET", "/api/v1/openapi.json").body["paths"])
+    operator_api = build(wiring.operator(settings()))
+    served: dict[str, set[str]] = {}
+    for path in paths:
+        segment = path.removeprefix(PREFIX + "/").split("/", 1)[0]
+        assert segment in ROUTE_MODULES, path
+        module = ROUTE_MODULES[segment]
+        if module not in served:
+            schema = operator_api.app_for(f"{PREFIX}/{segment}").get_openapi_schema(title="t", version="1")
+            served[module] = set(schema.paths or {})
+        assert path in served[module], (path, module)
+    assert set(ROUTE_MODULES.values()) == set(served)  # no collection left undocumented
+
+
+def test_the_function_imports_no_collection_before_its_first_request(aws_env: aws.Resources) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from local.template import ROOT, load
+
+    env = {**os.environ, **aws.function_environment(load(), aws_env)}
+    code = (
+        "import sys\n"
+        "from local.handlers import load_handler\n"
+        "from local.template import load\n"
+        "load_handler(load().functions['AdminApiFunction'])\n"
+        "print(sorted(name for name in sys.modules if name.startswith('funil.operator.routes.')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True
+    )
+    assert result.stdout.strip() == "[]", result.stdout + result.stderr

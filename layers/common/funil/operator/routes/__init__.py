@@ -11,8 +11,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
+from importlib import import_module
 from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -121,13 +122,46 @@ def _mount_errors(app: APIGatewayHttpResolver) -> None:
 
 RouterFactory = Callable[[OperatorDeps, Access], Any]
 
+# The first path segment under /api/v1 → the module of ``funil.operator.routes`` that serves it. A
+# request needs one collection: each is imported (its models with it) on its first request, not
+# with the function (every collection's models at import cost about twice the cold-start floor).
+ROUTE_MODULES = {
+    "tenants": "tenants",
+    "keys": "keys",
+    "bots": "bots",
+    "gateways": "gateways",
+    "pixels": "pixels",
+    "offers": "offers",
+    "links": "links",
+    "subjects": "subjects",
+    "ad-accounts": "ad_accounts",
+    "stats": "stats",
+    "sales": "sales",
+    "clicks": "sales",
+    "leads": "sales",
+    "login-links": "login_links",
+    "broadcasts": "broadcasts",
+    "domains": "domains",
+    "destinations": "destinations",
+    "notifications": "notifications",
+    "incidents": "incidents",
+}
+EVERY_COLLECTION = "*"
 
-def build(deps: OperatorDeps, collections: list[RouterFactory]) -> OperatorApi:
+
+def build(deps: OperatorDeps, modules: Mapping[str, str] = ROUTE_MODULES) -> OperatorApi:
+    return OperatorApi(deps, modules)
+
+
+def _resolver(deps: OperatorDeps, access: Access, names: list[str], *, document: bool) -> APIGatewayHttpResolver:
+    """A resolver with the routes of ``names``; with ``document``, the OpenAPI document and docs."""
     app = resolver("operator api", enable_validation=True)
     _mount_errors(app)
-    access = Access()
-    for routes in collections:
+    for name in names:
+        routes: RouterFactory = import_module(f"{__name__}.{name}").routes
         app.include_router(routes(deps, access), prefix=PREFIX)
+    if not document:
+        return app
 
     @app.get(OPENAPI_PATH, include_in_schema=False)
     def openapi() -> Response[str]:
@@ -138,10 +172,8 @@ def build(deps: OperatorDeps, collections: list[RouterFactory]) -> OperatorApi:
         )
         return json_answer(200, with_error_answers(document))
 
-    def enable_docs() -> None:
-        app.enable_swagger(path=DOCS_PATH, title=TITLE, version=VERSION, security_schemes=_security_schemes())
-
-    return OperatorApi(app, deps, enable_docs)
+    app.enable_swagger(path=DOCS_PATH, title=TITLE, version=VERSION, security_schemes=_security_schemes())
+    return app
 
 
 def _security_schemes() -> dict[str, SecurityScheme]:
@@ -194,22 +226,30 @@ def with_error_answers(document: dict[str, Any]) -> dict[str, Any]:
 
 
 class OperatorApi:
-    """The Lambda entry: authenticate, then route (``app`` is the Powertools resolver)."""
+    """The Lambda entry: authenticate, then route through the resolver of the path's collection."""
 
-    def __init__(
-        self, app: APIGatewayHttpResolver, deps: OperatorDeps, enable_docs: Callable[[], None] | None = None
-    ) -> None:
-        self.app = app
+    def __init__(self, deps: OperatorDeps, modules: Mapping[str, str]) -> None:
         self.deps = deps
-        # The docs route is mounted on its first request: Powertools' enable_swagger imports the
-        # OpenAPI models at once (~130 ms of cold start every other route does without).
-        self._enable_docs = enable_docs
+        self.modules = dict(modules)
+        self.access = Access()
+        self._apps: dict[str, APIGatewayHttpResolver] = {}
+
+    def app_for(self, path: str) -> APIGatewayHttpResolver:
+        """The resolver that serves ``path`` (built on its first request); the OpenAPI document and
+        the docs page take every collection; an unknown collection, a resolver that answers 404."""
+        if path in PUBLIC_PATHS:
+            key, names = EVERY_COLLECTION, sorted(set(self.modules.values()))
+        else:
+            segment = path.removeprefix(PREFIX + "/").split("/", 1)[0] if path.startswith(PREFIX + "/") else ""
+            key = self.modules.get(segment, "")
+            names = [key] if key else []
+        app = self._apps.get(key)
+        if app is None:
+            app = self._apps[key] = _resolver(self.deps, self.access, names, document=key == EVERY_COLLECTION)
+        return app
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         path = str(event.get("rawPath") or "")
-        if path == DOCS_PATH and self._enable_docs is not None:
-            self._enable_docs()
-            self._enable_docs = None
         caller: Caller | None = None
         try:
             if path not in PUBLIC_PATHS:
@@ -223,7 +263,7 @@ class OperatorApi:
             return _proxy_answer(refused)
         token = _caller.set(caller)
         try:
-            return self.app.resolve(event, context)
+            return self.app_for(path).resolve(event, context)
         finally:
             _caller.reset(token)
 
