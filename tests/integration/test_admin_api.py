@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from local import aws
 from tests.admin_api import Answer, caller, table_state
+from tests.conftest import modules_after_import
 from tests.integration.test_hostile_input import route
 
 
@@ -314,21 +315,4 @@ def test_each_path_is_served_by_the_collection_its_first_segment_names(api: Call
 
 
 def test_the_function_imports_no_collection_before_its_first_request(aws_env: aws.Resources) -> None:
-    import os
-    import subprocess
-    import sys
-
-    from local.template import ROOT, load
-
-    env = {**os.environ, **aws.function_environment(load(), aws_env)}
-    code = (
-        "import sys\n"
-        "from local.handlers import load_handler\n"
-        "from local.template import load\n"
-        "load_handler(load().functions['AdminApiFunction'])\n"
-        "print(sorted(name for name in sys.modules if name.startswith('funil.operator.routes.')))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True
-    )
-    assert result.stdout.strip() == "[]", result.stdout + result.stderr
+    assert modules_after_import(aws_env, "AdminApiFunction", "funil.operator.routes.") == []

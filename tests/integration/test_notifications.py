@@ -26,7 +26,7 @@ from local.fakes.telegram_api import FakeTelegramApi, RunningFake, TelegramFault
 from local.handlers import LambdaContext, handler_globals, load_handler
 from local.template import load
 from tests.admin_api import Answer, caller, cli_through_handler, table_state
-from tests.conftest import load_event
+from tests.conftest import load_event, modules_after_import
 from tests.integration import test_hostile_input as hostile
 from tests.integration.test_hostile_input import Records, route
 from tests.unit.bot.telegram_harness import TgEnv, make_env
@@ -601,21 +601,4 @@ def test_the_cli_makes_a_code_lists_sets_and_removes_chats(world: World, funil: 
 
 def test_the_telegram_webhook_loads_without_the_notifications_code(aws_env: aws.Resources) -> None:
     """The webhook's cold start stays as it was: ``funil.notifications`` is imported on ``/admin`` only."""
-    import os
-    import subprocess
-    import sys
-
-    from local.template import ROOT
-
-    env = {**os.environ, **aws.function_environment(load(), aws_env)}
-    code = (
-        "import sys\n"
-        "from local.handlers import load_handler\n"
-        "from local.template import load\n"
-        "load_handler(load().functions['TelegramWebhookFunction'])\n"
-        "print(sorted(name for name in sys.modules if name.startswith('funil.notifications')))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True
-    )
-    assert result.stdout.strip() == "[]", result.stdout + result.stderr
+    assert modules_after_import(aws_env, "TelegramWebhookFunction", "funil.notifications") == []
