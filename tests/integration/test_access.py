@@ -324,7 +324,7 @@ def test_the_timers_function_ends_and_reminds_on_its_schedule(access: Access) ->
 def test_a_renewal_bought_in_the_chat_is_a_purchase_of_its_own_with_the_lead_click(access: Access) -> None:
     """Two purchases of the 30-day offer through the bot: two Purchases, each with the click's fbc and utm."""
     from funil.conversions.builder import BuildSettings, build_event
-    from funil.conversions.sender import SourceLoader
+    from funil.conversions.sources import SourceLoader
     from funil.messages import ConversionMessage
 
     tg, buyer, token = access.tg, BUYER + 2, "TokRenew0123456789012345"

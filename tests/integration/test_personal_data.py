@@ -75,7 +75,7 @@ def test_the_purchase_still_gets_the_clicks_ip_and_ua_while_the_click_lives_and_
     from datetime import timedelta
 
     from funil import clock
-    from funil.conversions.sender import SourceLoader
+    from funil.conversions.sources import SourceLoader
     from funil.messages import EventKind
 
     from tests.unit.conversions.factories import IP, NOW, UA, lead_item, message, payment_item, stored_click_item

@@ -14,7 +14,7 @@ from typing import Any
 
 from funil.conversions.builder import BuildSettings, BuildStatus, build_event
 from funil.conversions.hashing import sha256_hex
-from funil.conversions.sender import SourceLoader
+from funil.conversions.sources import SourceLoader
 from funil.messages import ConversionMessage, ConversionRefs, EventKind
 
 from local.fakes.telegram_api import validate_object

@@ -1,10 +1,10 @@
 """DestinationsFunction's logic: one sale event in, one request to each of its tenant's destinations.
 
 Per message: parse it; read the tenant's enabled destinations that take its kind (pattern 4); load
-the payment, payer, lead and click once (the conversions sender's ``SourceLoader``); then, for each
-destination, build its body (``funil.destinations.payloads``), claim ``DESTOUT#<destination>#<event
-id>`` (``funil.conversions.storage`` with :data:`DESTINATION_RECORDS`: the same scheme as Meta's
-records), send, and record the outcome. Failure classes (``funil.adapters.outgoing``):
+the payment, payer, lead and click once (``funil.conversions.sources.SourceLoader``, as the Meta
+sender does); then, for each destination, build its body (``funil.destinations.payloads``), claim
+``DESTOUT#<destination>#<event id>`` (``funil.conversions.storage`` with :data:`DESTINATION_RECORDS`:
+the same scheme as Meta's records), send, and record the outcome. Failure classes (``funil.adapters.outgoing``):
 
 - transient (timeout, network, 408/425/429, 5xx, TikTok's rate limit): recorded ``retrying``; the
   message goes back to the queue with backoff (:class:`RetryLater`); destinations that already took
@@ -30,7 +30,7 @@ from funil import clock, keys
 from funil.adapters.outgoing import Delivery, Failure
 from funil.alerts.incidents import NO_ALERTS, AlertSink
 from funil.conversions.builder import Sources
-from funil.conversions.sender import SourceLoader
+from funil.conversions.sources import SourceLoader
 from funil.conversions.storage import ClaimOutcome, EventRecords, EventStatus
 from funil.destinations import payloads
 from funil.destinations.models import DestinationKind
