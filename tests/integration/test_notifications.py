@@ -493,6 +493,24 @@ def test_the_daily_report_shows_yesterdays_counters_as_the_dashboard_reads_them(
     assert chat["gsi2sk"].startswith(iso(now + timedelta(hours=20)))  # next 8h Brasília: 11:00 UTC tomorrow
 
 
+def test_a_blocked_chat_has_no_report_timer_until_it_registers_again(world: World) -> None:
+    world.register(ADMIN)
+    world.put_payment()
+    world.tg.fake.block(ADMIN)
+    world.notify(purchase())  # the 403 marks the chat blocked
+    world.tg.fake.clear()
+    now = brasilia_noon(counted_day() + timedelta(days=1))
+
+    run_timers_at(world, now)
+
+    chat = world.tg.table.get("NOTIFY#t_demo", f"CHAT#{ADMIN}", consistent=True)
+    assert chat["status"] == "blocked" and "gsi2pk" not in chat  # no longer due
+    assert world.to_chat(ADMIN) == []  # no report tried
+    assert world.say(ADMIN, f"/admin {world.code()}")[1]["outcome"] == "admin_chat_moved"  # registered again
+    chat = world.tg.table.get("NOTIFY#t_demo", f"CHAT#{ADMIN}", consistent=True)
+    assert chat["status"] == "active" and chat["gsi2pk"].startswith("DUE#")
+
+
 def test_a_report_telegram_could_not_take_is_tried_again_later_that_day_not_given_up(world: World) -> None:
     assert world.invoke("AnalyticsStreamFunction", {"Records": STREAM["Records"]}) == {}
     day = counted_day()

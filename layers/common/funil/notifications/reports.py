@@ -18,7 +18,7 @@ from typing import Any
 
 from funil import keys
 from funil.notifications import texts
-from funil.notifications.models import BRASILIA, DEFAULT_REPORT_HOUR, enabled_kinds, next_report_at
+from funil.notifications.models import BLOCKED, BRASILIA, DEFAULT_REPORT_HOUR, enabled_kinds, next_report_at
 from funil.notifications.sending import Notice, NotifyDeps, RetryLater, deliver
 
 __all__ = ["daily_notice", "handle", "weekly_notice"]
@@ -61,6 +61,8 @@ def handle(deps: NotifyDeps, item: dict[str, Any], now: datetime) -> datetime | 
     chat = deps.items.get(*keys.admin_chat(tenant_id, int(chat_id)), consistent=True)
     if chat is None:
         return None  # removed meanwhile
+    if chat.get("status") == BLOCKED:
+        return None  # it hears nothing until it registers again, which schedules it anew
     wanted = enabled_kinds(chat)
     next_due = next_report_at(now, int(chat.get("report_hour", DEFAULT_REPORT_HOUR)))
     yesterday = now.astimezone(BRASILIA).date() - timedelta(days=1)
