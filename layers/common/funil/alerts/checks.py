@@ -26,7 +26,7 @@ from typing import Any
 from funil import keys
 from funil.alerts.incidents import Incidents
 from funil.alerts.watch import CapiErrorWatch
-from funil.messages import AlertKind
+from funil.event_kinds import AlertKind
 from funil.payments.ports import Deps as PaymentDeps
 from funil.ports import Items
 

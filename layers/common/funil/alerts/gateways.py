@@ -14,7 +14,7 @@ import logging
 
 from funil import keys
 from funil.alerts.incidents import AlertSink
-from funil.messages import AlertKind
+from funil.event_kinds import AlertKind
 from funil.ports import Items
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from typing import Any
 
 from funil import keys
 from funil.clock import iso, to_epoch_s
-from funil.messages import AlertKind
+from funil.event_kinds import AlertKind
 from funil.observability import anomaly, count
 from funil.payments.gateways.base import (
     Charge,
