@@ -32,7 +32,8 @@ the floor does not import (its cumulative time would also count boto3 when it ca
 same every run, where times on a shared machine move by a tenth of the floor.
 
 Usage: python bench/cold_import.py [--runs 15] [--importtime-runs 3] [--top 25] [--json]
-       python bench/cold_import.py --lambda [--runs 11] [--importtime-runs 3] [--env-dir DIR] [--instructions] [--json]
+       python bench/cold_import.py --lambda [--runs 11] [--importtime-runs 3] [--env-dir DIR] [--instructions]
+                                   [--only FunctionA,FunctionB] [--json]
 """
 
 from __future__ import annotations
@@ -433,7 +434,13 @@ def instructions(paths: list[Path], body: str, env: dict[str, str]) -> int:
 
 
 def measure_lambda(
-    runs: int, importtime_runs: int, top: int, env_dir: Path, count_instructions: bool = False
+    runs: int,
+    importtime_runs: int,
+    top: int,
+    env_dir: Path,
+    *,
+    count_instructions: bool = False,
+    only: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     layer, sdk = lambda_environment(env_dir)
     _, problems = lambda_layer.bytecode_problems(layer)
@@ -441,6 +448,8 @@ def measure_lambda(
         raise RuntimeError("layer without unchecked-hash bytecode:\n" + "\n".join(problems[:10]))
     functions = lambda_layer.functions()
     floor_env = dict(functions[0].env)
+    if only:
+        functions = [f for f in functions if f.logical_id in only]
     subjects: list[tuple[str, list[Path], str, dict[str, str]]] = [(FLOOR, [sdk], FLOOR_BODY, floor_env)]
     subjects += [(f.logical_id, [f.code_dir, layer, sdk], f"import {f.module}", f.env) for f in functions]
     samples: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -566,6 +575,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="--lambda: also each import's instructions (valgrind; deterministic; ~30-60 s per function)",
     )
+    parser.add_argument(
+        "--only",
+        default="",
+        help="--lambda: these functions only (comma-separated logical ids), e.g. TelegramWebhookFunction",
+    )
     args = parser.parse_args(argv)
     meta = {
         "python": platform.python_version(),
@@ -576,7 +590,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.lambda_env:
         with tempfile.TemporaryDirectory(prefix="funil-lambda-env-") as scratch:
             env_dir = args.env_dir or Path(scratch)
-            result = measure_lambda(args.runs, args.importtime_runs, args.top, env_dir, args.instructions)
+            only = frozenset(name for name in args.only.split(",") if name)
+            result = measure_lambda(
+                args.runs, args.importtime_runs, args.top, env_dir, count_instructions=args.instructions, only=only
+            )
         print(json.dumps({"meta": meta, **result}, indent=2) if args.json else render_lambda(result, meta))
         return 0
     result = measure(args.runs, args.importtime_runs, args.top)
