@@ -87,10 +87,12 @@ def test_host_variant_of_the_layer_is_compiled_too(host_environment):
     assert not problems, "\n".join(problems[:20])
 
 
-# Handlers no request of which builds or validates a model: pydantic (~0.3x the floor) stays out of their
-# cold start (bench/README.md).
+# Handlers no request of which builds or validates a model, or (the Telegram webhook) only the updates
+# that buy, which import the checkout then: pydantic (~0.3x the floor) stays out of their cold start
+# (bench/README.md).
 WITHOUT_PYDANTIC = {
     "RedirectFunction",
+    "TelegramWebhookFunction",
     "AnalyticsStreamFunction",
     "DeliveryPageFunction",
     "BotHealthFunction",

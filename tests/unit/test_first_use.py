@@ -24,6 +24,16 @@ def test_the_client_is_built_on_the_first_call_and_then_kept() -> None:
     assert len(built) == 1
 
 
+def test_setting_an_attribute_builds_it_and_sets_it_there() -> None:
+    class Core:
+        http = "real"
+
+    built: list[Core] = []
+    core = on_first_use(lambda: built.append(Core()) or built[-1])
+    core.http = "fake"  # what tests do to the bot's payments core
+    assert len(built) == 1 and built[0].http == "fake" and core.http == "fake"
+
+
 def test_a_queue_builds_its_client_on_first_use_the_table_and_kms_with_the_container() -> None:
     from funil.adapters import dynamo, kms, sqs
 

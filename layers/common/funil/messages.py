@@ -85,7 +85,8 @@ class AlertNotice(BaseModel):
     claims ``notice_id`` so a repeated message is sent once. Never personal data or secrets: the
     subject is an id of ours (a bot, a gateway, a pixel, a queue)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Validators built on first use, not with every importer of the conversion messages: few send alerts.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     version: Literal[1] = 1
     type: Literal["alert"] = "alert"

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from funil.notifications.sending import NotifyDeps
     from funil.operator.ports import OperatorDeps
     from funil.payments.ports import Deps as PaymentDeps
-    from funil.ports import MessageQueue
+    from funil.ports import MessageQueue, Secrets
     from funil.timers import Handler
 
 GATEWAY_TIMEOUT_SECONDS = 5.0  # per call; routing may try two gateways within Telegram's patience
@@ -130,7 +130,10 @@ def incidents(settings: Settings, client: SQSClient | None = None) -> Incidents:
     return Incidents(Table(settings.table_name), notices, now=utc_now, on_open=opened)
 
 
-def payments(settings: Settings) -> PaymentDeps:
+def payments(
+    settings: Settings, *, secrets: Secrets | None = None, conversions: MessageQueue | None = None
+) -> PaymentDeps:
+    """The payments core; ``secrets`` and ``conversions`` shared when the bot's deps already built them."""
     from funil.adapters.dynamo import Table
     from funil.adapters.first_use import on_first_use
     from funil.adapters.kms import CachedKms
@@ -139,10 +142,10 @@ def payments(settings: Settings) -> PaymentDeps:
 
     return Deps(
         items=Table(settings.table_name),
-        secrets=CachedKms(),
+        secrets=CachedKms() if secrets is None else secrets,
         http=on_first_use(gateway_http_client),  # httpx only once a gateway is called
-        # Built with the container: most updates and webhooks queue a conversion (a Lead, a Purchase).
-        conversions=conversions_out(settings, sqs_client()),
+        # Built with the container: most webhooks queue a conversion (a Purchase).
+        conversions=conversions_out(settings, sqs_client()) if conversions is None else conversions,
         deliveries=Queue(settings.delivery_queue_url, sqs_client()),
         public_base_url=settings.public_base_url,  # our webhook URL, given to gateways on each charge
         now=utc_now,
@@ -152,17 +155,26 @@ def payments(settings: Settings) -> PaymentDeps:
 
 def bot(settings: Settings) -> BotDeps:
     from funil.adapters.dynamo import Table
+    from funil.adapters.first_use import on_first_use
+    from funil.adapters.kms import CachedKms
+    from funil.adapters.sqs import sqs_client
     from funil.adapters.telegram import TelegramClient
     from funil.bot.ports import BotDeps
-    from funil.payments.brcode import qr_png
 
-    core = payments(settings)
+    def qr_png(payload: str) -> bytes:
+        from funil.payments.brcode import qr_png  # the BR Code's models and segno once a PIX is shown
+
+        return qr_png(payload)
+
+    secrets = CachedKms()
+    conversions = conversions_out(settings, sqs_client())  # a /start queues its Lead
     return BotDeps(
         table=Table(settings.table_name),
-        secrets=core.secrets,
+        secrets=secrets,
         telegram=TelegramClient,
-        conversions=core.conversions,
-        payments=core,
+        conversions=conversions,
+        # The payments core (gateways, their models) once an update buys: most are a /start or a text.
+        payments=on_first_use(lambda: payments(settings, secrets=secrets, conversions=conversions)),
         qr_png=qr_png,
         now=utc_now,
         bot_cache_seconds=settings.bot_cache_seconds,

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from funil.bot import texts
 from funil.bot.admin import asks_for_link
-from funil.bot.models import BotView
 from funil.bot.updates import parse
+from funil.bot.views import BotView
 
 BIA, ANA = 5550101, 5550103
 USERNAME = "FunilDemoABot"

@@ -6,10 +6,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from funil.bot import checkout, leads, texts
-from funil.bot.models import BotView, Offer, OfferView
+from funil.bot import leads, menu, texts
+from funil.bot.models import Offer
 from funil.bot.updates import Person, parse, parse_command, start_token
+from funil.bot.views import BotView, OfferView
 from funil.clock import iso, to_epoch_s
+from funil.messages import ConversionMessage, ConversionRefs, EventKind
+from hypothesis import given
+from hypothesis import strategies as st
 
 NOW = datetime(2026, 11, 22, 18, 30, tzinfo=UTC)
 
@@ -110,6 +114,38 @@ def test_plan_start_first_time_and_again() -> None:
     assert again.lead_event is None and "lead_event_at" not in again.expression
 
 
+IDS = st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True)
+
+
+@given(
+    bot_id=IDS,
+    tenant_id=IDS,
+    pixel_id=st.from_regex(r"[0-9]{1,20}", fullmatch=True),
+    user_id=st.integers(min_value=1, max_value=2**53),
+    started_at=st.datetimes(min_value=datetime(2000, 1, 1), timezones=st.just(UTC)),
+    token=st.none() | st.from_regex(r"[A-Za-z0-9_-]{22}", fullmatch=True),
+)
+def test_the_lead_message_is_what_the_conversion_model_reads(
+    bot_id: str, tenant_id: str, pixel_id: str, user_id: int, started_at: datetime, token: str | None
+) -> None:
+    """Built without pydantic on the webhook, read by the sender's model: the same event either way."""
+    view = bot(bot_id=bot_id, tenant_id=tenant_id, pixel_id=pixel_id)
+    touch = leads.Touch(token, True, "click", {"pixel_id": pixel_id}) if token else leads.Touch(None, False, "no_token")
+    plan = leads.plan_start(view, Person(user_id), touch, None, update_id=1, started_at=started_at, now=NOW)
+    assert plan.lead_event is not None
+    expected = ConversionMessage(
+        kind=EventKind.LEAD,
+        event_id=f"lead_{bot_id}_{user_id}",
+        tenant_id=tenant_id,
+        pixel_id=pixel_id,
+        occurred_at=started_at,
+        refs=ConversionRefs(bot_id=bot_id, telegram_user_id=user_id, click_token=token),
+    )
+    read = ConversionMessage.model_validate_json(plan.lead_event.to_json())
+    assert read == expected
+    assert read.model_dump_json() == expected.model_dump_json()
+
+
 def test_organic_lead_without_any_pixel_sends_no_lead_event() -> None:
     person = Person(7)
     touch = leads.resolve_click(None, bot(pixel_id=None), None, NOW)
@@ -128,7 +164,7 @@ def test_welcome_escapes_and_formats() -> None:
 def test_keyboard_callback_data_within_64_bytes() -> None:
     long_id = "o" * 40
     view = bot(offers=(OfferView(long_id, "T" * 32, "", 100, "BRL", 10, True),))
-    rows = checkout.offers_keyboard(view)
+    rows = menu.offers_keyboard(view)
     for row in rows:
         for button in row:
             assert button.callback_data is not None and len(button.callback_data.encode()) <= 64

@@ -47,8 +47,8 @@ from funil.observability import anomaly, count
 from funil.timers import MAX_ATTEMPTS
 
 if TYPE_CHECKING:
-    from funil.bot.models import BotView, OfferView
     from funil.bot.ports import BotDeps
+    from funil.bot.views import BotView, OfferView
 
 __all__ = ["handle"]
 

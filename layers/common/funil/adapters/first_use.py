@@ -24,15 +24,24 @@ class _BuiltOnFirstUse:
         self._build = build
         self._built: Any = None
 
-    def __getattr__(self, name: str) -> Any:
+    def _target(self) -> Any:
         if self._built is None:
             self._built = self._build()
-        return getattr(self._built, name)
+        return self._built
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._target(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _BuiltOnFirstUse.__slots__:
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self._target(), name, value)
 
     def __repr__(self) -> str:
         return f"<built on first use: {self._built!r}>" if self._built is not None else "<not built yet>"
 
 
 def on_first_use(build: Callable[[], T]) -> T:
-    """A stand-in for ``build()`` that calls ``build`` when first used (attribute access only)."""
+    """A stand-in for ``build()`` that calls ``build`` when first used (reading or setting an attribute)."""
     return cast(T, _BuiltOnFirstUse(build))

@@ -27,9 +27,9 @@ from datetime import datetime
 
 from funil.adapters.telegram import Button
 from funil.bot import texts
-from funil.bot.models import BotView
 from funil.bot.ports import BotApi, BotDeps
 from funil.bot.updates import Incoming
+from funil.bot.views import BotView
 from funil.operator.errors import Unconfigured
 from funil.operator.login_links import LINK_LIFETIME, create_login_link
 

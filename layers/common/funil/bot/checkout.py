@@ -35,9 +35,9 @@ from typing import Any
 from funil import keys
 from funil.adapters.telegram import MAX_COPY_TEXT_CHARS, Button
 from funil.bot import offers_after, storage, texts
-from funil.bot.models import BotView, OfferView
 from funil.bot.ports import BotApi, BotDeps
 from funil.bot.updates import Incoming
+from funil.bot.views import BotView, OfferView
 from funil.clock import parse_iso, to_epoch_s
 from funil.messages import ConversionMessage, ConversionRefs, EventKind
 from funil.observability import anomaly, count
@@ -58,15 +58,6 @@ NO_THANKS = "Não, obrigado"
 ADD_BUMP = "✅ Sim, adicionar"
 SKIP_BUMP = "Não, só o pedido"
 DOWNSELL_INTRO = "Tudo bem! Que tal esta opção mais em conta?"
-
-
-def offers_keyboard(bot: BotView) -> list[list[Button]]:
-    rows: list[list[Button]] = []
-    for offer in bot.menu:
-        rows.append([Button(texts.buy_button(offer), callback_data=f"b:{offer.offer_id}")])
-        if offer.stars_price:
-            rows.append([Button(texts.stars_button(offer), callback_data=f"s:{offer.offer_id}")])
-    return rows
 
 
 def _initiate_checkout(deps: BotDeps, payment: Payment) -> None:

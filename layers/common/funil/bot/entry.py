@@ -29,17 +29,19 @@ from typing import Any
 
 from funil import keys
 from funil.adapters.telegram import BotTokenInvalid, RateLimited, TelegramUnavailable, UserUnreachable
-from funil.bot import checkout, leads, phone, storage, texts
-from funil.bot.models import BotView
+from funil.bot import leads, menu, phone, storage, texts
 from funil.bot.ports import BotApi, BotDeps, BotWithoutToken
 from funil.bot.updates import Incoming, parse, start_token
-from funil.delivery.join_requests import decide_join_request
+from funil.bot.views import BotView
 from funil.observability import anomaly, count
 from funil.untrusted import load_object, reject
 
 log = logging.getLogger(__name__)
 
 BOT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# Updates the checkout answers. It (the payments' models, storage and routing) is imported on the first of
+# them or of the buttons, not with the /start and texts most updates are.
+PAYMENT_UPDATES = frozenset({"pre_checkout", "successful_payment", "refunded_payment"})
 NOT_FOUND: Result = (404, {"error": "not found"})  # unknown bot and wrong secret alike
 Result = tuple[int, dict[str, Any]]
 
@@ -136,7 +138,7 @@ def start(deps: BotDeps, bot: BotView, api: BotApi, incoming: Incoming, now: dat
     )
     if plan.lead_event is not None:
         try:
-            deps.conversions.send(plan.lead_event.model_dump_json(), {"kind": "Lead"})
+            deps.conversions.send(plan.lead_event.to_json(), {"kind": "Lead"})
         except Exception:
             storage.unflag_lead_event(deps.table, bot.bot_id, person.user_id, plan.values[":now"])
             raise
@@ -149,7 +151,7 @@ def start(deps: BotDeps, bot: BotView, api: BotApi, incoming: Incoming, now: dat
 
 def show_offers(bot: BotView, api: BotApi, chat_id: int, first_name: str | None) -> None:
     api.send_message(
-        chat_id, texts.welcome(bot, first_name), keyboard=checkout.offers_keyboard(bot), parse_mode=texts.PARSE_MODE
+        chat_id, texts.welcome(bot, first_name), keyboard=menu.offers_keyboard(bot), parse_mode=texts.PARSE_MODE
     )
 
 
@@ -170,7 +172,7 @@ def _ensure_lead(deps: BotDeps, bot: BotView, api: BotApi, incoming: Incoming, n
     )
     deps.table.put(plan.touch_item)
     if plan.lead_event is not None:
-        deps.conversions.send(plan.lead_event.model_dump_json(), {"kind": "Lead"})
+        deps.conversions.send(plan.lead_event.to_json(), {"kind": "Lead"})
     return storage.get_lead(deps.table, bot.bot_id, incoming.person.user_id) or {}
 
 
@@ -178,13 +180,19 @@ def dispatch(deps: BotDeps, bot: BotView, api: BotApi, incoming: Incoming, now: 
     kind = incoming.kind
     if kind == "callback":
         return callback(deps, bot, api, incoming, now)
-    if kind == "pre_checkout" and incoming.person is not None:
-        return checkout.pre_checkout(deps, bot, api, incoming)
-    if kind == "successful_payment" and incoming.person is not None:
+    if kind in PAYMENT_UPDATES:
+        from funil.bot import checkout  # the payments' models and storage: only updates that pay need them
+
+        if kind == "refunded_payment":
+            return checkout.refunded_payment(deps, bot, incoming)
+        if incoming.person is None:
+            return "ignored"
+        if kind == "pre_checkout":
+            return checkout.pre_checkout(deps, bot, api, incoming)
         return checkout.successful_payment(deps, bot, api, incoming)
-    if kind == "refunded_payment":
-        return checkout.refunded_payment(deps, bot, incoming)
     if kind == "join_request" and incoming.person is not None and incoming.raw is not None:
+        from funil.delivery.join_requests import decide_join_request  # the deliveries' records: only here
+
         decision = decide_join_request(deps.table, bot.bot_id, incoming.raw, now)
         chat_id = int((incoming.raw.get("chat") or {}).get("id") or 0)
         if decision.approve:
@@ -231,6 +239,8 @@ def callback(deps: BotDeps, bot: BotView, api: BotApi, incoming: Incoming, now: 
         if incoming.callback_id:
             api.answer_callback_query(incoming.callback_id)
         return "callback_ignored"
+    from funil.bot import checkout  # every button but a stale one buys or checks a payment
+
     if action == "c":
         return checkout.check_payment(deps, bot, api, incoming, argument)
     # b/s: buy with PIX/Stars; bb/bn: PIX with/without the order bump; n: "no, thanks" → the downsell

@@ -38,10 +38,10 @@ from funil.adapters.telegram import (
     UserUnreachable,
 )
 from funil.bot import checkout, storage, texts
-from funil.bot.models import BotView, OfferView
 from funil.bot.offers_after import EXPIRED, REMINDER, UPSELL
 from funil.bot.ports import BotDeps, BotWithoutToken
 from funil.bot.updates import Incoming
+from funil.bot.views import BotView, OfferView
 from funil.clock import iso, parse_iso
 from funil.observability import count
 from funil.payments.models import PaymentStatus

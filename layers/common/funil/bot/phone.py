@@ -22,9 +22,9 @@ from typing import Any
 from funil import keys
 from funil.adapters.dynamo import is_conditional_failure
 from funil.bot import texts
-from funil.bot.models import BotView, OfferView
 from funil.bot.ports import BotApi, BotDeps
 from funil.bot.updates import Incoming
+from funil.bot.views import BotView, OfferView
 from funil.clock import iso
 from funil.conversions import normalize
 

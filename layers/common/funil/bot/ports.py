@@ -14,12 +14,12 @@ from funil import encryption
 from funil.adapters.dynamo import Table
 from funil.adapters.telegram import TelegramClient
 from funil.bot import storage
+from funil.bot.views import BotView
 from funil.clock import Clock, utc_now
-from funil.payments.ports import Deps as PaymentDeps
 from funil.ports import MessageQueue, Secrets
 
 if TYPE_CHECKING:
-    from funil.bot.models import BotView  # loaded by storage.load_bot, with the first bot read
+    from funil.payments.ports import Deps as PaymentDeps
 
 # One bot's Bot API: the adapter itself (tests run it against the local fake Bot API over HTTP).
 BotApi = TelegramClient

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from funil import keys
 from funil.adapters.dynamo import Table, is_conditional_failure, serialize
+from funil.bot.views import BotView
 from funil.click.fields import click_fields
 from funil.clock import iso, to_epoch_s
-
-if TYPE_CHECKING:
-    from funil.bot.models import BotView
 
 UPDATE_TTL = timedelta(days=2)
 
@@ -35,8 +33,6 @@ class ForeignLead(Exception):
 
 def load_bot(table: Table, bot_id: str) -> BotView | None:
     """The bot and its offers in one Query (``pk = BOT#<bot>``)."""
-    from funil.bot.models import BotView  # off the cold path of the health check (pydantic): it only marks health
-
     items = list(table.query("pk = :pk", {":pk": keys.bot(bot_id)[0]}))
     return BotView.from_items(bot_id, items)
 

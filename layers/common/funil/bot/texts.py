@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from html import escape
 
-from funil.bot.models import BotView, OfferView
+from funil.bot.views import BotView, OfferView
 
 PARSE_MODE = "HTML"
 SAO_PAULO = timezone(timedelta(hours=-3))  # Brazil has had no daylight saving time since 2019

@@ -22,7 +22,7 @@ from typing import Any
 
 from funil import keys, timers
 from funil.adapters.dynamo import is_conditional_failure
-from funil.bot.models import BotView
+from funil.bot.views import BotView
 from funil.broadcasts.models import (
     CANCELLED,
     COUNTS,

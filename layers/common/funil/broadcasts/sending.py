@@ -50,7 +50,7 @@ from funil.adapters.telegram import (
     markup,
 )
 from funil.bot import storage, texts
-from funil.bot.models import BotView
+from funil.bot.views import BotView
 from funil.broadcasts.models import CANCELLED, COUNTS, DONE, SCHEDULED, SENDING, matches
 from funil.clock import Clock, iso, to_epoch_s
 from funil.observability import count

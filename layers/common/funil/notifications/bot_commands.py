@@ -12,9 +12,9 @@ from datetime import datetime
 from html import escape
 
 from funil import keys
-from funil.bot.models import BotView
 from funil.bot.ports import BotApi, BotDeps
 from funil.bot.updates import Incoming
+from funil.bot.views import BotView
 from funil.notifications import registration, texts
 from funil.notifications.models import DEFAULT_REPORT_HOUR
 

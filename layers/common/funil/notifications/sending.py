@@ -40,7 +40,7 @@ from funil.adapters.telegram import (
     UserUnreachable,
 )
 from funil.bot import storage
-from funil.bot.models import BotView
+from funil.bot.views import BotView
 from funil.clock import Clock, iso, parse_iso, to_epoch_s
 from funil.messages import AlertNotice, ConversionMessage, EventKind
 from funil.notifications import texts
