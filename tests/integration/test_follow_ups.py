@@ -53,11 +53,12 @@ def newest(tg: TgEnv, user_id: int = MARIA) -> dict[str, Any]:
 
 def run_timers(tg: TgEnv, at: datetime) -> dict[str, int]:
     """TimersFunction's work at ``at``: the follow-ups with the webhook's collaborators on that clock."""
+    from funil.adapters.first_use import built
     from funil.bot import follow_ups
 
     deps = handler_globals(tg.handler)["DEPS"]
     clock: Callable[[], datetime] = lambda: at  # noqa: E731 - the fake clock
-    at_deps = dataclasses.replace(deps, now=clock, payments=dataclasses.replace(deps.payments, now=clock))
+    at_deps = dataclasses.replace(deps, now=clock, payments=dataclasses.replace(built(deps.payments), now=clock))
     leases = iter(range(100_000))
     return timers.run_due(
         tg.table,

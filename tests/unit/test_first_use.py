@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from funil.adapters import first_use
 from funil.adapters.first_use import on_first_use
 
 
@@ -28,10 +29,11 @@ def test_setting_an_attribute_builds_it_and_sets_it_there() -> None:
     class Core:
         http = "real"
 
-    built: list[Core] = []
-    core = on_first_use(lambda: built.append(Core()) or built[-1])
+    cores: list[Core] = []
+    core = on_first_use(lambda: cores.append(Core()) or cores[-1])
     core.http = "fake"  # what tests do to the bot's payments core
-    assert len(built) == 1 and built[0].http == "fake" and core.http == "fake"
+    assert len(cores) == 1 and cores[0].http == "fake" and core.http == "fake"
+    assert first_use.built(core) is cores[0] and first_use.built(cores[0]) is cores[0]
 
 
 def test_a_queue_builds_its_client_on_first_use_the_table_and_kms_with_the_container() -> None:

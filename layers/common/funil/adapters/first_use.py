@@ -14,7 +14,7 @@ from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
 
-__all__ = ["on_first_use"]
+__all__ = ["built", "on_first_use"]
 
 
 class _BuiltOnFirstUse:
@@ -45,3 +45,12 @@ class _BuiltOnFirstUse:
 def on_first_use(build: Callable[[], T]) -> T:
     """A stand-in for ``build()`` that calls ``build`` when first used (reading or setting an attribute)."""
     return cast(T, _BuiltOnFirstUse(build))
+
+
+def built(value: T) -> T:
+    """The object behind a stand-in (built now if it was not yet); any other value as it is.
+
+    For what needs the object itself rather than its attributes (``dataclasses.replace``, ``isinstance``)."""
+    if isinstance(value, _BuiltOnFirstUse):
+        return cast(T, value._target())
+    return value
