@@ -365,17 +365,20 @@ def delivery_page(settings: Settings) -> PageDeps:
 
 def operator(settings: Settings) -> OperatorDeps:
     from funil.adapters.dynamo import Table
+    from funil.adapters.first_use import on_first_use
+    from funil.adapters.kms import CachedKms
     from funil.adapters.meta_graph import GraphClient
     from funil.adapters.telegram import TelegramClient
     from funil.operator.ports import OperatorDeps
 
-    gateways = payments(settings)
+    secrets = CachedKms()
     return OperatorDeps(
         items=Table(settings.table_name),
-        secrets=gateways.secrets,
+        secrets=secrets,
         key_id=settings.secrets_key_id,
         telegram=TelegramClient,
-        payments=gateways,
+        # The payments core (its queues' client, the gateways' models) once a gateway's route needs it.
+        payments=on_first_use(lambda: payments(settings, secrets=secrets)),
         graph=GraphClient(settings.meta_graph_base_url, settings.meta_graph_version),
         public_base_url=settings.public_base_url,
         now=utc_now,
