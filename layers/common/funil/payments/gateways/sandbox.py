@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -105,7 +106,7 @@ class SandboxAdapter:
         )
         self._webhook_secret = config.credentials.get("webhook_secret", "")
         if self._hint_only:
-            self.capabilities = self.capabilities.model_copy(update={"webhook_auth": WebhookAuth.SECRET_URL})
+            self.capabilities = replace(self.capabilities, webhook_auth=WebhookAuth.SECRET_URL)
 
     def __repr__(self) -> str:
         return f"SandboxAdapter(gateway_id={self._config.gateway_id!r})"
