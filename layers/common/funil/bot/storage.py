@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from funil import keys
 from funil.adapters.dynamo import Table, is_conditional_failure, serialize
-from funil.bot.views import BotView
-from funil.click.fields import click_fields
 from funil.clock import iso, to_epoch_s
+
+if TYPE_CHECKING:
+    from funil.bot.views import BotView
 
 UPDATE_TTL = timedelta(days=2)
 
@@ -33,6 +34,8 @@ class ForeignLead(Exception):
 
 def load_bot(table: Table, bot_id: str) -> BotView | None:
     """The bot and its offers in one Query (``pk = BOT#<bot>``)."""
+    from funil.bot.views import BotView  # only what reads a bot: the delivery and health check write to it
+
     items = list(table.query("pk = :pk", {":pk": keys.bot(bot_id)[0]}))
     return BotView.from_items(bot_id, items)
 
@@ -101,6 +104,8 @@ def release_update(table: Table, bot_id: str, update_id: int) -> None:
 
 def read_start(table: Table, bot_id: str, user_id: int, token: str | None) -> tuple[dict[str, Any] | None, ...]:
     """(click, lead) in one BatchGetItem; the click under the names its lead copies (``click_fields``)."""
+    from funil.click.fields import click_fields  # the webhook's alone among this module's importers
+
     wanted: list[tuple[str, str]] = [keys.lead(bot_id, user_id)]
     if token:
         wanted.append(keys.click(token))
