@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from funil.adapters.sqs import Queue
-from funil.broadcasts.models import matches
+from funil.broadcasts.runs import matches
 from funil.clock import iso
 from funil.payments import transitions
 

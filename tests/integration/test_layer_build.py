@@ -93,6 +93,7 @@ def test_host_variant_of_the_layer_is_compiled_too(host_environment):
 WITHOUT_PYDANTIC = {
     "RedirectFunction",
     "TelegramWebhookFunction",
+    "BroadcastsFunction",
     "AnalyticsStreamFunction",
     "DeliveryPageFunction",
     "BotHealthFunction",

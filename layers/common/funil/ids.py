@@ -13,6 +13,8 @@ CLICK_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{22}$")
 # A configuration entity's id (tenant, bot, gateway, offer…), as the operator's API accepts it: here
 # rather than beside the operator's models, so the payments and broadcasts import none of them.
 ENTITY_ID = r"^[A-Za-z0-9_-]{1,64}$"
+# An offer's: ≤ 40 characters, so every callback_data (``b:<offer>``, ``bb:<offer>``) fits Telegram's 64 bytes.
+OFFER_ID = r"^[A-Za-z0-9_-]{1,40}$"
 
 
 def new_click_token() -> str:

@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from funil import keys
 from funil.delivery.models import DeliverySpec
+from funil.ids import OFFER_ID
 
-OFFER_ID = r"^[A-Za-z0-9_-]{1,40}$"
 MAX_STARS = 100_000
 
 

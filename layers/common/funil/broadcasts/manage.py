@@ -23,15 +23,8 @@ from typing import Any
 from funil import keys, timers
 from funil.adapters.dynamo import is_conditional_failure
 from funil.bot.views import BotView
-from funil.broadcasts.models import (
-    CANCELLED,
-    COUNTS,
-    MAX_AHEAD_DAYS,
-    SCHEDULED,
-    SENDING,
-    BroadcastCreate,
-    due,
-)
+from funil.broadcasts.models import MAX_AHEAD_DAYS, BroadcastCreate, due
+from funil.broadcasts.runs import CANCELLED, COUNTS, SCHEDULED, SENDING
 from funil.clock import iso
 from funil.operator.errors import Conflict, FieldProblem, Invalid, NotFound
 from funil.operator.paging import Page, list_page

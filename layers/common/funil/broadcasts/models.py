@@ -10,23 +10,19 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping
 from datetime import datetime
 from html.parser import HTMLParser
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from funil.bot.models import OFFER_ID
-from funil.ids import ENTITY_ID
+from funil.ids import ENTITY_ID, OFFER_ID
 
 __all__ = [
-    "COUNTS",
     "MAX_BUTTONS",
     "BroadcastCreate",
     "Segment",
     "html_problem",
-    "matches",
     "visible_length",
 ]
 
@@ -35,11 +31,6 @@ MAX_CAPTION = 1024
 MAX_BUTTONS = 6
 MAX_AHEAD_DAYS = 60
 
-SCHEDULED, SENDING, DONE, CANCELLED = "scheduled", "sending", "done", "cancelled"
-# matched = sent + failed + blocked + skipped + unknown once done. blocked: the user blocked the bot
-# (known before, or a 403 now); skipped: opted out (/parar); unknown: claimed by a run that died
-# before recording the send (never sent again: at most once per person).
-COUNTS = ("matched", "sent", "failed", "blocked", "skipped", "unknown")
 
 SegmentKind = Literal["all", "never_bought", "bought_offer", "access_expired", "first_touch_campaign"]
 
@@ -175,29 +166,6 @@ class BroadcastCreate(BaseModel):
         if info.data.get("photo_url") is not None and visible_length(value) > MAX_CAPTION:
             raise ValueError(f"with photo_url the text is a caption: ≤ {MAX_CAPTION} characters")
         return value
-
-
-def matches(segment: Mapping[str, Any], lead: Mapping[str, Any]) -> bool:
-    """Whether a lead item is in the segment (opt-out and reachability are judged by the sender)."""
-    kind = segment.get("kind")
-    bought = set(lead.get("bought_offer_ids") or ())
-    if kind == "all":
-        return True
-    if kind == "never_bought":
-        return not bought
-    if kind == "bought_offer":
-        return segment.get("offer_id") in bought
-    if kind == "access_expired":
-        expired = set(lead.get("access_expired_offer_ids") or ())
-        wanted = segment.get("offer_id")
-        return wanted in expired if wanted else bool(expired)
-    if kind == "first_touch_campaign":
-        wanted = str(segment.get("campaign") or "").strip().casefold()
-        touch = lead.get("first_touch") or {}
-        utm, ad = touch.get("utm") or {}, touch.get("ad") or {}
-        seen = (utm.get("utm_campaign"), ad.get("campaign_id"), ad.get("campaign_name"), ad.get("campaign"))
-        return bool(wanted) and any(isinstance(v, str | int) and str(v).strip().casefold() == wanted for v in seen)
-    return False
 
 
 def due(send_at: datetime | None, now: datetime) -> datetime:

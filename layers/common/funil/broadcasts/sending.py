@@ -51,7 +51,7 @@ from funil.adapters.telegram import (
 )
 from funil.bot import storage, texts
 from funil.bot.views import BotView
-from funil.broadcasts.models import CANCELLED, COUNTS, DONE, SCHEDULED, SENDING, matches
+from funil.broadcasts.runs import CANCELLED, COUNTS, DONE, SCHEDULED, SENDING, matches
 from funil.clock import Clock, iso, to_epoch_s
 from funil.observability import count
 from funil.ports import Secrets

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from funil.messages import EventKind
+from funil.event_kinds import EventKind
 
 
 class DestinationKind(StrEnum):

@@ -24,9 +24,10 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from funil import keys
 from funil.adapters.dynamo import Write
-from funil.bot.models import MAX_STARS, OFFER_ID, Offer
+from funil.bot.models import MAX_STARS, Offer
 from funil.bot.texts import brl
 from funil.delivery.models import DeliveryKind, DeliverySpec
+from funil.ids import OFFER_ID
 from funil.operator.errors import Conflict, FieldProblem, Invalid, NotFound
 from funil.operator.models import ENTITY_ID
 from funil.operator.paging import Page, page_by_id

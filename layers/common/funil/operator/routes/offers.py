@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from funil.bot.models import OFFER_ID
+from funil.ids import OFFER_ID
 from funil.operator import offers
 from funil.operator.paging import DEFAULT_LIMIT
 from funil.operator.ports import OperatorDeps
