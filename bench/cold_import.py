@@ -33,7 +33,7 @@ same every run, where times on a shared machine move by a tenth of the floor.
 
 Usage: python bench/cold_import.py [--runs 15] [--importtime-runs 3] [--top 25] [--json]
        python bench/cold_import.py --lambda [--runs 11] [--importtime-runs 3] [--env-dir DIR] [--instructions]
-                                   [--only FunctionA,FunctionB] [--json]
+                                   [--only FunctionA,FunctionB] [--depth N] [--json]
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -433,6 +434,19 @@ def instructions(paths: list[Path], body: str, env: dict[str, str]) -> int:
     return int(match.group(1))
 
 
+def nested(body: str, depth: int) -> str:
+    """``body`` run ``depth`` Python calls below the top level.
+
+    CPython 3.11 keeps frames in 16 KiB chunks and unmaps a chunk as soon as the frame stack leaves it:
+    an import whose nesting keeps crossing a chunk's end maps and unmaps one each time (kernel work that
+    instruction counts do not see), and where the boundaries fall depends on how deep the importer is.
+    The runtime imports a handler some calls deep; ``--depth`` shows how much the figures move with it.
+    """
+    for level in range(depth):
+        body = f"def _level{level}():\n" + textwrap.indent(body, "    ") + f"\n_level{level}()"
+    return body
+
+
 def measure_lambda(
     runs: int,
     importtime_runs: int,
@@ -441,6 +455,7 @@ def measure_lambda(
     *,
     count_instructions: bool = False,
     only: frozenset[str] = frozenset(),
+    depth: int = 0,
 ) -> dict[str, Any]:
     layer, sdk = lambda_environment(env_dir)
     _, problems = lambda_layer.bytecode_problems(layer)
@@ -450,8 +465,10 @@ def measure_lambda(
     floor_env = dict(functions[0].env)
     if only:
         functions = [f for f in functions if f.logical_id in only]
-    subjects: list[tuple[str, list[Path], str, dict[str, str]]] = [(FLOOR, [sdk], FLOOR_BODY, floor_env)]
-    subjects += [(f.logical_id, [f.code_dir, layer, sdk], f"import {f.module}", f.env) for f in functions]
+    subjects: list[tuple[str, list[Path], str, dict[str, str]]] = [(FLOOR, [sdk], nested(FLOOR_BODY, depth), floor_env)]
+    subjects += [
+        (f.logical_id, [f.code_dir, layer, sdk], nested(f"import {f.module}", depth), f.env) for f in functions
+    ]
     samples: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for index in range(runs):
         # Rotate the order so no subject always runs right after the same other one.
@@ -576,6 +593,9 @@ def main(argv: list[str] | None = None) -> int:
         help="--lambda: also each import's instructions (valgrind; deterministic; ~30-60 s per function)",
     )
     parser.add_argument(
+        "--depth", type=int, default=0, help="--lambda: import each handler this many Python calls deep"
+    )
+    parser.add_argument(
         "--only",
         default="",
         help="--lambda: these functions only (comma-separated logical ids), e.g. TelegramWebhookFunction",
@@ -592,7 +612,13 @@ def main(argv: list[str] | None = None) -> int:
             env_dir = args.env_dir or Path(scratch)
             only = frozenset(name for name in args.only.split(",") if name)
             result = measure_lambda(
-                args.runs, args.importtime_runs, args.top, env_dir, count_instructions=args.instructions, only=only
+                args.runs,
+                args.importtime_runs,
+                args.top,
+                env_dir,
+                count_instructions=args.instructions,
+                only=only,
+                depth=args.depth,
             )
         print(json.dumps({"meta": meta, **result}, indent=2) if args.json else render_lambda(result, meta))
         return 0

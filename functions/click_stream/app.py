@@ -10,6 +10,7 @@ ReportBatchItemFailures); a redelivered record is harmless, Meta keeps one PageV
 from __future__ import annotations
 
 from funil import cold_start  # isort: skip  (first: the collector stays off while this module imports)
+import boto3  # noqa: F401  # isort: skip  (second: the SDK imported at the top level, see funil.cold_start)
 
 from typing import Any
 

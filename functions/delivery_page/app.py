@@ -8,6 +8,7 @@ runs in 128 MB, and a flood of page views cannot eat the consumer's concurrency.
 from __future__ import annotations
 
 from funil import cold_start  # isort: skip  (first: the collector stays off while this module imports)
+import boto3  # noqa: F401  # isort: skip  (second: the SDK imported at the top level, see funil.cold_start)
 
 from typing import Any
 

@@ -38,11 +38,13 @@ print("ok")
 
 
 @pytest.mark.parametrize("path", HANDLER_MODULES, ids=lambda path: path.parent.name)
-def test_every_handler_imports_cold_start_first_and_calls_done_last(path) -> None:
+def test_every_handler_imports_cold_start_then_the_sdk_first_and_calls_done_last(path) -> None:
     body = [node for node in ast.parse(path.read_text(encoding="utf-8")).body if not isinstance(node, ast.Expr)]
     imports = [node for node in body if isinstance(node, ast.ImportFrom) and node.module != "__future__"]
     first = imports[0]
     assert (first.module, [alias.name for alias in first.names]) == ("funil", ["cold_start"]), "first import"
     assert all(isinstance(node, ast.Import | ast.ImportFrom) for node in body[: body.index(first)])
+    second = body[body.index(first) + 1]
+    assert ast.unparse(second) == "import boto3", "second import: the SDK at the module's top level"
     last = ast.parse(path.read_text(encoding="utf-8")).body[-1]
     assert ast.unparse(last) == "cold_start.done()", "last statement"

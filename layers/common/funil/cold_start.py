@@ -7,10 +7,18 @@ turns the collector off; ``done()``, the handler module's last line, moves every
 into the permanent generation (``gc.freeze``: never walked again) and turns it back on, so
 invocations collect only what they allocate. bench/README.md measures it.
 
-A handler adopts it in two lines, first and last in its ``app.py`` (before any other import, so
+The SDK is imported next, at the handler module's top level. CPython 3.11 keeps frames in 16 KiB
+chunks and unmaps a chunk as soon as the frame stack leaves it; boto3's import tree is deep, and
+imported from within ours (a handler's module, then ``funil.wiring``, then an adapter…) it crossed a
+chunk's end again and again: 100-6,000 mmap/munmap pairs and their page faults per cold start,
+depending on how deep the runtime imports the handler, against one with ``import boto3`` second
+(bench/README.md). Everything after finds it in ``sys.modules``.
+
+A handler adopts both in three lines, first and last in its ``app.py`` (before any other import, so
 that Powertools and the SDK import with the collector off)::
 
     from funil import cold_start  # isort: skip  (first: the collector stays off while this module imports)
+    import boto3  # noqa: F401  # isort: skip  (second: the SDK imported at the top level, see funil.cold_start)
     ...
     cold_start.done()
 
