@@ -11,8 +11,8 @@ The SDK is imported next, at the handler module's top level. CPython 3.11 keeps 
 chunks and unmaps a chunk as soon as the frame stack leaves it; boto3's import tree is deep, and
 imported from within ours (a handler's module, then ``funil.wiring``, then an adapter…) it crossed a
 chunk's end again and again: 100-6,000 mmap/munmap pairs and their page faults per cold start,
-depending on how deep the runtime imports the handler, against one with ``import boto3`` second
-(bench/README.md). Everything after finds it in ``sys.modules``.
+depending on how deep the runtime imports the handler; with ``import boto3`` second, one to a few
+dozen (bench/README.md). Everything after finds it in ``sys.modules``.
 
 A handler adopts both in three lines, first and last in its ``app.py`` (before any other import, so
 that Powertools and the SDK import with the collector off)::

@@ -177,6 +177,7 @@ def bot(settings: Settings) -> BotDeps:
         payments=on_first_use(lambda: payments(settings, secrets=secrets, conversions=conversions)),
         qr_png=qr_png,
         now=utc_now,
+        public_base_url=settings.public_base_url,
         bot_cache_seconds=settings.bot_cache_seconds,
     )
 

@@ -2,7 +2,7 @@
 
 A cold start pays for what its first request uses, not for every client a module might need: a
 boto3 client costs tens of milliseconds to build (docs/architecture.md §8), and many requests never
-touch KMS or a queue. ``build`` is called once, on the first attribute read; the client is then kept
+touch KMS or a queue. ``build`` is called once, on the first attribute read or write; the client is then kept
 for the container's life (the AWS builders are themselves cached per container, so every adapter
 shares one client per service).
 """

@@ -62,7 +62,7 @@ def send_link(deps: BotDeps, bot: BotView, api: BotApi, incoming: Incoming, now:
         created = create_login_link(
             deps.table,
             bot.tenant_id,
-            deps.payments.public_base_url,
+            deps.public_base_url,
             now,
             key_id=None,
             via=f"telegram:{bot.bot_id}:{person.user_id}",

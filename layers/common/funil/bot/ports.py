@@ -34,6 +34,7 @@ class BotDeps:
     payments: PaymentDeps  # the payments core: its table, gateways, queues (confirm/refund hand-on)
     qr_png: Callable[[str], bytes]
     now: Clock = utc_now
+    public_base_url: str = ""  # the dashboard's origin, for /painel's sign-in link (PUBLIC_BASE_URL)
     bot_cache_seconds: float = 30.0
     monotonic: Callable[[], float] = time.monotonic
     _bots: dict[str, tuple[float, BotView | None]] = field(default_factory=dict, repr=False)
