@@ -56,7 +56,11 @@ async function api(path, { method = "GET", signal } = {}) {
   if (method !== "GET" && session) headers["X-CSRF-Token"] = session.csrf_token;
   const response = await fetch(path, { method, headers, signal, credentials: "same-origin", cache: "no-store" });
   if (response.status === 204) return null;
-  const body = await response.json().catch(() => null);
+  // A body that is not JSON reads as null; a view left while its body was still arriving stays an abort.
+  const body = await response.json().catch((error) => {
+    if (error?.name === "AbortError") throw error;
+    return null;
+  });
   if (!response.ok) throw new ApiError(response.status, body);
   return body;
 }
@@ -686,7 +690,7 @@ async function salePage(ctx) {
   add(ctx.main, pageHeader(t("page.sale")), h("p", { class: "muted" }, t("sale.hint")), form);
   if (mode === "lead") {
     api(API + "health", { signal: ctx.signal }).then((health) => {
-      bots.replaceChildren(...(health.bots || []).map((bot) => h("option", { value: bot.bot_id }, bot.username ? "@" + bot.username : bot.bot_id)));
+      bots.replaceChildren(...(health?.bots || []).map((bot) => h("option", { value: bot.bot_id }, bot.username ? "@" + bot.username : bot.bot_id)));
     }, () => {}); // only suggestions: the field works without them
   }
   if (!asked) return "ready";
