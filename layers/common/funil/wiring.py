@@ -162,9 +162,9 @@ def bot(settings: Settings) -> BotDeps:
     from funil.bot.ports import BotDeps
 
     def qr_png(payload: str) -> bytes:
-        from funil.payments.brcode import qr_png  # the BR Code's models and segno once a PIX is shown
+        from funil.payments import brcode  # the BR Code's models and segno once a PIX is shown
 
-        return qr_png(payload)
+        return brcode.qr_png(payload)
 
     secrets = CachedKms()
     conversions = conversions_out(settings, sqs_client())  # a /start queues its Lead
