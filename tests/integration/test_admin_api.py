@@ -312,6 +312,12 @@ def test_each_path_is_served_by_the_collection_its_first_segment_names(api: Call
             served[module] = set(schema.paths or {})
         assert path in served[module], (path, module)
     assert set(ROUTE_MODULES.values()) == set(served)  # no collection left undocumented
+    import pkgutil
+
+    from funil.operator import routes
+
+    on_disk = {module.name for module in pkgutil.iter_modules(routes.__path__)}
+    assert on_disk == set(served), "a module of funil.operator.routes no path segment reaches"
 
 
 def test_the_function_imports_no_collection_before_its_first_request(aws_env: aws.Resources) -> None:
